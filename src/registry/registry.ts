@@ -20,6 +20,8 @@ export interface ServiceInstance {
   readonly address: string;
   /** Fully-qualified proto services it serves, e.g. `shippy.vessel.v1.VesselService`. */
   readonly protoServices: readonly string[];
+  /** Unary methods it serves, as `<Service>.<Method>` (`VesselService.Create`), as go-micro's endpoints. */
+  readonly endpoints?: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -48,5 +50,8 @@ export interface Registry {
 
 /** `shippy.vessel` and `vessel` name the same service of system `shippy`. */
 export function matchesName(instance: ServiceInstance, name: string): boolean {
-  return instance.name === name || (instance.system !== undefined && `${instance.system}.${instance.name}` === name);
+  return (
+    instance.name === name ||
+    (instance.system !== undefined && `${instance.system}.${instance.name}` === name)
+  );
 }

@@ -1,0 +1,174 @@
+/**
+ * ServiceCaller: one unary HTTP call to some instance of a service. Finds
+ * instances in the watch-fed registry cache, leaves out ejected ones, lets the
+ * balancer pick, sends with the remaining deadline and the caller's metadata, and
+ * retries on another instance only where that is safe:
+ *  - the request never reached a service (connection refused, or the instance
+ *    answered "unprocessed" because it is shutting down), or
+ *  - the method is idempotent and the connection broke or the instance was unavailable,
+ * and only while the retry budget allows. Used by typed clients and the gateway.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Balancer, BalancerName } from '../balancer/balancer.ts';
+import { createBalancer } from '../balancer/create-balancer.ts';
+import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
+import { Code, ConnectError } from '../errors/berth-error.ts';
+import type { ServiceInstance } from '../registry/registry.ts';
+import type { RegistryCache } from '../registry/registry-cache.ts';
+import { currentRequest, forwardableHeaders } from '../service/request-context.ts';
+import { HttpTransport, type PostResult, type SendError } from './http-transport.ts';
+import { RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
+
+/** Response header by which a draining instance says it did not process the request. */
+export const unprocessedHeader = 'x-berth-unprocessed';
+
+export interface CallerOptions {
+  readonly cache: RegistryCache;
+  readonly balancer?: BalancerName | Balancer;
+  readonly ejection?: EjectionOptions;
+  readonly retryBudget?: RetryBudgetOptions;
+  /** Attempts per call, first included. */
+  readonly maxAttempts?: number;
+  /** Deadline of a call that sets none and is not made inside a request that has one. */
+  readonly defaultTimeoutMs?: number;
+  readonly transport?: HttpTransport;
+}
+
+export interface CallRequest {
+  /** Service name (`vessel`, `shippy.vessel`); or leave it out and give `protoService`. */
+  readonly service?: string;
+  /** Only instances serving this fully-qualified proto service. */
+  readonly protoService?: string;
+  /** `/<package>.<Service>/<Method>` */
+  readonly path: string;
+  readonly contentType: string;
+  readonly body: Buffer | string;
+  /** Metadata to send, added to what the current request carries (lower-case keys win). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly idempotent?: boolean;
+}
+
+export interface CallResponse extends PostResult {
+  readonly instance: ServiceInstance;
+}
+
+export class ServiceCaller {
+  readonly cache: RegistryCache;
+  readonly #balancer: Balancer;
+  readonly #ejector: Ejector;
+  readonly #budget: RetryBudget;
+  readonly #transport: HttpTransport;
+  readonly #ownsTransport: boolean;
+  readonly #maxAttempts: number;
+  readonly #defaultTimeoutMs: number;
+  readonly #stopForgetting: () => void;
+
+  constructor(options: CallerOptions) {
+    this.cache = options.cache;
+    this.#balancer =
+      typeof options.balancer === 'object'
+        ? options.balancer
+        : createBalancer(options.balancer ?? 'round-robin');
+    this.#ejector = new Ejector(options.ejection);
+    this.#budget = new RetryBudget(options.retryBudget);
+    this.#transport = options.transport ?? new HttpTransport();
+    this.#ownsTransport = options.transport === undefined;
+    this.#maxAttempts = options.maxAttempts ?? 3;
+    this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
+    let known = new Set<string>();
+    this.#stopForgetting = this.cache.onChange(() => {
+      const live = new Set(this.cache.all().map((instance) => instance.address));
+      for (const address of known) if (!live.has(address)) this.#transport.forget(address);
+      known = live;
+    });
+  }
+
+  async call(request: CallRequest): Promise<CallResponse> {
+    const context = currentRequest();
+    const now = Date.now();
+    let deadline = now + (request.timeoutMs ?? this.#defaultTimeoutMs);
+    if (context?.deadline !== undefined && context.deadline < deadline) deadline = context.deadline;
+    const headers: Record<string, string> = context ? forwardableHeaders(context.headers) : {};
+    if (request.headers)
+      for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name];
+    headers['content-type'] = request.contentType;
+    headers['connect-protocol-version'] = '1';
+    headers['x-request-id'] ??= context?.requestId ?? randomUUID();
+
+    const target = request.service ?? request.protoService ?? '?';
+    const tried = new Set<string>();
+    this.#budget.recordRequest();
+    let lastError: ConnectError | undefined;
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new ConnectError(`deadline exceeded calling ${target}${request.path}`, Code.DeadlineExceeded);
+      }
+      const instance = this.#pick(request, tried);
+      if (!instance) {
+        throw lastError ?? new ConnectError(`no instance of "${target}" is available`, Code.Unavailable);
+      }
+      tried.add(instance.id);
+      headers['connect-timeout-ms'] = String(remaining);
+      let result: PostResult;
+      try {
+        result = await this.#transport.post(
+          instance.address,
+          request.path,
+          headers,
+          request.body,
+          remaining,
+          request.signal,
+        );
+      } catch (error) {
+        const failure = error as SendError;
+        this.#report(instance, false, failure.failure !== 'timeout' && failure.failure !== 'aborted');
+        if (failure.failure === 'aborted') throw new ConnectError('call canceled', Code.Canceled);
+        if (failure.failure === 'timeout') {
+          throw new ConnectError(`deadline exceeded calling ${target}${request.path}`, Code.DeadlineExceeded);
+        }
+        lastError = new ConnectError(
+          `${target} at ${instance.address} is unreachable (${(failure.cause as Error)?.message ?? failure.message})`,
+          Code.Unavailable,
+        );
+        const safe = failure.failure === 'not-sent' || request.idempotent === true;
+        if (safe && this.#budget.tryRetry()) continue;
+        throw lastError;
+      }
+      this.#report(instance, true, false);
+      const unprocessed = result.status === 503 && result.headers[unprocessedHeader] !== undefined;
+      const retryable = unprocessed || (result.status === 503 && request.idempotent === true);
+      if (retryable && attempt < this.#maxAttempts && this.#budget.tryRetry()) {
+        lastError = new ConnectError(`${target} at ${instance.address} is unavailable`, Code.Unavailable);
+        continue;
+      }
+      return { ...result, instance };
+    }
+    throw lastError ?? new ConnectError(`no instance of "${target}" is available`, Code.Unavailable);
+  }
+
+  async close(): Promise<void> {
+    this.#stopForgetting();
+    if (this.#ownsTransport) await this.#transport.close();
+  }
+
+  #pick(request: CallRequest, tried: Set<string>): ServiceInstance | undefined {
+    let candidates =
+      request.service !== undefined
+        ? this.cache.instances(request.service)
+        : this.cache.instancesServing(request.protoService ?? '');
+    if (request.service !== undefined && request.protoService !== undefined) {
+      candidates = candidates.filter((instance) => instance.protoServices.includes(request.protoService!));
+    }
+    if (tried.size > 0) candidates = candidates.filter((instance) => !tried.has(instance.id));
+    return this.#balancer.pick(this.#ejector.filter(candidates));
+  }
+
+  #report(instance: ServiceInstance, reached: boolean, connectFailure: boolean): void {
+    const outcome = { reached, connectFailure };
+    this.#balancer.report(instance, outcome);
+    this.#ejector.report(instance, outcome);
+  }
+}

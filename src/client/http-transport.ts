@@ -1,0 +1,110 @@
+/**
+ * HTTP/1.1 keep-alive connections to service instances, one undici Pool per
+ * address. Plain HTTP/1.1 rather than h2: on loopback and in a cluster the
+ * per-request cost of node:http2 is higher, and client-side balancing already
+ * spreads calls over instances (kube-proxy cannot, for one long h2 connection).
+ */
+import { Pool } from 'undici';
+
+export interface PostResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/** How an attempt that got no answer failed; decides retry safety and ejection. */
+export type SendFailure = 'not-sent' | 'connection-lost' | 'timeout' | 'aborted';
+
+export class SendError extends Error {
+  readonly failure: SendFailure;
+  constructor(failure: SendFailure, cause: unknown) {
+    super(`${failure}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.failure = failure;
+  }
+}
+
+const notSentCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function classifySendError(error: unknown, signal: AbortSignal | undefined): SendError {
+  if (error instanceof SendError) return error;
+  const code = (error as { code?: string })?.code ?? '';
+  if (signal?.aborted || (error as Error)?.name === 'AbortError') return new SendError('aborted', error);
+  if (notSentCodes.has(code)) return new SendError('not-sent', error);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+    return new SendError('timeout', error);
+  return new SendError('connection-lost', error);
+}
+
+export class HttpTransport {
+  readonly #pools = new Map<string, Pool>();
+  readonly #connectionsPerAddress: number;
+
+  constructor(options: { connectionsPerAddress?: number } = {}) {
+    this.#connectionsPerAddress = options.connectionsPerAddress ?? 128;
+  }
+
+  async post(
+    address: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<PostResult> {
+    try {
+      const response = await this.#pool(address).request({
+        method: 'POST',
+        path,
+        headers,
+        body,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
+      };
+    } catch (error) {
+      throw classifySendError(error, signal);
+    }
+  }
+
+  /** Drops the connections to an address that left the registry. */
+  forget(address: string): void {
+    const pool = this.#pools.get(address);
+    if (!pool) return;
+    this.#pools.delete(address);
+    void pool.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
+  }
+
+  #pool(address: string): Pool {
+    let pool = this.#pools.get(address);
+    if (!pool) {
+      pool = new Pool(`http://${address}`, {
+        connections: this.#connectionsPerAddress,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        connectTimeout: 2_000,
+      });
+      this.#pools.set(address, pool);
+    }
+    return pool;
+  }
+}

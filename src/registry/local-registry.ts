@@ -1,0 +1,145 @@
+/**
+ * The registry shared by every process of this machine, with no server to install:
+ * one JSON file per instance in a shared folder. A process that dies without
+ * deregistering (SIGKILL, crash) is noticed because its pid is gone; the scan that
+ * notices removes the file, so every watcher forgets it within one scan interval.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from './registry.ts';
+import { WatchHub } from './watch-hub.ts';
+
+export interface LocalRegistryOptions {
+  /** Shared folder; every process that should see each other uses the same one. */
+  readonly dir?: string;
+  /** How often watchers rescan the folder and check pids; bounds how late a death is seen. */
+  readonly scanIntervalMs?: number;
+}
+
+interface Entry {
+  readonly pid: number;
+  readonly instance: ServiceInstance;
+}
+
+export function defaultLocalRegistryDir(): string {
+  return join(tmpdir(), `berth-registry-${process.getuid?.() ?? 'user'}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive but owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class LocalRegistry implements Registry {
+  readonly dir: string;
+  readonly #scanIntervalMs: number;
+  readonly #hub = new WatchHub();
+  /** What watchers were last told, by instance id. */
+  #known = new Map<string, ServiceInstance>();
+  #timer: NodeJS.Timeout | undefined;
+  #watchers = 0;
+  #scanning: Promise<ServiceInstance[]> | undefined;
+
+  constructor(options: LocalRegistryOptions = {}) {
+    this.dir = options.dir ?? defaultLocalRegistryDir();
+    this.#scanIntervalMs = options.scanIntervalMs ?? 250;
+  }
+
+  async register(instance: ServiceInstance): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.#file(instance.id);
+    const entry: Entry = { pid: process.pid, instance };
+    await writeFile(`${file}.tmp`, JSON.stringify(entry));
+    await rename(`${file}.tmp`, file);
+    if (this.#timer) await this.#scan();
+  }
+
+  async deregister(id: string): Promise<void> {
+    await rm(this.#file(id), { force: true });
+    if (this.#timer) await this.#scan();
+  }
+
+  async list(name?: string): Promise<ServiceInstance[]> {
+    const all = await this.#scan();
+    return all.filter((instance) => name === undefined || instance.name === name);
+  }
+
+  watch(options: WatchOptions = {}): AsyncIterable<RegistryEvent> {
+    this.#watchers += 1;
+    if (!this.#timer) {
+      this.#timer = setInterval(() => void this.#scan(), this.#scanIntervalMs);
+      this.#timer.unref();
+    }
+    const events = this.#hub.watch(options, () => this.#scan());
+    const release = () => {
+      this.#watchers -= 1;
+      if (this.#watchers === 0 && this.#timer) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+    return (async function* () {
+      try {
+        yield* events;
+      } finally {
+        release();
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#hub.endAll();
+  }
+
+  #file(id: string): string {
+    return join(this.dir, `${encodeURIComponent(id)}.json`);
+  }
+
+  /** One scan at a time; concurrent callers share it. */
+  #scan(): Promise<ServiceInstance[]> {
+    this.#scanning ??= this.#readAll().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  async #readAll(): Promise<ServiceInstance[]> {
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((name) => name.endsWith('.json'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      names = [];
+    }
+    const live = new Map<string, ServiceInstance>();
+    await Promise.all(
+      names.map(async (name) => {
+        const file = join(this.dir, name);
+        let entry: Entry;
+        try {
+          entry = JSON.parse(await readFile(file, 'utf8')) as Entry;
+        } catch {
+          return; // removed meanwhile, or half-written by a process that died mid-write
+        }
+        if (isAlive(entry.pid)) live.set(entry.instance.id, entry.instance);
+        else await rm(file, { force: true });
+      }),
+    );
+    for (const [id, instance] of this.#known) {
+      if (!live.has(id)) this.#hub.emit({ type: 'remove', instance });
+    }
+    for (const [id, instance] of live) {
+      if (!this.#known.has(id)) this.#hub.emit({ type: 'add', instance });
+    }
+    this.#known = live;
+    return [...live.values()];
+  }
+}

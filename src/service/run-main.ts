@@ -1,0 +1,99 @@
+/**
+ * Entry point of a service process. This is the one place, besides the CLI, that
+ * reads the environment and calls process.exit: it builds the runtime a service
+ * needs (registry, logger, address) from BERTH_* variables set by `berth run` or
+ * a Kubernetes manifest, starts the service, and stops it on SIGTERM/SIGINT.
+ *
+ *   BERTH_REGISTRY       local (default) | memory | kubernetes | static
+ *   BERTH_REGISTRY_DIR   folder of the local registry
+ *   BERTH_HOST, PORT     where to listen (default 127.0.0.1, any free port)
+ *   BERTH_ADVERTISE_HOST address others use (Kubernetes: the pod IP)
+ *   LOG_LEVEL, LOG_FORMAT=json|pretty
+ */
+import type { Logger } from '../log/logger.ts';
+import { createLogger } from '../log/logger.ts';
+import { LocalRegistry } from '../registry/local-registry.ts';
+import { MemoryRegistry } from '../registry/memory-registry.ts';
+import type { Registry } from '../registry/registry.ts';
+import type { Service } from './service.ts';
+
+export interface Runtime {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly advertiseHost: string | undefined;
+}
+
+export function runtimeFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Runtime {
+  const logger = createLogger({
+    level: env.LOG_LEVEL ?? 'info',
+    pretty: env.LOG_FORMAT ? env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true,
+  });
+  return {
+    env,
+    registry: registryFromEnv(env),
+    logger,
+    host: env.BERTH_HOST ?? '127.0.0.1',
+    port: Number(env.PORT ?? env.BERTH_PORT ?? 0),
+    advertiseHost: env.BERTH_ADVERTISE_HOST,
+  };
+}
+
+export function registryFromEnv(env: Readonly<Record<string, string | undefined>>): Registry {
+  const kind = env.BERTH_REGISTRY ?? 'local';
+  switch (kind) {
+    case 'local':
+      return new LocalRegistry({ dir: env.BERTH_REGISTRY_DIR });
+    case 'memory':
+      return new MemoryRegistry();
+    default:
+      throw new Error(`BERTH_REGISTRY="${kind}" is not a registry berth knows; use local or memory`);
+  }
+}
+
+/**
+ * Builds the service with `build`, starts it and stops it gracefully on
+ * SIGTERM/SIGINT (exit 0). A failure to build or start prints the reason and exits 1.
+ */
+export async function runMain(build: (runtime: Runtime) => Promise<Service> | Service): Promise<void> {
+  let runtime: Runtime;
+  try {
+    runtime = runtimeFromEnv();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  let service: Service;
+  try {
+    service = await build(runtime);
+    await service.start();
+  } catch (error) {
+    runtime.logger.fatal({ err: error }, (error as Error).message);
+    // Give pino's transport a moment to flush before leaving.
+    setTimeout(() => process.exit(1), 100);
+    return;
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      runtime.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    runtime.logger.info({ signal }, 'stopping');
+    void service
+      .stop()
+      .then(() => runtime.registry.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          runtime.logger.error({ err: error }, 'stop failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

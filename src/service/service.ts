@@ -1,0 +1,537 @@
+/**
+ * A berth service: proto services served on one port (Connect, gRPC, gRPC-Web),
+ * registered in a registry, with health, metrics, clients to other services and
+ * graceful shutdown.
+ *
+ * Request path (HTTP/1.1, the hot path): dual-protocol-server → #onHttp1 →
+ *   POST /<pkg>.<Service>/<Method> with a Connect unary content type → #serveUnary
+ *   GET /healthz | /readyz | /metrics → #serveOps
+ *   anything else → connect-node's adapter (gRPC-Web, Connect GET, errors)
+ * HTTP/2 (gRPC, and Connect/gRPC-Web over h2) → connect-node's adapter.
+ *
+ * Lifecycle: start() listens, registers, reports serving. stop() reports not
+ * serving, deregisters, keeps serving for `deregisterDelayMs` so every client's
+ * cache has forgotten it, stops accepting, waits up to `shutdownGraceMs` for
+ * requests in flight, then closes resources in reverse order of `onClose`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import {
+  type ConnectRouter,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+  type ServiceImpl,
+} from '@connectrpc/connect';
+import { codeToString } from '@connectrpc/connect/protocol-connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { type CallerOptions, ServiceCaller, unprocessedHeader } from '../client/caller.ts';
+import { createTypedClient, type TypedClient, type TypedClientOptions } from '../client/typed-client.ts';
+import { Code, ConnectError, toConnectError } from '../errors/berth-error.ts';
+import { Health } from '../gen/grpc/health/v1/health_pb.js';
+import { HealthState, type ReadinessCheck } from '../health/health.ts';
+import type { Logger } from '../log/logger.ts';
+import { silentLogger } from '../log/logger.ts';
+import { createMetrics, type Metrics } from '../metrics/metrics.ts';
+import {
+  codecOf,
+  decodeMessage,
+  encodeError,
+  encodeMessage,
+  parseTimeoutMs,
+  type UnaryCodec,
+} from '../protocol/connect-unary.ts';
+import type { Registry, ServiceInstance } from '../registry/registry.ts';
+import { RegistryCache } from '../registry/registry-cache.ts';
+import { createDualProtocolServer, type DualProtocolServer } from './dual-protocol-server.ts';
+import { type RequestContext, runInRequest } from './request-context.ts';
+
+export interface ServiceOptions {
+  /** Short name others call it by, e.g. `vessel`. */
+  readonly name: string;
+  readonly version?: string;
+  readonly system?: string;
+  readonly registry: Registry;
+  readonly logger?: Logger;
+  /** Interface to listen on; default 127.0.0.1. */
+  readonly host?: string;
+  /** Port; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Host others reach it by, when `host` is a wildcard; default `host`, or 127.0.0.1 for 0.0.0.0. */
+  readonly advertiseHost?: string;
+  readonly metadata?: Record<string, string>;
+  /** Largest request body accepted; default 4 MiB. */
+  readonly bodyLimitBytes?: number;
+  readonly shutdownGraceMs?: number;
+  /** How long a deregistered instance keeps serving so clients' caches forget it first. */
+  readonly deregisterDelayMs?: number;
+  /** Options of the clients this service uses to call others. */
+  readonly client?: Omit<CallerOptions, 'cache'>;
+}
+
+interface UnaryRoute {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly input: DescMessage;
+  readonly output: DescMessage;
+  readonly impl: (request: unknown, context: HandlerContext) => unknown;
+  /** `VesselService.Create`, the label used in metrics and logs. */
+  readonly label: string;
+}
+
+type Closer = () => Promise<void> | void;
+type NodeHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+
+export class Service {
+  readonly name: string;
+  readonly version: string;
+  readonly system: string | undefined;
+  readonly logger: Logger;
+  readonly health: HealthState;
+  readonly metrics: Metrics;
+  readonly instanceId: string;
+  readonly #options: ServiceOptions;
+  readonly #routes = new Map<string, UnaryRoute>();
+  readonly #registrations: Array<(router: ConnectRouter) => void> = [];
+  readonly #protoServices: string[] = [];
+  readonly #closers: Closer[] = [];
+  readonly #shutdown = new AbortController();
+  #server: DualProtocolServer | undefined;
+  #adapter: NodeHandler | undefined;
+  #instance: ServiceInstance | undefined;
+  #cache: RegistryCache | undefined;
+  #caller: ServiceCaller | undefined;
+  #inFlight = 0;
+  #draining = false;
+  #requestCounter = 0;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.version = options.version ?? '0.0.0';
+    this.system = options.system;
+    this.instanceId = `${options.name}-${randomBytes(4).toString('hex')}`;
+    this.logger = (options.logger ?? silentLogger()).child({
+      service: options.name,
+      instance: this.instanceId,
+    });
+    this.health = new HealthState([
+      options.name,
+      ...(options.system ? [`${options.system}.${options.name}`] : []),
+    ]);
+    this.metrics = createMetrics({ service: options.name, instance: this.instanceId });
+  }
+
+  /** Serves a proto service with `impl` (methods not given answer Unimplemented). */
+  handle<S extends DescService>(schema: S, impl: Partial<ServiceImpl<S>>): this {
+    if (this.#server) throw new Error(`handle(${schema.typeName}) must be called before start()`);
+    const target = impl as Record<string, unknown>;
+    for (const method of schema.methods) {
+      const fn = target[method.localName];
+      if (method.methodKind !== 'unary' || typeof fn !== 'function') continue;
+      this.#routes.set(`/${schema.typeName}/${method.name}`, {
+        service: schema,
+        method,
+        input: method.input,
+        output: method.output,
+        impl: fn.bind(impl) as UnaryRoute['impl'],
+        label: `${schema.name}.${method.name}`,
+      });
+    }
+    this.#registrations.push((router) => router.service(schema, impl));
+    this.#protoServices.push(schema.typeName);
+    this.health.addName(schema.typeName);
+    return this;
+  }
+
+  /** A dependency that must answer for the service to be ready (database, broker…). */
+  checkReady(name: string, check: ReadinessCheck): this {
+    this.health.addCheck(name, check);
+    return this;
+  }
+
+  /** A resource to close at shutdown, after requests have drained; closed in reverse order. */
+  onClose(closer: Closer): this {
+    this.#closers.push(closer);
+    return this;
+  }
+
+  /** Calls to other services, balanced over their live instances. */
+  get caller(): ServiceCaller {
+    if (!this.#caller) {
+      this.#cache = new RegistryCache(this.#options.registry, this.logger);
+      void this.#cache.start();
+      this.#caller = new ServiceCaller({ ...this.#options.client, cache: this.#cache });
+    }
+    return this.#caller;
+  }
+
+  client<S extends DescService>(schema: S, options?: TypedClientOptions): TypedClient<S> {
+    return createTypedClient(this.caller, schema, options);
+  }
+
+  get instance(): ServiceInstance | undefined {
+    return this.#instance;
+  }
+
+  /** Aborts when shutdown begins: long-running loops (relays, consumers) stop on it. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  async start(): Promise<ServiceInstance> {
+    if (this.#server) throw new Error(`service ${this.name} already started`);
+    const health = this.health;
+    this.#adapter = connectNodeAdapter({
+      routes: (router) => {
+        for (const register of this.#registrations) register(router);
+        router.service(Health, health.grpcService());
+      },
+      interceptors: [this.#contextInterceptor()],
+      readMaxBytes: this.#options.bodyLimitBytes ?? 4 * 1024 * 1024,
+      shutdownSignal: this.#shutdown.signal,
+    }) as NodeHandler;
+    this.#server = createDualProtocolServer(
+      (req, res) => this.#onHttp1(req, res),
+      (req, res) => this.#onHttp2(req, res),
+    );
+    const host = this.#options.host ?? '127.0.0.1';
+    const bound = await this.#server.listen(this.#options.port ?? 0, host);
+    const advertise =
+      this.#options.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+    this.#instance = {
+      id: this.instanceId,
+      name: this.name,
+      system: this.system,
+      version: this.version,
+      address: `${advertise}:${bound.port}`,
+      protoServices: [...this.#protoServices],
+      endpoints: [...this.#routes.values()].map((route) => route.label),
+      metadata: { ...this.#options.metadata, pid: String(process.pid) },
+    };
+    await this.#options.registry.register(this.#instance);
+    this.health.setServing(true);
+    this.logger.info({ address: this.#instance.address, protoServices: this.#protoServices }, 'serving');
+    return this.#instance;
+  }
+
+  /** Graceful stop; safe to call more than once. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.health.setServing(false);
+    if (this.#instance) {
+      await this.#options.registry.deregister(this.#instance.id).catch((error: unknown) => {
+        this.logger.warn(
+          { err: error },
+          'deregistration failed; the registry will drop this instance when it exits',
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs ?? 750));
+    }
+    this.#draining = true;
+    if (this.#server) {
+      this.#server.stopAccepting();
+      const grace = this.#options.shutdownGraceMs ?? 10_000;
+      const deadline = Date.now() + grace;
+      while (this.#inFlight > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      this.#shutdown.abort();
+      await this.#server.drain(Math.max(0, deadline - Date.now()));
+    }
+    for (const close of this.#closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        this.logger.warn({ err: error }, 'closing a resource failed');
+      }
+    }
+    await this.#caller?.close();
+    await this.#cache?.close();
+    this.logger.info('stopped');
+  }
+
+  #onHttp1(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '';
+    if (req.method === 'POST') {
+      const route = this.#routes.get(url);
+      const codec = route && codecOf(req.headers['content-type']);
+      if (route && codec) {
+        this.#serveUnary(route, codec, req, res);
+        return;
+      }
+    } else if (req.method === 'GET' && this.#serveOps(url, res)) {
+      return;
+    }
+    this.#adapter!(req, res);
+  }
+
+  #onHttp2(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    if (req.method === 'GET' && this.#serveOps(req.url, res)) return;
+    this.#adapter!(req, res);
+  }
+
+  /** Health and metrics endpoints; false when `url` is none of them. */
+  #serveOps(url: string, res: ServerResponse | Http2ServerResponse): boolean {
+    const send = (status: number, contentType: string, body: string) => {
+      (res as ServerResponse).writeHead(status, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    };
+    switch (url) {
+      case '/healthz':
+        send(
+          200,
+          'application/json',
+          JSON.stringify({ status: 'ok', service: this.name, instance: this.instanceId }),
+        );
+        return true;
+      case '/readyz':
+        void this.health.readiness().then(
+          (readiness) => send(readiness.ready ? 200 : 503, 'application/json', JSON.stringify(readiness)),
+          (error: unknown) =>
+            send(503, 'application/json', JSON.stringify({ ready: false, error: String(error) })),
+        );
+        return true;
+      case '/metrics':
+        void this.metrics.render().then(
+          (rendered) => send(200, rendered.contentType, rendered.body),
+          (error: unknown) => send(500, 'text/plain', String(error)),
+        );
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  #serveUnary(route: UnaryRoute, codec: UnaryCodec, req: IncomingMessage, res: ServerResponse): void {
+    if (this.#draining) {
+      res.writeHead(503, {
+        'content-type': 'application/json',
+        [unprocessedHeader]: '1',
+        connection: 'close',
+      });
+      res.end(JSON.stringify({ code: 'unavailable', message: `${this.name} is shutting down` }));
+      return;
+    }
+    const started = performance.now();
+    this.#inFlight++;
+    const limit = this.#options.bodyLimitBytes ?? 4 * 1024 * 1024;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    let finished = false;
+    const finish = (status: number, body: string | Buffer, code: Code | undefined) => {
+      if (finished) return;
+      finished = true;
+      this.#inFlight--;
+      const headers: Record<string, string | number> = {
+        'content-type':
+          status === 200 ? (codec === 'json' ? 'application/json' : 'application/proto') : 'application/json',
+        'content-length': Buffer.byteLength(body),
+      };
+      if (this.#draining) headers.connection = 'close';
+      res.writeHead(status, headers);
+      res.end(body);
+      this.metrics.observeRpc(
+        route.label,
+        code === undefined ? 'ok' : codeToString(code),
+        (performance.now() - started) / 1000,
+      );
+    };
+    const fail = (error: unknown) => {
+      const connectError = toConnectError(error);
+      if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
+        this.logger.error({ err: error, method: route.label }, 'handler failed');
+      }
+      const encoded = encodeError(connectError);
+      finish(encoded.status, encoded.body, connectError.code);
+    };
+    if (declared > limit) {
+      fail(
+        new ConnectError(
+          `request body of ${declared} bytes exceeds the limit of ${limit}`,
+          Code.ResourceExhausted,
+        ),
+      );
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        fail(new ConnectError(`request body exceeds the limit of ${limit} bytes`, Code.ResourceExhausted));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', () => {
+      if (!finished) {
+        finished = true;
+        this.#inFlight--;
+      }
+    });
+    req.on('end', () => {
+      if (finished) return;
+      const timeoutMs = parseTimeoutMs(req.headers['connect-timeout-ms']);
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => fail(new ConnectError('deadline exceeded', Code.DeadlineExceeded)),
+          timeoutMs,
+        );
+      }
+      const requestId =
+        (req.headers['x-request-id'] as string | undefined) ?? `${this.instanceId}-${++this.#requestCounter}`;
+      const context: RequestContext = {
+        deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+        requestId,
+        headers: req.headers,
+      };
+      runInRequest(context, () => {
+        try {
+          const message = decodeMessage(
+            route.input,
+            codec,
+            chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
+          );
+          const handlerContext = new UnaryHandlerContext(route, req, timeoutMs, this.#shutdown.signal);
+          Promise.resolve(route.impl(message, handlerContext)).then(
+            (output) => {
+              clearTimeout(timer);
+              try {
+                finish(200, encodeMessage(route.output, codec, output), undefined);
+              } catch (error) {
+                fail(error);
+              }
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              fail(error);
+            },
+          );
+        } catch (error) {
+          clearTimeout(timer);
+          fail(error);
+        }
+      });
+    });
+  }
+
+  /** Carries deadline, request id and metadata into handlers served by connect-node. */
+  #contextInterceptor(): Interceptor {
+    return (next) => (request) => {
+      const timeoutMs =
+        parseTimeoutMs(request.header.get('connect-timeout-ms') ?? undefined) ??
+        grpcTimeoutMs(request.header.get('grpc-timeout'));
+      const headers: Record<string, string> = {};
+      request.header.forEach((value, key) => {
+        headers[key] = value;
+      });
+      const context: RequestContext = {
+        deadline: timeoutMs === undefined ? undefined : Date.now() + timeoutMs,
+        requestId: headers['x-request-id'] ?? `${this.instanceId}-${++this.#requestCounter}`,
+        headers,
+      };
+      return runInRequest(context, () => next(request));
+    };
+  }
+}
+
+/** gRPC's `grpc-timeout` (`<digits><unit>`) in ms. */
+function grpcTimeoutMs(value: string | null): number | undefined {
+  const match = value ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  const perUnit: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+  return Math.ceil(amount * perUnit[match[2]]);
+}
+
+/** HandlerContext for the fast path; headers and signal are built only if a handler reads them. */
+class UnaryHandlerContext implements HandlerContext {
+  readonly method: DescMethod;
+  readonly service: DescService;
+  readonly requestMethod = 'POST';
+  readonly protocolName = 'connect';
+  readonly #req: IncomingMessage;
+  readonly #deadline: number | undefined;
+  readonly #shutdownSignal: AbortSignal;
+  #requestHeader: Headers | undefined;
+  #responseHeader: Headers | undefined;
+  #responseTrailer: Headers | undefined;
+  #signal: AbortSignal | undefined;
+  #values: HandlerContext['values'] | undefined;
+
+  constructor(
+    route: UnaryRoute,
+    req: IncomingMessage,
+    timeoutMs: number | undefined,
+    shutdownSignal: AbortSignal,
+  ) {
+    this.method = route.method;
+    this.service = route.service;
+    this.#req = req;
+    this.#deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    this.#shutdownSignal = shutdownSignal;
+  }
+
+  get url(): string {
+    return this.#req.url ?? '';
+  }
+
+  get requestHeader(): Headers {
+    if (!this.#requestHeader) {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(this.#req.headers)) {
+        if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+      }
+      this.#requestHeader = headers;
+    }
+    return this.#requestHeader;
+  }
+
+  get responseHeader(): Headers {
+    this.#responseHeader ??= new Headers();
+    return this.#responseHeader;
+  }
+
+  get responseTrailer(): Headers {
+    this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      const signals = [this.#shutdownSignal];
+      if (this.#deadline !== undefined)
+        signals.push(AbortSignal.timeout(Math.max(0, this.#deadline - Date.now())));
+      this.#signal = AbortSignal.any(signals);
+    }
+    return this.#signal;
+  }
+
+  get values(): HandlerContext['values'] {
+    this.#values ??= createContextValues();
+    return this.#values;
+  }
+
+  timeoutMs = (): number | undefined =>
+    this.#deadline === undefined ? undefined : this.#deadline - Date.now();
+}
