@@ -1,0 +1,37 @@
+/**
+ * A `berth` command: one file per command under ./commands, listed in ./commands/index.ts.
+ * Commands receive parsed arguments and an IO object, and return an exit code;
+ * only main.ts touches process.argv, process.env and process.exit.
+ */
+import type { Writable } from 'node:stream';
+
+export interface CommandIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Aborts on Ctrl-C / SIGTERM; long-running commands stop gracefully on it. */
+  readonly signal: AbortSignal;
+  /** Whether stdout is a terminal (colours, live progress) or a pipe (plain lines). */
+  readonly isTty: boolean;
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for `berth help`. */
+  readonly summary: string;
+  /** Usage text shown by `berth help <name>` and on a usage error. */
+  readonly usage: string;
+  /**
+   * Options as for node:util parseArgs; positionals are allowed.
+   * Example: `{ header: { type: 'string', short: 'H', multiple: true } }`.
+   */
+  readonly options?: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }
+  >;
+  run(args: { positionals: string[]; values: Record<string, unknown> }, io: CommandIo): Promise<number>;
+}
+
+/** A mistake in how a command was invoked: main prints it with the usage and exits 2. */
+export class UsageError extends Error {}
