@@ -293,13 +293,10 @@ export class Gateway {
       this.#sendError(send, service, this.#unknownOrUnavailable(service));
       return;
     }
-    const dot = method.indexOf('.');
-    const serviceName = method.slice(0, dot);
-    const protoService = instances[0].protoServices.find(
-      (name) => name === serviceName || name.endsWith(`.${serviceName}`),
-    );
+    // Unknown methods are caught here when the registry lists endpoints (local),
+    // else by the service itself (Kubernetes discovery knows addresses only).
     const endpoints = instances[0].endpoints;
-    if (!protoService || (endpoints !== undefined && !endpoints.includes(method))) {
+    if (endpoints !== undefined && endpoints.length > 0 && !endpoints.includes(method)) {
       this.#sendError(
         send,
         service,
@@ -307,12 +304,10 @@ export class Gateway {
       );
       return;
     }
-    const label = `${service}/${method}`;
     this.#caller
       .call({
         service,
-        protoService,
-        path: `/${protoService}/${method.slice(dot + 1)}`,
+        path: `/${method.replace('.', '/')}`,
         contentType: contentTypeJson,
         body: requestJson,
         headers: forwardableHeaders(req.headers),
@@ -326,17 +321,30 @@ export class Gateway {
               { 'content-type': contentTypeJson, 'content-length': response.body.length },
               response.body,
             );
-            this.metrics.observeRpc(label, 'ok', (performance.now() - started) / 1000);
+            this.metrics.observeRpc(method, 'ok', (performance.now() - started) / 1000, service);
             return;
           }
           const error = decodeError(response.status, response.body);
           this.#sendError(send, service, error);
-          this.metrics.observeRpc(label, codeName(error.code), (performance.now() - started) / 1000);
+          // Unknown methods are not counted: their names come from clients and would grow the series without bound.
+          if (error.code !== Code.Unimplemented) {
+            this.metrics.observeRpc(
+              method,
+              codeName(error.code),
+              (performance.now() - started) / 1000,
+              service,
+            );
+          }
         },
         (error: unknown) => {
           const connectError = toConnectError(error);
           this.#sendError(send, service, connectError);
-          this.metrics.observeRpc(label, codeName(connectError.code), (performance.now() - started) / 1000);
+          this.metrics.observeRpc(
+            method,
+            codeName(connectError.code),
+            (performance.now() - started) / 1000,
+            service,
+          );
         },
       );
   }

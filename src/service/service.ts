@@ -136,14 +136,18 @@ export class Service {
     for (const method of schema.methods) {
       const fn = target[method.localName];
       if (method.methodKind !== 'unary' || typeof fn !== 'function') continue;
-      this.#routes.set(`/${schema.typeName}/${method.name}`, {
+      const route: UnaryRoute = {
         service: schema,
         method,
         input: method.input,
         output: method.output,
         impl: fn.bind(impl) as UnaryRoute['impl'],
         label: `${schema.name}.${method.name}`,
-      });
+      };
+      this.#routes.set(`/${schema.typeName}/${method.name}`, route);
+      // The short form `/<Service>/<Method>` is what the gateway calls: it knows a
+      // service by name and `VesselService.Create`, not the proto package.
+      this.#routes.set(`/${schema.name}/${method.name}`, route);
     }
     this.#registrations.push((router) => router.service(schema, impl));
     this.#protoServices.push(schema.typeName);
@@ -213,7 +217,7 @@ export class Service {
       version: this.version,
       address: `${advertise}:${bound.port}`,
       protoServices: [...this.#protoServices],
-      endpoints: [...this.#routes.values()].map((route) => route.label),
+      endpoints: [...new Set([...this.#routes.values()].map((route) => route.label))],
       metadata: { ...this.#options.metadata, pid: String(process.pid) },
     };
     await this.#options.registry.register(this.#instance);
@@ -272,6 +276,16 @@ export class Service {
       const codec = route && codecOf(req.headers['content-type']);
       if (route && codec) {
         this.#serveUnary(route, codec, req, res);
+        return;
+      }
+      if (!route && shortPath.test(url)) {
+        const body = JSON.stringify({
+          code: 'unimplemented',
+          message: `${this.name} has no method ${url.slice(1).replace('/', '.')}`,
+        });
+        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        req.resume();
         return;
       }
     } else if (req.method === 'GET' && this.#serveOps(url, res)) {
@@ -454,6 +468,9 @@ export class Service {
     };
   }
 }
+
+/** `/<Service>/<Method>` without a package: only the fast path serves this form. */
+const shortPath = /^\/[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
 
 /** gRPC's `grpc-timeout` (`<digits><unit>`) in ms. */
 function grpcTimeoutMs(value: string | null): number | undefined {

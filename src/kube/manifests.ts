@@ -1,0 +1,518 @@
+/**
+ * What `berth manifests` renders and `berth deploy` applies (DESIGN.md §4), as
+ * plain Kubernetes objects built from the system file. Deterministic: the same
+ * system file and tags give the same objects in the same order, key for key.
+ *
+ * Per service: ServiceAccount, RoleBinding (to the system's discovery Role),
+ * ConfigMap (its env), Service (named h2c port), Deployment, PodDisruptionBudget
+ * when replicas > 1. Per system: Namespace, discovery Role, NetworkPolicies,
+ * PostgreSQL and NATS StatefulSets with headless Services (unless external URLs
+ * are configured), and the gateway.
+ */
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1PodDisruptionBudget,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system-file.ts';
+
+/** Port every berth process listens on inside a pod. */
+export const podPort = 8080;
+export const fieldManager = 'berth';
+export const managedBy = 'berth';
+/** Annotation with the deploy's release id, so a rollout can be matched to a deploy. */
+export const releaseAnnotation = 'berth.dev/release';
+
+export interface RenderOptions {
+  /** Image tag per service name, plus `gateway`. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Seconds a rollout may make no progress before Kubernetes marks it failed. */
+  readonly progressDeadlineSeconds?: number;
+  /** Names that are canaries: `<name>-canary` Deployments with their own tag. */
+  readonly canaries?: Readonly<Record<string, { readonly tag: string; readonly replicas: number }>>;
+}
+
+export function labelsFor(
+  system: SystemFile,
+  name: string,
+  component: string,
+  version?: string,
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    'app.kubernetes.io/name': name,
+    'app.kubernetes.io/part-of': system.system,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/managed-by': managedBy,
+  };
+  if (version !== undefined) labels['app.kubernetes.io/version'] = version;
+  return labels;
+}
+
+/** Labels that select a workload's pods; they never change across releases. */
+export function selectorFor(system: SystemFile, name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': system.system };
+}
+
+export function imageFor(system: SystemFile, name: string, tag: string): string {
+  const repository = `${system.system}-${name}`;
+  return system.registry ? `${system.registry}/${repository}:${tag}` : `${repository}:${tag}`;
+}
+
+function resourcesOf(resources: ComputeResources | undefined): V1Container['resources'] {
+  if (!resources) return undefined;
+  const requests: Record<string, string> = {};
+  if (resources.cpu) requests.cpu = resources.cpu;
+  if (resources.memory) requests.memory = resources.memory;
+  const limits: Record<string, string> = {};
+  if (resources.limits?.cpu) limits.cpu = resources.limits.cpu;
+  if (resources.limits?.memory) limits.memory = resources.limits.memory;
+  return {
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}
+
+const secretsName = (name: string) => `${name}-secrets`;
+const postgresSecret = 'postgres-credentials';
+
+function usesPostgres(system: SystemFile, service: ServiceSpec): boolean {
+  return service.uses.includes('postgres');
+}
+
+function embeddedPostgres(system: SystemFile): boolean {
+  const usedBy = Object.values(system.services).some((service) => usesPostgres(system, service));
+  return usedBy && system.resources.postgres?.url === undefined;
+}
+
+function natsUrl(system: SystemFile): string | undefined {
+  const usedBy = Object.values(system.services).some((service) => service.uses.includes('nats'));
+  if (!usedBy) return undefined;
+  return system.resources.nats?.url ?? `nats://nats.${system.namespace}.svc:4222`;
+}
+
+function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    { name: 'PORT', value: String(podPort) },
+    { name: 'BERTH_HOST', value: '0.0.0.0' },
+    { name: 'BERTH_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: 'BERTH_REGISTRY', value: 'kubernetes' },
+    { name: 'BERTH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'BERTH_SYSTEM', value: system.system },
+    { name: 'BERTH_ENV', value: system.environment },
+    { name: 'BERTH_DATA_DIR', value: '/tmp/berth' },
+    { name: 'LOG_FORMAT', value: 'json' },
+  ];
+  if (usesPostgres(system, service)) {
+    env.push(
+      system.resources.postgres?.url !== undefined
+        ? { name: 'DATABASE_URL', value: system.resources.postgres.url }
+        : { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: postgresSecret, key: 'url' } } },
+    );
+  }
+  const nats = natsUrl(system);
+  if (nats && service.uses.includes('nats')) env.push({ name: 'NATS_URL', value: nats });
+  return env;
+}
+
+function namespaced(system: SystemFile, name: string) {
+  return { name, namespace: system.namespace };
+}
+
+function renderService(system: SystemFile, service: ServiceSpec, options: RenderOptions): KubernetesObject[] {
+  const name = service.name;
+  const tag = options.tags[name];
+  if (!tag) throw new Error(`no image tag for service "${name}"`);
+  const objects: KubernetesObject[] = [];
+  const serviceAccount: V1ServiceAccount = {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { ...namespaced(system, name), labels: labelsFor(system, name, 'service') },
+    automountServiceAccountToken: true,
+  };
+  const roleBinding: V1RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { ...namespaced(system, `${name}-discovery`), labels: labelsFor(system, name, 'service') },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${system.system}-discovery` },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: system.namespace }],
+  };
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...namespaced(system, `${name}-config`), labels: labelsFor(system, name, 'service') },
+    data: Object.fromEntries(Object.entries(service.env).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  const kubeService: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { ...namespaced(system, name), labels: labelsFor(system, name, 'service') },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorFor(system, name),
+      ports: [
+        {
+          name: 'http2',
+          port: podPort,
+          targetPort: 'http2',
+          protocol: 'TCP',
+          appProtocol: 'kubernetes.io/h2c',
+        },
+      ],
+    },
+  };
+  objects.push(serviceAccount, roleBinding, configMap, kubeService);
+  objects.push(
+    deployment(system, name, service.replicas, tag, serviceEnv(system, service), service.resources, options),
+  );
+  const canary = options.canaries?.[name];
+  if (canary) {
+    objects.push(
+      deployment(
+        system,
+        name,
+        canary.replicas,
+        canary.tag,
+        serviceEnv(system, service),
+        service.resources,
+        options,
+        true,
+      ),
+    );
+  }
+  if (service.replicas > 1) objects.push(disruptionBudget(system, name, 'service'));
+  return objects;
+}
+
+function disruptionBudget(system: SystemFile, name: string, component: string): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { ...namespaced(system, name), labels: labelsFor(system, name, component) },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(system, name) } },
+  };
+}
+
+/**
+ * A berth process's Deployment. Rollouts never lower capacity (maxUnavailable 0);
+ * the preStop pause lets endpoints and client caches drop the pod before SIGTERM,
+ * and the grace period covers berth's own drain (deregister delay + in-flight).
+ */
+function deployment(
+  system: SystemFile,
+  name: string,
+  replicas: number,
+  tag: string,
+  env: V1EnvVar[],
+  resources: ComputeResources | undefined,
+  options: RenderOptions,
+  canary = false,
+): V1Deployment {
+  const component = name === 'gateway' ? 'gateway' : 'service';
+  const deploymentName = canary ? `${name}-canary` : name;
+  const podLabels = {
+    ...selectorFor(system, name),
+    'app.kubernetes.io/version': tag,
+    ...(canary ? { 'berth.dev/track': 'canary' } : {}),
+  };
+  const container: V1Container = {
+    name,
+    image: imageFor(system, name, tag),
+    imagePullPolicy: 'IfNotPresent',
+    ports: [{ name: 'http2', containerPort: podPort, protocol: 'TCP' }],
+    envFrom: [
+      { configMapRef: { name: `${name}-config` } },
+      { secretRef: { name: secretsName(name), optional: true } },
+    ],
+    env,
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 'http2' },
+      periodSeconds: 5,
+      failureThreshold: 2,
+      timeoutSeconds: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 'http2' },
+      periodSeconds: 10,
+      failureThreshold: 3,
+      timeoutSeconds: 2,
+    },
+    startupProbe: { httpGet: { path: '/healthz', port: 'http2' }, periodSeconds: 2, failureThreshold: 30 },
+    lifecycle: { preStop: { sleep: { seconds: 5 } } },
+    resources: resourcesOf(resources),
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      ...namespaced(system, deploymentName),
+      labels: {
+        ...labelsFor(system, name, component, tag),
+        ...(canary ? { 'berth.dev/track': 'canary' } : {}),
+      },
+    },
+    spec: {
+      replicas,
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: options.progressDeadlineSeconds ?? 120,
+      selector: {
+        matchLabels: canary
+          ? { ...selectorFor(system, name), 'berth.dev/track': 'canary' }
+          : selectorFor(system, name),
+      },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          serviceAccountName: name,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, fsGroup: 10001 },
+          containers: [container],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+function renderGateway(system: SystemFile, options: RenderOptions): KubernetesObject[] {
+  const tag = options.tags.gateway;
+  if (!tag) throw new Error('no image tag for the gateway');
+  const known = Object.keys(system.services).sort().join(',');
+  const env: V1EnvVar[] = [
+    { name: 'BERTH_GATEWAY_PORT', value: String(podPort) },
+    { name: 'BERTH_HOST', value: '0.0.0.0' },
+    { name: 'BERTH_REGISTRY', value: 'kubernetes' },
+    { name: 'BERTH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: 'BERTH_SYSTEM', value: system.system },
+    { name: 'BERTH_KNOWN_SERVICES', value: known },
+    { name: 'BERTH_CORS_ORIGINS', value: system.gateway.cors.origins.join(',') },
+    { name: 'BERTH_BODY_LIMIT', value: String(system.gateway.bodyLimit) },
+    { name: 'BERTH_GATEWAY_TIMEOUT_MS', value: String(system.gateway.timeoutMs) },
+    { name: 'LOG_FORMAT', value: 'json' },
+  ];
+  if (system.gateway.static) env.push({ name: 'BERTH_STATIC_DIR', value: '/app/static' });
+  const labels = labelsFor(system, 'gateway', 'gateway');
+  const serviceAccount: V1ServiceAccount = {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { ...namespaced(system, 'gateway'), labels },
+    automountServiceAccountToken: true,
+  };
+  const roleBinding: V1RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { ...namespaced(system, 'gateway-discovery'), labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${system.system}-discovery` },
+    subjects: [{ kind: 'ServiceAccount', name: 'gateway', namespace: system.namespace }],
+  };
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...namespaced(system, 'gateway-config'), labels },
+    data: {},
+  };
+  const service: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { ...namespaced(system, 'gateway'), labels },
+    spec: {
+      type: system.environment === 'dev' ? 'NodePort' : 'LoadBalancer',
+      selector: selectorFor(system, 'gateway'),
+      ports: [{ name: 'http', port: 80, targetPort: 'http2', protocol: 'TCP' }],
+    },
+  };
+  return [
+    serviceAccount,
+    roleBinding,
+    configMap,
+    service,
+    deployment(system, 'gateway', 2, tag, env, undefined, options),
+    disruptionBudget(system, 'gateway', 'gateway'),
+  ];
+}
+
+function renderSystem(system: SystemFile): KubernetesObject[] {
+  const namespace: V1Namespace = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: system.namespace,
+      labels: { 'app.kubernetes.io/part-of': system.system, 'app.kubernetes.io/managed-by': managedBy },
+    },
+  };
+  // Exactly what the EndpointSlice registry reads: slices and their Services, in this namespace.
+  const role: V1Role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: {
+      ...namespaced(system, `${system.system}-discovery`),
+      labels: labelsFor(system, 'discovery', 'rbac'),
+    },
+    rules: [
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch'] },
+    ],
+  };
+  const partOf = { 'app.kubernetes.io/part-of': system.system };
+  // Plain JSON objects: client-node's model classes name `from` as `_from`, hence the casts.
+  const internalOnly = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      ...namespaced(system, `${system.system}-internal`),
+      labels: labelsFor(system, 'network', 'policy'),
+    },
+    spec: {
+      podSelector: { matchLabels: partOf },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: partOf } }] }],
+    },
+  } as unknown as V1NetworkPolicy;
+  const gatewayPublic = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      ...namespaced(system, `${system.system}-gateway-public`),
+      labels: labelsFor(system, 'network', 'policy'),
+    },
+    spec: {
+      podSelector: { matchLabels: selectorFor(system, 'gateway') },
+      policyTypes: ['Ingress'],
+      ingress: [{ ports: [{ port: 'http2', protocol: 'TCP' }] }],
+    },
+  } as unknown as V1NetworkPolicy;
+  return [namespace, role, internalOnly, gatewayPublic];
+}
+
+function statefulResource(
+  system: SystemFile,
+  name: string,
+  image: string,
+  port: number,
+  env: V1EnvVar[],
+  args: string[] | undefined,
+  mountPath: string,
+): KubernetesObject[] {
+  const labels = labelsFor(system, name, 'resource');
+  const service: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { ...namespaced(system, name), labels },
+    spec: {
+      clusterIP: 'None',
+      selector: selectorFor(system, name),
+      ports: [{ name, port, targetPort: port, protocol: 'TCP' }],
+    },
+  };
+  const statefulSet: V1StatefulSet = {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { ...namespaced(system, name), labels },
+    spec: {
+      serviceName: name,
+      replicas: 1,
+      selector: { matchLabels: selectorFor(system, name) },
+      template: {
+        metadata: { labels: selectorFor(system, name) },
+        spec: {
+          terminationGracePeriodSeconds: 30,
+          containers: [
+            {
+              name,
+              image,
+              args,
+              ports: [{ name, containerPort: port, protocol: 'TCP' }],
+              env,
+              readinessProbe: { tcpSocket: { port }, periodSeconds: 5 },
+              volumeMounts: [{ name: 'data', mountPath }],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      ],
+    },
+  };
+  return [service, statefulSet];
+}
+
+function renderResources(system: SystemFile): KubernetesObject[] {
+  const objects: KubernetesObject[] = [];
+  if (embeddedPostgres(system)) {
+    objects.push(
+      ...statefulResource(
+        system,
+        'postgres',
+        'postgres:16.4-bookworm',
+        5432,
+        [
+          {
+            name: 'POSTGRES_PASSWORD',
+            valueFrom: { secretKeyRef: { name: postgresSecret, key: 'password' } },
+          },
+          { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+        ],
+        undefined,
+        '/var/lib/postgresql/data',
+      ),
+    );
+  }
+  const usesNats = Object.values(system.services).some((service) => service.uses.includes('nats'));
+  if (usesNats && system.resources.nats?.url === undefined) {
+    objects.push(
+      ...statefulResource(system, 'nats', 'nats:2.10.22-alpine', 4222, [], ['-js', '-sd', '/data'], '/data'),
+    );
+  }
+  return objects;
+}
+
+/** Every object of the system, namespace first, then system-wide ones, resources, services, gateway. */
+export function renderManifests(system: SystemFile, options: RenderOptions): KubernetesObject[] {
+  const services = Object.values(system.services)
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((service) => renderService(system, service, options));
+  return [
+    ...renderSystem(system),
+    ...renderResources(system),
+    ...services,
+    ...renderGateway(system, options),
+  ];
+}
+
+/** Multi-document YAML, stable byte for byte. */
+export function toYaml(objects: readonly KubernetesObject[]): string {
+  return objects.map((object) => stringify(object, { lineWidth: 0, sortMapEntries: false })).join('---\n');
+}
+
+/** Secrets a system needs, by name, with the keys `berth deploy` generates when they are missing. */
+export function requiredSecrets(system: SystemFile): Record<string, string[]> {
+  const secrets: Record<string, string[]> = {};
+  if (embeddedPostgres(system)) secrets[postgresSecret] = ['password', 'url'];
+  return secrets;
+}

@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ConfigError } from '../../src/config/config-error.ts';
+import { loadSystemFile, parseSystemFile, startOrder } from '../../src/config/system-file.ts';
+
+const shippy = `
+system: shippy
+gateway: { port: 8080, cors: { origins: ['*'] }, bodyLimit: 1mb, timeoutMs: 10000, static: ui/dist }
+resources:
+  postgres: { embedded: true }
+  nats: { }
+services:
+  consignment:
+    uses: [postgres]
+    dependsOn: [vessel, user]
+  vessel:
+    path: vessel
+    port: 0
+    replicas: 1
+    uses: [postgres]
+    dependsOn: [user]
+    env: { KEY: value, RETRIES: 3 }
+  user:
+    uses: [postgres, nats]
+  email:
+    uses: [nats]
+environments:
+  production:
+    namespace: shippy-prod
+    registry: registry.example.com/shippy
+    resources:
+      postgres: { url: postgres://db.internal/shippy }
+    services:
+      vessel:
+        replicas: 3
+        resources: { cpu: 250m, memory: 256Mi, limits: { cpu: '1', memory: 512Mi } }
+`;
+
+const parse = (text: string, env?: string) =>
+  parseSystemFile(text, { file: '/srv/shippy/berth.yaml', label: 'berth.yaml', env });
+
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.message;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+/** The shippy file with `replace` applied, for one mistake at a time. */
+const shippyWith = (from: string, to: string) => {
+  assert.ok(shippy.includes(from), `fixture lacks ${from}`);
+  return shippy.replace(from, to);
+};
+
+describe('system file: happy paths', () => {
+  test('dev: defaults filled in, paths resolved against the file', () => {
+    const system = parse(shippy);
+    assert.equal(system.environment, 'dev');
+    assert.equal(system.system, 'shippy');
+    assert.equal(system.namespace, 'shippy');
+    assert.equal(system.registry, undefined);
+    assert.deepEqual(system.gateway, {
+      port: 8080,
+      cors: { origins: ['*'] },
+      bodyLimit: 1024 * 1024,
+      timeoutMs: 10_000,
+      static: '/srv/shippy/ui/dist',
+    });
+    assert.deepEqual(system.resources, {
+      postgres: { embedded: true, url: undefined },
+      nats: { url: undefined },
+    });
+    assert.deepEqual(system.services.vessel, {
+      name: 'vessel',
+      path: 'vessel',
+      dir: '/srv/shippy/vessel',
+      entry: '/srv/shippy/vessel/main.ts',
+      port: 0,
+      replicas: 1,
+      uses: ['postgres'],
+      dependsOn: ['user'],
+      env: { KEY: 'value', RETRIES: '3' },
+      resources: undefined,
+    });
+    assert.deepEqual(system.services.email?.dependsOn, []);
+    assert.deepEqual(system.environments, ['production']);
+  });
+
+  test('production overlay: replicas, resources, namespace, registry; resources.postgres replaced', () => {
+    const system = parse(shippy, 'production');
+    assert.equal(system.namespace, 'shippy-prod');
+    assert.equal(system.registry, 'registry.example.com/shippy');
+    assert.equal(system.services.vessel?.replicas, 3);
+    assert.deepEqual(system.services.vessel?.resources, {
+      cpu: '250m',
+      memory: '256Mi',
+      limits: { cpu: '1', memory: '512Mi' },
+    });
+    assert.deepEqual(system.services.vessel?.uses, ['postgres']); // untouched keys keep the base value
+    assert.deepEqual(system.resources.postgres, { embedded: false, url: 'postgres://db.internal/shippy' });
+  });
+
+  test('startOrder puts dependencies first, otherwise keeps file order', () => {
+    assert.deepEqual(
+      startOrder(parse(shippy)).map((s) => s.name),
+      ['user', 'vessel', 'consignment', 'email'],
+    );
+  });
+
+  test('a minimal file: empty service entries and used resources get defaults', () => {
+    const system = parse('system: tiny\nservices:\n  api:\n  worker:\n    uses: [nats]\n');
+    assert.deepEqual(Object.keys(system.services), ['api', 'worker']);
+    assert.equal(system.services.api?.replicas, 1);
+    assert.deepEqual(system.resources, { nats: { url: undefined } });
+    assert.equal(system.gateway.port, 8080);
+  });
+
+  test('loadSystemFile takes the file or its folder and names it relative to cwd', () => {
+    const root = mkdtempSync(join(tmpdir(), 'berth-system-'));
+    after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'berth.yaml'), shippy);
+    assert.equal(loadSystemFile(root).services.vessel?.dir, join(root, 'vessel'));
+    assert.equal(loadSystemFile('berth.yaml', { cwd: root, env: 'production' }).services.vessel?.replicas, 3);
+    writeFileSync(join(root, 'berth.yaml'), shippyWith('replicas: 3', 'replicas: many'));
+    assert.equal(
+      messageOf(() => loadSystemFile('.', { cwd: root })),
+      'berth.yaml: environments.production.services.vessel.replicas: expected number, got string "many" (line 30)',
+    );
+    assert.equal(
+      messageOf(() => loadSystemFile('nope.yaml', { cwd: root })),
+      'nope.yaml: cannot read: file not found',
+    );
+  });
+});
+
+describe('system file: mistakes name the file, the key and what was expected', () => {
+  test('unknown service in dependsOn', () => {
+    assert.equal(
+      messageOf(() => parse(shippyWith('dependsOn: [user]', 'dependsOn: [usr]'))),
+      'berth.yaml: services.vessel.dependsOn[0]: unknown service "usr"; services are: consignment, vessel, user, email (line 16)',
+    );
+  });
+
+  test('dependency cycle', () => {
+    const text = shippyWith('uses: [postgres, nats]', 'uses: [postgres, nats]\n    dependsOn: [consignment]');
+    assert.equal(
+      messageOf(() => parse(text)),
+      'berth.yaml: services.consignment.dependsOn: dependency cycle: consignment → vessel → user → consignment (line 10)',
+    );
+  });
+
+  test('a cycle introduced by an overlay names the overlay key', () => {
+    const text = shippyWith('replicas: 3', 'replicas: 3\n        dependsOn: [consignment]');
+    assert.match(
+      messageOf(() => parse(text)),
+      /^berth\.yaml: environments\.production\.services\.vessel\.dependsOn: dependency cycle: /,
+    );
+  });
+
+  test('bad replicas', () => {
+    assert.equal(
+      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: 0'))),
+      'berth.yaml: services.vessel.replicas: expected a number >= 1, got number 0 (line 14)',
+    );
+    assert.equal(
+      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: 1.5'))),
+      'berth.yaml: services.vessel.replicas: expected integer, got number 1.5 (line 14)',
+    );
+    assert.equal(
+      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: two'))),
+      'berth.yaml: services.vessel.replicas: expected number, got string "two" (line 14)',
+    );
+  });
+
+  test('unknown field', () => {
+    assert.equal(
+      messageOf(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
+      'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
+        'allowed here: path, entry, port, replicas, uses, dependsOn, env, resources (line 14)',
+    );
+  });
+
+  test('wrong types and formats', () => {
+    assert.equal(
+      messageOf(() => parse(shippyWith('system: shippy', 'system: Shippy'))),
+      'berth.yaml: system: expected a lowercase name (a-z first, then a-z, 0-9 or "-"; not ending in "-"; ≤ 63), got string "Shippy" (line 2)',
+    );
+    assert.equal(
+      messageOf(() =>
+        parse(shippyWith('uses: [postgres]\n    dependsOn: [user]', 'uses: [redis]\n    dependsOn: [user]')),
+      ),
+      'berth.yaml: services.vessel.uses[0]: expected "postgres" or "nats", got string "redis" (line 15)',
+    );
+    assert.equal(
+      messageOf(() => parse(shippyWith('bodyLimit: 1mb', 'bodyLimit: lots'))),
+      'berth.yaml: gateway.bodyLimit: expected a size such as 512kb, 1mb or a number of bytes, got string "lots" (line 3)',
+    );
+    assert.equal(
+      messageOf(() => parse(shippyWith('memory: 256Mi', 'memory: 256MB'))),
+      'berth.yaml: environments.production.services.vessel.resources.memory: ' +
+        'expected a Kubernetes quantity such as 250m, 0.5, 256Mi or 1Gi, got string "256MB" (line 31)',
+    );
+    assert.equal(
+      messageOf(() => parse('system: x\nservices: [a, b]\n')),
+      'berth.yaml: services: expected a mapping, got a list (line 2)',
+    );
+  });
+
+  test('missing required keys', () => {
+    assert.equal(
+      messageOf(() => parse('services: {}\n')),
+      'berth.yaml: system: missing required key, expected string',
+    );
+  });
+
+  test('an overlay may only change services the base declares', () => {
+    assert.equal(
+      messageOf(() =>
+        parse(shippyWith('      vessel:\n        replicas: 3', '      vessle:\n        replicas: 3')),
+      ),
+      'berth.yaml: environments.production.services.vessle: unknown service "vessle"; ' +
+        'an overlay can only change consignment, vessel, user, email (line 29)',
+    );
+  });
+
+  test('two services on the same fixed port', () => {
+    const text = shippyWith('    uses: [nats]\n', '    uses: [nats]\n    port: 8080\n');
+    assert.equal(
+      messageOf(() => parse(text)),
+      'berth.yaml: services.email.port: port 8080 is also used by the gateway (line 22)',
+    );
+  });
+
+  test('postgres: embedded and url at once', () => {
+    assert.equal(
+      messageOf(() =>
+        parse(shippyWith('postgres: { embedded: true }', 'postgres: { embedded: true, url: postgres://x }')),
+      ),
+      'berth.yaml: resources.postgres: either embedded: true or a url, not both (line 5)',
+    );
+  });
+
+  test('a file that is not a mapping, and YAML syntax errors', () => {
+    assert.equal(
+      messageOf(() => parse('- system: shippy\n')),
+      'berth.yaml: expected a mapping of keys at the top level, got a list (line 1)',
+    );
+    assert.match(
+      messageOf(() => parse('system: shippy\nservices:\n  vessel: {\n')),
+      /^berth\.yaml: YAML syntax error at line \d+, column \d+: /,
+    );
+  });
+});
