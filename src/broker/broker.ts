@@ -22,6 +22,11 @@ export interface PublishInput {
   readonly id?: string;
   readonly data: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * When the event was first published, if earlier than now: the outbox passes the
+   * time the row was written so every retry carries the same `publishedAt`.
+   */
+  readonly publishedAt?: string;
 }
 
 /**

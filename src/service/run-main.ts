@@ -5,6 +5,7 @@
  * a Kubernetes manifest, starts the service, and stops it on SIGTERM/SIGINT.
  *
  *   BERTH_REGISTRY       local (default) | memory | kubernetes | static
+ *   BERTH_NAMESPACE, BERTH_SYSTEM, BERTH_KNOWN_SERVICES   for kubernetes and static
  *   BERTH_REGISTRY_DIR   folder of the local registry
  *   BERTH_HOST, PORT     where to listen (default 127.0.0.1, any free port)
  *   BERTH_ADVERTISE_HOST address others use (Kubernetes: the pod IP)
@@ -26,14 +27,16 @@ export interface Runtime {
   readonly advertiseHost: string | undefined;
 }
 
-export function runtimeFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Runtime {
+export async function runtimeFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Runtime> {
   const logger = createLogger({
     level: env.LOG_LEVEL ?? 'info',
     pretty: env.LOG_FORMAT ? env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true,
   });
   return {
     env,
-    registry: registryFromEnv(env),
+    registry: await registryFromEnv(env, logger),
     logger,
     host: env.BERTH_HOST ?? '127.0.0.1',
     port: Number(env.PORT ?? env.BERTH_PORT ?? 0),
@@ -41,15 +44,31 @@ export function runtimeFromEnv(env: Readonly<Record<string, string | undefined>>
   };
 }
 
-export function registryFromEnv(env: Readonly<Record<string, string | undefined>>): Registry {
+export async function registryFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  logger?: Logger,
+): Promise<Registry> {
   const kind = env.BERTH_REGISTRY ?? 'local';
   switch (kind) {
     case 'local':
       return new LocalRegistry({ dir: env.BERTH_REGISTRY_DIR });
     case 'memory':
       return new MemoryRegistry();
+    case 'kubernetes':
+    case 'static': {
+      // Loaded only here: the Kubernetes client is large and local processes never need it.
+      const { KubeRegistry, StaticRegistry } = await import('../kube/kube-registry.ts');
+      const namespace = env.BERTH_NAMESPACE ?? 'default';
+      const system = env.BERTH_SYSTEM;
+      if (!system) throw new Error(`BERTH_REGISTRY=${kind} needs BERTH_SYSTEM (the system name)`);
+      if (kind === 'kubernetes') return new KubeRegistry({ namespace, system, logger });
+      const services = (env.BERTH_KNOWN_SERVICES ?? '').split(',').filter((name) => name !== '');
+      return new StaticRegistry({ services, namespace, system });
+    }
     default:
-      throw new Error(`BERTH_REGISTRY="${kind}" is not a registry berth knows; use local or memory`);
+      throw new Error(
+        `BERTH_REGISTRY="${kind}" is not a registry berth knows; use local, memory, kubernetes or static`,
+      );
   }
 }
 
@@ -60,7 +79,7 @@ export function registryFromEnv(env: Readonly<Record<string, string | undefined>
 export async function runMain(build: (runtime: Runtime) => Promise<Service> | Service): Promise<void> {
   let runtime: Runtime;
   try {
-    runtime = runtimeFromEnv();
+    runtime = await runtimeFromEnv();
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(1);

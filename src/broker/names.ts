@@ -1,0 +1,31 @@
+/**
+ * Topic and queue-group names, checked once at the edge of every broker. Both
+ * brokers accept the same names so a service can move from the embedded broker to
+ * NATS without renaming: a topic is dot-separated tokens (a NATS subject without
+ * wildcards, also a safe folder name); a queue group is one token (a NATS consumer
+ * name).
+ */
+import { Code, ConnectError } from '../errors/berth-error.ts';
+
+const token = '[A-Za-z0-9_-]+';
+const topicPattern = new RegExp(`^${token}(\\.${token})*$`);
+const queuePattern = new RegExp(`^${token}$`);
+const maxLength = 200;
+
+export function checkTopic(topic: string): void {
+  if (typeof topic !== 'string' || topic.length > maxLength || !topicPattern.test(topic)) {
+    throw new ConnectError(
+      `invalid topic ${JSON.stringify(topic)}: expected dot-separated tokens of letters, digits, "_" or "-"`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+export function checkQueue(queue: string): void {
+  if (typeof queue !== 'string' || queue.length > maxLength || !queuePattern.test(queue)) {
+    throw new ConnectError(
+      `invalid queue group ${JSON.stringify(queue)}: expected letters, digits, "_" or "-"`,
+      Code.InvalidArgument,
+    );
+  }
+}
