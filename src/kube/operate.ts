@@ -1,0 +1,156 @@
+/**
+ * Day-two operations on a deployed system: status, scale, canary, pod logs.
+ * Rollout undo lives in rollout.ts; deploy in deploy.ts.
+ */
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { SystemFile } from '../config/system-file.ts';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
+import { renderManifests, selectorFor } from './manifests.ts';
+import type { Progress } from './progress.ts';
+import type { Release } from './release.ts';
+import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';
+
+export interface ServiceStatus {
+  readonly name: string;
+  readonly desired: number;
+  readonly ready: number;
+  readonly updated: number;
+  readonly available: number;
+  readonly revision: number;
+  readonly tag: string;
+  readonly state: string;
+  readonly conditions: string[];
+}
+
+export async function systemStatus(client: KubeClient, system: SystemFile): Promise<ServiceStatus[]> {
+  const list = await client.list<V1Deployment>(
+    'apps/v1',
+    'Deployment',
+    system.namespace,
+    `app.kubernetes.io/part-of=${system.system}`,
+  );
+  return list.items
+    .map((deployment) => ({
+      name: deployment.metadata?.name ?? '?',
+      desired: deployment.spec?.replicas ?? 0,
+      ready: deployment.status?.readyReplicas ?? 0,
+      updated: deployment.status?.updatedReplicas ?? 0,
+      available: deployment.status?.availableReplicas ?? 0,
+      revision: revisionOf(deployment),
+      tag: deployment.spec?.template.spec?.containers[0]?.image?.split(':').at(-1) ?? '?',
+      state: rolloutState(deployment).detail,
+      conditions: (deployment.status?.conditions ?? []).map(
+        (condition) => `${condition.type}=${condition.status}${condition.reason ? ` (${condition.reason})` : ''}`,
+      ),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+async function deploymentOf(client: KubeClient, system: SystemFile, name: string): Promise<V1Deployment> {
+  const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name);
+  if (!deployment) {
+    throw new Error(`no deployment "${name}" in namespace ${system.namespace}; deployed services: run "berth status"`);
+  }
+  return deployment;
+}
+
+/**
+ * Sets replicas now. The next `berth deploy` applies berth.yaml's replicas again,
+ * as every declarative tool does: change the file to make it stick.
+ */
+export async function scale(client: KubeClient, system: SystemFile, name: string, replicas: number): Promise<void> {
+  if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicas must be a whole number ≥ 0, got ${replicas}`);
+  await deploymentOf(client, system, name);
+  await client.mergePatch('apps/v1', 'Deployment', system.namespace, name, { spec: { replicas } });
+}
+
+/** Canary replicas so that they take about `weight` % of a service's pods (at least one). */
+export function canaryReplicas(stableReplicas: number, weight: number): number {
+  if (!(weight > 0 && weight < 100)) throw new Error(`--weight must be between 1 and 99, got ${weight}`);
+  return Math.max(1, Math.round((stableReplicas * weight) / (100 - weight)));
+}
+
+/**
+ * Starts a canary: `<name>-canary` runs the release's image beside the stable
+ * Deployment, selected by the same Service, so it takes traffic in proportion to
+ * its pods. The gate for promotion is that every canary pod is ready.
+ */
+export async function startCanary(
+  client: KubeClient,
+  release: Release,
+  name: string,
+  weight: number,
+  progress: Progress,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail: string }> {
+  const { system } = release;
+  const stable = await deploymentOf(client, system, name);
+  const stableTag = stable.metadata?.labels?.['app.kubernetes.io/version'];
+  if (!stableTag) throw new Error(`${name} has no version label; deploy it with berth first`);
+  const tag = release.tags[name]!;
+  if (tag === stableTag) throw new Error(`${name} already runs ${tag}: nothing to canary (change the service and try again)`);
+  const replicas = canaryReplicas(stable.spec?.replicas ?? 1, weight);
+  const objects = renderManifests(system, { tags: { ...release.tags, [name]: stableTag }, canaries: { [name]: { tag, replicas } } });
+  const canary = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === `${name}-canary`)!;
+  await client.apply(canary);
+  progress.note(`canary ${name}-canary: ${replicas} pod(s) of ${tag} beside ${stable.spec?.replicas ?? 1} of ${stableTag}`);
+  const state = await waitForRollout(client, system.namespace, `${name}-canary`, { timeoutMs, progress, label: `${name}-canary` });
+  progress.end();
+  return { ok: state.phase === 'complete', detail: state.detail };
+}
+
+/** Promote: the stable Deployment takes the canary's image (a normal rollout), then the canary goes. */
+export async function promoteCanary(
+  client: KubeClient,
+  release: Release,
+  name: string,
+  progress: Progress,
+  timeoutMs: number,
+): Promise<{ ok: boolean; detail: string }> {
+  const { system } = release;
+  const canary = await deploymentOf(client, system, `${name}-canary`);
+  const state = rolloutState(canary);
+  if (state.phase !== 'complete') throw new Error(`canary ${name}-canary is not healthy (${state.detail}); abort it instead`);
+  const tag = canary.metadata?.labels?.['app.kubernetes.io/version'];
+  if (!tag) throw new Error(`${name}-canary has no version label`);
+  const objects = renderManifests(system, { tags: { ...release.tags, [name]: tag } });
+  const stable = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === name)!;
+  await client.apply(stable);
+  const rollout = await waitForRollout(client, system.namespace, name, { timeoutMs, progress, label: name });
+  progress.end();
+  if (rollout.phase !== 'complete') return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };
+  await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
+  return { ok: true, detail: `${name} now runs ${tag}` };
+}
+
+export async function abortCanary(client: KubeClient, system: SystemFile, name: string): Promise<void> {
+  await deploymentOf(client, system, `${name}-canary`);
+  await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
+}
+
+/** Logs of each pod of a service, or a clear reason per pod when the cluster cannot provide them. */
+export async function podLogs(
+  client: KubeClient,
+  system: SystemFile,
+  name: string,
+  tailLines = 100,
+): Promise<Array<{ pod: string; log?: string; error?: string }>> {
+  const selector = Object.entries(selectorFor(system, name))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+  const pods = await client.list<V1Pod>('v1', 'Pod', system.namespace, selector);
+  if (pods.items.length === 0) throw new Error(`no pods of "${name}" in namespace ${system.namespace}`);
+  return Promise.all(
+    pods.items.map(async (pod) => {
+      const podName = pod.metadata!.name!;
+      try {
+        const path = `${client.path('v1', 'Pod', system.namespace, podName)}/log?tailLines=${tailLines}`;
+        const log = await client.requestText('GET', path);
+        return { pod: podName, log };
+      } catch (error) {
+        const reason = error instanceof KubeApiError ? error.message : String(error);
+        return { pod: podName, error: `the cluster cannot provide logs for ${podName}: ${reason}` };
+      }
+    }),
+  );
+}

@@ -1,0 +1,132 @@
+/**
+ * Rollouts of Deployments: where one stands (as `kubectl rollout status` judges
+ * it), waiting for it with progress, detecting failure early, and undoing it to
+ * an earlier revision (as `kubectl rollout undo`: the ReplicaSet of that revision
+ * holds its exact pod template).
+ */
+import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { KubeClient } from './kube-client.ts';
+import type { Progress } from './progress.ts';
+
+export type RolloutState =
+  | { readonly phase: 'progressing'; readonly detail: string }
+  | { readonly phase: 'complete'; readonly detail: string }
+  | { readonly phase: 'failed'; readonly detail: string };
+
+const revisionAnnotation = 'deployment.kubernetes.io/revision';
+
+export function revisionOf(object: { metadata?: { annotations?: Record<string, string> } } | undefined): number {
+  return Number(object?.metadata?.annotations?.[revisionAnnotation] ?? 0);
+}
+
+export function rolloutState(deployment: V1Deployment): RolloutState {
+  const spec = deployment.spec;
+  const status = deployment.status ?? {};
+  const want = spec?.replicas ?? 1;
+  if ((deployment.metadata?.generation ?? 0) > (status.observedGeneration ?? 0)) {
+    return { phase: 'progressing', detail: 'waiting for the controller to see the new spec' };
+  }
+  const progressing = status.conditions?.find((condition) => condition.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { phase: 'failed', detail: `progress deadline exceeded (${progressing.message ?? 'no progress'})` };
+  }
+  const updated = status.updatedReplicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  if (updated < want) return { phase: 'progressing', detail: `${updated}/${want} updated, ${available} available` };
+  if (total > updated) return { phase: 'progressing', detail: `${total - updated} old replicas terminating` };
+  if (available < updated) return { phase: 'progressing', detail: `${available}/${want} available` };
+  return { phase: 'complete', detail: `${available}/${want} ready` };
+}
+
+function selectorString(deployment: V1Deployment): string {
+  return Object.entries(deployment.spec?.selector.matchLabels ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
+
+/** The first crash-looping or failing container among the pods of the deployment's newest template. */
+async function crashLoop(client: KubeClient, deployment: V1Deployment): Promise<string | undefined> {
+  const namespace = deployment.metadata?.namespace;
+  const image = deployment.spec?.template.spec?.containers[0]?.image;
+  const pods = await client.list<V1Pod>('v1', 'Pod', namespace, selectorString(deployment));
+  for (const pod of pods.items) {
+    for (const container of pod.status?.containerStatuses ?? []) {
+      if (container.image !== image && pod.spec?.containers[0]?.image !== image) continue;
+      const waiting = container.state?.waiting;
+      if (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'ImagePullBackOff' || waiting?.reason === 'ErrImagePull') {
+        return `pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface WaitOptions {
+  readonly timeoutMs: number;
+  readonly pollMs?: number;
+  readonly signal?: AbortSignal;
+  readonly progress: Progress;
+  /** Label shown in progress lines. */
+  readonly label: string;
+}
+
+/** Waits until the rollout completes or fails; never throws for a failed rollout. */
+export async function waitForRollout(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  options: WaitOptions,
+): Promise<RolloutState> {
+  const deadline = Date.now() + options.timeoutMs;
+  while (true) {
+    if (options.signal?.aborted) return { phase: 'failed', detail: 'interrupted' };
+    const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
+    if (!deployment) return { phase: 'failed', detail: `deployment ${namespace}/${name} does not exist` };
+    const state = rolloutState(deployment);
+    const revision = revisionOf(deployment);
+    options.progress.update(options.label, `${state.phase === 'complete' ? '✓' : state.phase === 'failed' ? '✗' : '…'} ${state.detail} (revision ${revision})`);
+    if (state.phase !== 'progressing') return state;
+    const crash = await crashLoop(client, deployment);
+    if (crash) return { phase: 'failed', detail: `crash loop: ${crash}` };
+    if (Date.now() >= deadline) {
+      return { phase: 'failed', detail: `pods never became ready within ${Math.round(options.timeoutMs / 1000)} s (${state.detail})` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}
+
+/** ReplicaSets owned by the deployment, newest revision first. */
+export async function replicaSetsOf(client: KubeClient, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
+  const sets = await client.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', deployment.metadata?.namespace, selectorString(deployment));
+  return sets.items
+    .filter((set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid))
+    .sort((a, b) => revisionOf(b) - revisionOf(a));
+}
+
+/**
+ * Puts back the pod template of `toRevision` (default: the one before the current).
+ * Returns the revision restored, or throws when there is none to go back to.
+ */
+export async function undoRollout(client: KubeClient, namespace: string, name: string, toRevision?: number): Promise<number> {
+  const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
+  if (!deployment) throw new Error(`deployment ${namespace}/${name} does not exist`);
+  const current = revisionOf(deployment);
+  const sets = await replicaSetsOf(client, deployment);
+  const target =
+    toRevision === undefined
+      ? sets.find((set) => revisionOf(set) < current)
+      : sets.find((set) => revisionOf(set) === toRevision);
+  if (!target?.spec?.template) {
+    const known = sets.map(revisionOf).join(', ') || 'none';
+    throw new Error(
+      toRevision === undefined
+        ? `${name} has no earlier revision to roll back to (revisions: ${known})`
+        : `${name} has no revision ${toRevision} (revisions: ${known})`,
+    );
+  }
+  const template = structuredClone(target.spec.template);
+  delete template.metadata?.labels?.['pod-template-hash'];
+  await client.jsonPatch('apps/v1', 'Deployment', namespace, name, [{ op: 'replace', path: '/spec/template', value: template }]);
+  return revisionOf(target);
+}
