@@ -1,0 +1,53 @@
+import { systemStatus } from '../../kube/operate.ts';
+import type { Command } from '../command.ts';
+import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '../kube-target.ts';
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'per service on Kubernetes: replicas desired/ready/updated, revision, image tag',
+  usage: `Usage: berth status [-f berth.yaml] [--env production] [--json]
+
+${kubeOptionsHelp}
+      --json              machine-readable output`,
+  options: { ...kubeOptions, json: { type: 'boolean', default: false } },
+  async run({ values }, io) {
+    const system = loadTargetSystem(values, io);
+    const client = await connectCluster(values);
+    try {
+      const statuses = await systemStatus(client, system);
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+        return 0;
+      }
+      if (statuses.length === 0) {
+        io.stdout.write(`nothing of ${system.system} is deployed in namespace ${system.namespace}\n`);
+        return 1;
+      }
+      const rows = [
+        ['SERVICE', 'DESIRED', 'READY', 'UPDATED', 'REVISION', 'TAG', 'STATE'],
+        ...statuses.map((s) => [
+          s.name,
+          String(s.desired),
+          String(s.ready),
+          String(s.updated),
+          String(s.revision),
+          s.tag,
+          s.state,
+        ]),
+      ];
+      const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+      for (const row of rows)
+        io.stdout.write(
+          `${row
+            .map((cell, column) => cell.padEnd(widths[column]))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
+      for (const s of statuses)
+        if (s.ready < s.desired) io.stdout.write(`  ${s.name}: ${s.conditions.join(', ')}\n`);
+      return statuses.every((s) => s.ready >= s.desired) ? 0 : 1;
+    } finally {
+      await client.close();
+    }
+  },
+};

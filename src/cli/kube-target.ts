@@ -1,0 +1,40 @@
+/**
+ * What the Kubernetes commands share: which system file, which environment
+ * overlay, which cluster (kubeconfig context) and namespace.
+ */
+import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
+import { KubeClient } from '../kube/kube-client.ts';
+import { createRelease, type Release } from '../kube/release.ts';
+import type { CommandIo } from './command.ts';
+
+export const kubeOptions = {
+  file: { type: 'string', short: 'f', default: '.' },
+  env: { type: 'string', short: 'e', default: 'production' },
+  context: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+} as const;
+
+export const kubeOptionsHelp = `  -f, --file <path>       berth.yaml or its folder (default: current folder)
+  -e, --env <name>        environment overlay (default: production)
+      --context <name>    kubeconfig context (default: the current one; KUBECONFIG is honoured)
+  -n, --namespace <name>  namespace (default: the overlay's, else the system name)`;
+
+export function loadTargetSystem(values: Record<string, unknown>, io: CommandIo): SystemFile {
+  const env = values.env as string;
+  const system = loadSystemFile(values.file as string, { env, cwd: io.cwd });
+  if (!system.environments.includes(env) && env !== 'dev') {
+    throw new Error(
+      `${system.file} has no "${env}" environment; it defines: ${system.environments.join(', ') || 'none'}`,
+    );
+  }
+  const namespace = values.namespace as string | undefined;
+  return namespace ? { ...system, namespace } : system;
+}
+
+export function loadTargetRelease(values: Record<string, unknown>, io: CommandIo): Release {
+  return createRelease(loadTargetSystem(values, io));
+}
+
+export async function connectCluster(values: Record<string, unknown>): Promise<KubeClient> {
+  return KubeClient.connect({ context: values.context as string | undefined });
+}
