@@ -6,24 +6,26 @@ import { parseArgs } from 'node:util';
 import { type CommandIo, UsageError } from './command.ts';
 import { commands } from './commands/index.ts';
 
-function help(): string {
-  const width = Math.max(...commands.map((command) => command.name.length), 4);
-  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+async function help(): Promise<string> {
+  const loaded = await Promise.all(commands.map(([, load]) => load()));
+  const width = Math.max(...loaded.map((command) => command.name.length), 4);
+  const lines = loaded.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
   return `berth: TypeScript microservices, on a laptop and on Kubernetes\n\nUsage: berth <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "berth help <command>" for a command's options.\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    const topic = commands.find((command) => command.name === rest[0]);
-    process.stdout.write(topic ? `${topic.usage}\n` : help());
+    const topic = commands.find(([commandName]) => commandName === rest[0]);
+    process.stdout.write(topic ? `${(await topic[1]()).usage}\n` : await help());
     return 0;
   }
-  const command = commands.find((candidate) => candidate.name === name);
-  if (!command) {
-    process.stderr.write(`berth: unknown command "${name}"\n\n${help()}`);
+  const entry = commands.find(([commandName]) => commandName === name);
+  if (!entry) {
+    process.stderr.write(`berth: unknown command "${name}"\n\n${await help()}`);
     return 2;
   }
+  const command = await entry[1]();
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
