@@ -206,7 +206,9 @@ export class Gateway {
         );
         return;
       case '/_berth/services':
-        send(200, { 'content-type': contentTypeJson }, JSON.stringify(this.#describeServices()));
+        void this.#describeServices().then((described) =>
+          send(200, { 'content-type': contentTypeJson }, JSON.stringify(described)),
+        );
         return;
     }
     if (this.#static) {
@@ -218,19 +220,38 @@ export class Gateway {
     this.#sendError(send, 'gateway', new ConnectError(`no route for GET ${path}`, Code.NotFound));
   }
 
-  /** Instances per service with address and version, for `berth list` and the UI's system page. */
-  #describeServices(): { services: Array<{ name: string; instances: ServiceInstance[] }> } {
+  /**
+   * Instances per service with address, version and readiness (each instance's
+   * /readyz, asked with a short timeout), for the UI's system page.
+   */
+  async #describeServices(): Promise<{
+    services: Array<{
+      name: string;
+      instances: Array<ServiceInstance & { ready: boolean; readiness: unknown }>;
+    }>;
+  }> {
     const byName = new Map<string, ServiceInstance[]>();
     for (const instance of this.cache.all()) {
       if (instance.name.startsWith('berth.')) continue;
       byName.set(instance.name, [...(byName.get(instance.name) ?? []), instance]);
     }
     for (const name of this.#options.knownServices ?? []) if (!byName.has(name)) byName.set(name, []);
-    return {
-      services: [...byName]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, instances]) => ({ name, instances })),
+    const probe = async (instance: ServiceInstance) => {
+      try {
+        const response = await fetch(`http://${instance.address}/readyz`, {
+          signal: AbortSignal.timeout(1000),
+        });
+        return { ...instance, ready: response.ok, readiness: await response.json() };
+      } catch (error) {
+        return { ...instance, ready: false, readiness: { error: (error as Error).message } };
+      }
     };
+    const services = await Promise.all(
+      [...byName]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(async ([name, instances]) => ({ name, instances: await Promise.all(instances.map(probe)) })),
+    );
+    return { services };
   }
 
   #readBody(req: IncomingMessage, send: Send, then: (body: Buffer) => void): void {
@@ -312,6 +333,7 @@ export class Gateway {
         body: requestJson,
         headers: forwardableHeaders(req.headers),
         timeoutMs: this.#timeoutMs,
+        idempotent: instances[0].idempotentEndpoints?.includes(method) === true,
       })
       .then(
         (response) => {
@@ -390,6 +412,17 @@ export class Gateway {
       },
       (error: unknown) => {
         const connectError = toConnectError(error);
+        if (contentType.startsWith('application/grpc-web')) {
+          // gRPC-Web clients read the status from the headers of a 200, never from the HTTP status.
+          res.writeHead(200, {
+            'content-type': contentType,
+            'grpc-status': String(connectError.code),
+            'grpc-message': encodeURIComponent(connectError.rawMessage),
+            ...cors,
+          });
+          res.end();
+          return;
+        }
         res.writeHead(codeToGatewayStatus(connectError.code), { 'content-type': contentTypeJson, ...cors });
         res.end(JSON.stringify({ code: codeName(connectError.code), message: connectError.rawMessage }));
       },
