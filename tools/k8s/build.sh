@@ -32,9 +32,15 @@ fi
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false"
 P="${BERTH_K8S_BUILD_P:-2}"
-GOVER="$("$GO" env GOVERSION)"
 
 log() { echo "[build.sh $(date +%H:%M:%S)] $*" >&2; }
+
+# One build at a time per cache dir (two up.sh started together would otherwise race).
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE_ROOT/$K8S_VERSION/.build.lock"
+  if ! flock -n 9; then log "another build.sh is running; waiting for it"; flock 9; fi
+fi
+rm -rf "$BIN"/.tmp.*   # leftovers of an interrupted build
 
 sum_files() { cat "$@" | sha256sum | cut -c1-16; }
 
@@ -56,7 +62,7 @@ run_logged() {
 }
 
 # ---------------------------------------------------------------- etcd
-ETCD_STAMP="etcd $ETCD_VERSION $GOVER $(sum_files "$HERE/etcd-wrapper/go.mod" "$HERE/etcd-wrapper/go.sum")"
+ETCD_STAMP="etcd $ETCD_VERSION $(sum_files "$HERE/etcd-wrapper/go.mod" "$HERE/etcd-wrapper/go.sum")"
 if up_to_date etcd "$ETCD_STAMP"; then
   log "etcd $ETCD_VERSION: cached"
 else
@@ -74,7 +80,7 @@ fi
 
 # ---------------------------------------------------------------- kubernetes
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
-K8S_STAMP="k8s $K8S_VERSION $GOVER $(sum_files "$HERE/wrapper/go.mod" "$HERE/wrapper/go.sum")"
+K8S_STAMP="k8s $K8S_VERSION $(sum_files "$HERE/wrapper/go.mod" "$HERE/wrapper/go.sum")"
 need=()
 for b in "${K8S_BINS[@]}"; do
   if up_to_date "$b" "$K8S_STAMP"; then log "$b $K8S_VERSION: cached"; else need+=("$b"); fi
@@ -93,7 +99,7 @@ if [ "${#need[@]}" -gt 0 ]; then
   ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=1"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   pkgs=(); for b in "${need[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  log "${need[*]} $K8S_VERSION: building with -p $P (slow when cold: 15-30 min on 2 cores; log: $LOGDIR/k8s.log)"
+  log "${need[*]} $K8S_VERSION: building with $("$GO" env GOVERSION) -p $P (slow when cold: 15-30 min on 2 cores; log: $LOGDIR/k8s.log)"
   t0=$(date +%s)
   tmp="$(mktemp -d "$BIN/.tmp.XXXXXX")"
   ( cd "$HERE/wrapper" &&
@@ -104,7 +110,7 @@ if [ "${#need[@]}" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- kwok
-KWOK_STAMP="kwok $KWOK_VERSION $GOVER"
+KWOK_STAMP="kwok $KWOK_VERSION"
 if up_to_date kwok "$KWOK_STAMP"; then
   log "kwok $KWOK_VERSION: cached"
 else

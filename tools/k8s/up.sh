@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# Start a real, local Kubernetes control plane for tests:
+#   etcd + kube-apiserver + kube-controller-manager + kube-scheduler (built by build.sh)
+#   + KWOK faking 3 nodes (kwok-node-0..2) and the pod lifecycle (no containers run).
+# Everything listens on 127.0.0.1 on free ports chosen at run time.
+#
+# Env:
+#   BERTH_K8S_STATE   run-state dir (default ${BERTH_K8S_CACHE:-~/.cache/berth-k8s}/run):
+#                     kubeconfig, token, pki/, logs/, pids/, etcd data
+#   BERTH_K8S_CACHE   binary cache root (see build.sh)
+#   BERTH_K8S_NODES   number of fake nodes (default 3)
+#   BERTH_K8S_TIMEOUT seconds to wait for each readiness step (default 120)
+#   BERTH_K8S_KEEP_ON_FAIL=1  leave processes/state in place when startup fails
+#
+# Output: $BERTH_K8S_STATE/kubeconfig (admin, token auth, CA pinned) and
+#         $BERTH_K8S_STATE/env (KUBECONFIG, BERTH_K8S_TOKEN, BERTH_K8S_SERVER, PATH hint).
+# If a healthy control plane is already running from the same state dir, it is reused.
+set -eEuo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$HERE/versions.env"
+CACHE_ROOT="${BERTH_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth-k8s}"
+STATE="${BERTH_K8S_STATE:-$CACHE_ROOT/run}"
+NODES="${BERTH_K8S_NODES:-3}"
+TIMEOUT="${BERTH_K8S_TIMEOUT:-120}"
+KUBECONFIG_OUT="$STATE/kubeconfig"
+
+T_START=$(date +%s.%N)
+log() { echo "[up.sh $(date +%H:%M:%S)] $*" >&2; }
+elapsed() { awk -v s="$T_START" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1fs", e-s}'; }
+
+print_result() {
+  echo "kubeconfig: $KUBECONFIG_OUT"
+  echo "export KUBECONFIG=$KUBECONFIG_OUT"
+}
+
+# ------------------------------------------------------------------ reuse a running one
+if [ -f "$STATE/.berth-k8s-state" ] && [ -f "$STATE/env" ]; then
+  all_alive=1
+  for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+    pid="$(cat "$STATE/pids/$n.pid" 2>/dev/null || true)"
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then all_alive=0; fi
+  done
+  if [ "$all_alive" = 1 ]; then
+    # shellcheck disable=SC1091
+    . "$STATE/env"
+    if curl -fsS --max-time 5 --cacert "$STATE/pki/ca.crt" -H "Authorization: Bearer $BERTH_K8S_TOKEN" \
+        "$BERTH_K8S_SERVER/readyz" >/dev/null 2>&1; then
+      log "control plane already running (state: $STATE)"
+      print_result
+      exit 0
+    fi
+  fi
+  log "stale state in $STATE: cleaning it up"
+  BERTH_K8S_STATE="$STATE" "$HERE/down.sh" >&2 || true
+fi
+
+# ------------------------------------------------------------------ binaries
+BIN="$("$HERE/build.sh" | tail -n 1)"
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+  [ -x "$BIN/$b" ] || { echo "up.sh: missing $BIN/$b after build.sh" >&2; exit 1; }
+done
+KUBECTL=("$BIN/kubectl" --kubeconfig "$KUBECONFIG_OUT")
+
+for tool in openssl curl; do
+  command -v "$tool" >/dev/null || { echo "up.sh: '$tool' is required (apt-get install $tool)" >&2; exit 1; }
+done
+
+if [ -e "$STATE" ] && [ ! -f "$STATE/.berth-k8s-state" ] && [ -n "$(ls -A "$STATE" 2>/dev/null)" ]; then
+  echo "up.sh: $STATE exists, is not empty and is not a berth-k8s state dir; refusing to use it" >&2
+  exit 1
+fi
+mkdir -p "$STATE"/{pki,logs,pids}
+touch "$STATE/.berth-k8s-state"
+echo "$BIN" >"$STATE/bin-dir"
+
+on_fail() {
+  local rc=$?
+  echo "up.sh: startup FAILED (rc=$rc). Last lines of the component logs:" >&2
+  for f in "$STATE"/logs/*.log; do
+    [ -f "$f" ] || continue
+    echo "---- $f" >&2; tail -n 15 "$f" >&2
+  done
+  if [ "${BERTH_K8S_KEEP_ON_FAIL:-0}" = 1 ]; then
+    echo "up.sh: leaving state in $STATE (BERTH_K8S_KEEP_ON_FAIL=1); run down.sh to clean up" >&2
+  else
+    BERTH_K8S_STATE="$STATE" "$HERE/down.sh" >&2 || true
+  fi
+  exit "$rc"
+}
+trap on_fail ERR
+
+# ------------------------------------------------------------------ free ports
+# Ask the kernel for N distinct free ports on 127.0.0.1 (all sockets held open together).
+free_ports() {
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+  else
+    local out=() p
+    while [ "${#out[@]}" -lt "$1" ]; do
+      p=$(( 20000 + RANDOM % 30000 ))
+      [[ " ${out[*]} " == *" $p "* ]] && continue
+      (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+      out+=("$p")
+    done
+    echo "${out[*]}"
+  fi
+}
+read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT < <(free_ports 6)
+SERVER="https://127.0.0.1:$API_PORT"
+log "ports: etcd=$ETCD_PORT apiserver=$API_PORT controller-manager=$KCM_PORT scheduler=$SCHED_PORT kwok=$KWOK_PORT"
+
+# ------------------------------------------------------------------ pki + auth
+PKI="$STATE/pki"
+SERVICE_CIDR=10.96.0.0/16
+SERVICE_IP=10.96.0.1
+# EC P-256 keys: RSA key generation can take >10 s on a loaded 2-core machine.
+(
+  cd "$PKI"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 3650 -subj "/CN=berth-k8s-test-ca" 2>/dev/null
+  # sign NAME SUBJECT EXTENSIONS...
+  sign() {
+    local name="$1" subj="$2"; shift 2
+    openssl req "${ec[@]}" -keyout "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
+    printf '%s\n' "$@" >"$name.ext"
+    openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile "$name.ext" -out "$name.crt" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+  }
+  sign apiserver "/CN=kube-apiserver" \
+    "subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+    "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
+  # client cert the apiserver uses towards aggregated apiservers (requestheader auth)
+  sign front-proxy-client "/CN=front-proxy-client" \
+    "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
+  openssl ecparam -name prime256v1 -genkey -noout -out sa.key
+  openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null
+)
+TOKEN="berth-$(openssl rand -hex 16)"
+# token,user,uid,"group1,group2"
+printf '%s,%s,%s,"%s"\n' "$TOKEN" "berth-admin" "berth-admin" "system:masters" >"$PKI/tokens.csv"
+echo "$TOKEN" >"$STATE/token"
+chmod 600 "$PKI"/*.key "$PKI/tokens.csv" "$STATE/token"
+
+CA_DATA="$(base64 -w0 <"$PKI/ca.crt")"
+cat >"$KUBECONFIG_OUT" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: berth-k8s
+  cluster:
+    server: $SERVER
+    certificate-authority-data: $CA_DATA
+users:
+- name: berth-admin
+  user:
+    token: $TOKEN
+contexts:
+- name: berth-k8s
+  context:
+    cluster: berth-k8s
+    user: berth-admin
+    namespace: default
+current-context: berth-k8s
+EOF
+chmod 600 "$KUBECONFIG_OUT"
+
+# ------------------------------------------------------------------ process helpers
+# start NAME BINARY ARGS... : run detached (own session), log + pid in the state dir
+start() {
+  local name="$1"; shift
+  setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$STATE/pids/$name.pid"
+  log "started $name (pid $!, log $STATE/logs/$name.log)"
+}
+# wait_for DESC CMD... : retry CMD until it succeeds or TIMEOUT; fail if a component died
+wait_for() {
+  local desc="$1"; shift
+  local deadline=$(( $(date +%s) + TIMEOUT ))
+  until "$@" >/dev/null 2>&1; do
+    for pf in "$STATE"/pids/*.pid; do
+      if ! kill -0 "$(cat "$pf")" 2>/dev/null; then
+        echo "up.sh: $(basename "$pf" .pid) exited while waiting for $desc" >&2; return 1
+      fi
+    done
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "up.sh: timed out after ${TIMEOUT}s waiting for $desc" >&2; return 1
+    fi
+    sleep 0.3
+  done
+  log "$desc ($(elapsed))"
+}
+api_get() {
+  curl -fsS --max-time 5 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" "$SERVER$1"
+}
+
+# ------------------------------------------------------------------ etcd
+start etcd "$BIN/etcd" \
+  --name=berth \
+  --data-dir="$STATE/etcd-data" \
+  --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster="berth=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster-state=new \
+  --unsafe-no-fsync \
+  --quota-backend-bytes=2147483648 \
+  --log-level=warn
+wait_for "etcd healthy" curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
+
+# ------------------------------------------------------------------ kube-apiserver
+start kube-apiserver "$BIN/kube-apiserver" \
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+  --bind-address=127.0.0.1 \
+  --advertise-address=127.0.0.1 \
+  --secure-port="$API_PORT" \
+  --cert-dir="$PKI" \
+  --tls-cert-file="$PKI/apiserver.crt" \
+  --tls-private-key-file="$PKI/apiserver.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --token-auth-file="$PKI/tokens.csv" \
+  --authorization-mode=Node,RBAC \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$PKI/sa.pub" \
+  --service-account-signing-key-file="$PKI/sa.key" \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
+  --endpoint-reconciler-type=none \
+  --requestheader-client-ca-file="$PKI/ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
+  --proxy-client-key-file="$PKI/front-proxy-client.key" \
+  --allow-privileged=true \
+  --profiling=false \
+  --v=1
+wait_for "kube-apiserver ready" api_get /readyz
+
+# ------------------------------------------------------------------ controller-manager
+start kube-controller-manager "$BIN/kube-controller-manager" \
+  --kubeconfig="$KUBECONFIG_OUT" \
+  --authentication-kubeconfig="$KUBECONFIG_OUT" \
+  --authorization-kubeconfig="$KUBECONFIG_OUT" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$KCM_PORT" \
+  --leader-elect=false \
+  --controllers='*' \
+  --service-account-private-key-file="$PKI/sa.key" \
+  --root-ca-file="$PKI/ca.crt" \
+  --cluster-signing-cert-file="$PKI/ca.crt" \
+  --cluster-signing-key-file="$PKI/ca.key" \
+  --cluster-name=berth-k8s \
+  --profiling=false \
+  --v=1
+
+# ------------------------------------------------------------------ scheduler
+cat >"$STATE/scheduler.yaml" <<EOF
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: $KUBECONFIG_OUT
+leaderElection:
+  leaderElect: false
+EOF
+start kube-scheduler "$BIN/kube-scheduler" \
+  --config="$STATE/scheduler.yaml" \
+  --authentication-kubeconfig="$KUBECONFIG_OUT" \
+  --authorization-kubeconfig="$KUBECONFIG_OUT" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$SCHED_PORT" \
+  --v=1
+
+# ------------------------------------------------------------------ kwok
+# default stages copied from sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage (node/fast,
+# node/heartbeat-with-lease, pod/fast) + berth's pod-never-ready stage.
+: >"$STATE/kwok.yaml"
+for f in "$HERE"/stages/*.yaml; do
+  { echo "---"; cat "$f"; } >>"$STATE/kwok.yaml"
+done
+start kwok "$BIN/kwok" \
+  --kubeconfig="$KUBECONFIG_OUT" \
+  --config="$STATE/kwok.yaml" \
+  --manage-all-nodes=true \
+  --node-lease-duration-seconds=40 \
+  --cidr=10.244.0.0/16 \
+  --node-ip=10.255.0.1 \
+  --server-address="127.0.0.1:$KWOK_PORT"
+
+# ------------------------------------------------------------------ fake nodes
+nodes_yaml="$STATE/nodes.yaml"
+: >"$nodes_yaml"
+for i in $(seq 0 $(( NODES - 1 ))); do
+  cat >>"$nodes_yaml" <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    beta.kubernetes.io/arch: amd64
+    beta.kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/os: linux
+    kubernetes.io/role: agent
+    node-role.kubernetes.io/agent: ""
+    topology.kubernetes.io/zone: kwok-zone-$i
+    type: kwok
+spec: {}
+status:
+  addresses:
+  - type: InternalIP
+    address: 10.255.0.$(( i + 1 ))
+  - type: Hostname
+    address: kwok-node-$i
+  allocatable:
+    cpu: "32"
+    memory: 256Gi
+    pods: "110"
+  capacity:
+    cpu: "32"
+    memory: 256Gi
+    pods: "110"
+EOF
+done
+"${KUBECTL[@]}" apply -f "$nodes_yaml" >"$STATE/logs/nodes-apply.log" 2>&1
+nodes_ready() {
+  local n
+  n="$("${KUBECTL[@]}" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')"
+  [ "$n" -ge "$NODES" ]
+}
+wait_for "$NODES kwok nodes Ready" nodes_ready
+wait_for "default service account" "${KUBECTL[@]}" -n default get serviceaccount default
+# the kube-controller-manager and scheduler have no readiness signal besides /healthz
+wait_for "kube-controller-manager healthy" curl -fsSk --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"
+wait_for "kube-scheduler healthy" curl -fsSk --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"
+
+cat >"$STATE/env" <<EOF
+export KUBECONFIG=$KUBECONFIG_OUT
+export BERTH_K8S_SERVER=$SERVER
+export BERTH_K8S_TOKEN=$TOKEN
+export BERTH_K8S_CA=$PKI/ca.crt
+export BERTH_K8S_BIN=$BIN
+EOF
+trap - ERR
+log "control plane up in $(elapsed): $SERVER ($K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
+log "kubectl: $BIN/kubectl   env file: $STATE/env   logs: $STATE/logs"
+print_result
