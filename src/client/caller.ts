@@ -98,13 +98,15 @@ export class ServiceCaller {
     headers['x-request-id'] ??= context?.requestId ?? randomUUID();
 
     const target = request.service ?? request.protoService ?? '?';
+    // `vessel/VesselService/Create`, or the proto path alone when it names the target already.
+    const callee = request.service !== undefined ? `${request.service}${request.path}` : request.path;
     const tried = new Set<string>();
     this.#budget.recordRequest();
     let lastError: ConnectError | undefined;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new ConnectError(`deadline exceeded calling ${target}${request.path}`, Code.DeadlineExceeded);
+        throw new ConnectError(`deadline exceeded calling ${callee}`, Code.DeadlineExceeded);
       }
       const instance = this.#pick(request, tried);
       if (!instance) {
@@ -127,7 +129,7 @@ export class ServiceCaller {
         this.#report(instance, false, failure.failure !== 'timeout' && failure.failure !== 'aborted');
         if (failure.failure === 'aborted') throw new ConnectError('call canceled', Code.Canceled);
         if (failure.failure === 'timeout') {
-          throw new ConnectError(`deadline exceeded calling ${target}${request.path}`, Code.DeadlineExceeded);
+          throw new ConnectError(`deadline exceeded calling ${callee}`, Code.DeadlineExceeded);
         }
         lastError = new ConnectError(
           `${target} at ${instance.address} is unreachable (${(failure.cause as Error)?.message ?? failure.message})`,

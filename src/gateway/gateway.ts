@@ -408,7 +408,14 @@ export class Gateway {
         }
         res.writeHead(response.status, out);
         res.end(response.body);
-        this.metrics.observeRpc(path, String(response.status), (performance.now() - started) / 1000);
+        // Labelled as /rpc calls are (target service, `Service.Method`), and only for
+        // methods the instance lists, so client-chosen paths cannot grow the series.
+        const method = path.slice(path.lastIndexOf('.', path.indexOf('/', 1)) + 1).replace('/', '.');
+        if (response.instance.endpoints?.includes(method)) {
+          const code =
+            response.status === 200 ? 'ok' : codeName(decodeError(response.status, response.body).code);
+          this.metrics.observeRpc(method, code, (performance.now() - started) / 1000, response.instance.name);
+        }
       },
       (error: unknown) => {
         const connectError = toConnectError(error);

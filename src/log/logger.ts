@@ -2,7 +2,7 @@
  * Logger: pino. Libraries receive a logger (pino-compatible) and make children of
  * it per service and per request; only the CLI decides where logs go.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -19,7 +19,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     return pino({
       name: options.name,
       level,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
     });
   }
   return pino({ name: options.name, level, base: { pid: process.pid } });

@@ -148,7 +148,6 @@ function codeFromStatus(status: number): Code {
 
 /** `connect-timeout-ms` as a number of ms, or undefined when absent or malformed. */
 export function parseTimeoutMs(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 10) return undefined;
-  const ms = Number(value);
-  return Number.isInteger(ms) && ms >= 0 ? ms : undefined;
+  // The spec allows 1 to 10 ASCII digits; Number() alone would also take "1e3", " 5", "0x10".
+  return typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : undefined;
 }

@@ -3,6 +3,9 @@
  * one JSON file per instance in a shared folder. A process that dies without
  * deregistering (SIGKILL, crash) is noticed because its pid is gone; the scan that
  * notices removes the file, so every watcher forgets it within one scan interval.
+ * Deaths are checked on every tick with no file I/O (a signal-0 kill per known
+ * pid): under load a scan's reads can take longer than the interval, and a dead
+ * instance must not wait for them.
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,7 +44,7 @@ export class LocalRegistry implements Registry {
   readonly #scanIntervalMs: number;
   readonly #hub = new WatchHub();
   /** What watchers were last told, by instance id. */
-  #known = new Map<string, ServiceInstance>();
+  #known = new Map<string, Entry>();
   #timer: NodeJS.Timeout | undefined;
   #watchers = 0;
   #scanning: Promise<ServiceInstance[]> | undefined;
@@ -73,7 +76,10 @@ export class LocalRegistry implements Registry {
   watch(options: WatchOptions = {}): AsyncIterable<RegistryEvent> {
     this.#watchers += 1;
     if (!this.#timer) {
-      this.#timer = setInterval(() => void this.#scan(), this.#scanIntervalMs);
+      this.#timer = setInterval(() => {
+        this.#forgetDead();
+        void this.#scan();
+      }, this.#scanIntervalMs);
       this.#timer.unref();
     }
     const events = this.#hub.watch(options, () => this.#scan());
@@ -103,6 +109,14 @@ export class LocalRegistry implements Registry {
     return join(this.dir, `${encodeURIComponent(id)}.json`);
   }
 
+  #forgetDead(): void {
+    for (const [id, entry] of this.#known) {
+      if (isAlive(entry.pid)) continue;
+      this.#known.delete(id);
+      this.#hub.emit({ type: 'remove', instance: entry.instance });
+    }
+  }
+
   /** One scan at a time; concurrent callers share it. */
   #scan(): Promise<ServiceInstance[]> {
     this.#scanning ??= this.#readAll().finally(() => {
@@ -119,7 +133,7 @@ export class LocalRegistry implements Registry {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       names = [];
     }
-    const live = new Map<string, ServiceInstance>();
+    const live = new Map<string, Entry>();
     await Promise.all(
       names.map(async (name) => {
         const file = join(this.dir, name);
@@ -129,17 +143,20 @@ export class LocalRegistry implements Registry {
         } catch {
           return; // removed meanwhile, or half-written by a process that died mid-write
         }
-        if (isAlive(entry.pid)) live.set(entry.instance.id, entry.instance);
+        if (isAlive(entry.pid)) live.set(entry.instance.id, entry);
         else await rm(file, { force: true });
       }),
     );
-    for (const [id, instance] of this.#known) {
-      if (!live.has(id)) this.#hub.emit({ type: 'remove', instance });
+    // Checked again now that the reads are done: a process that died meanwhile may
+    // already have been forgotten by #forgetDead, and must not come back.
+    for (const [id, entry] of live) if (!isAlive(entry.pid)) live.delete(id);
+    for (const [id, entry] of this.#known) {
+      if (!live.has(id)) this.#hub.emit({ type: 'remove', instance: entry.instance });
     }
-    for (const [id, instance] of live) {
-      if (!this.#known.has(id)) this.#hub.emit({ type: 'add', instance });
+    for (const [id, entry] of live) {
+      if (!this.#known.has(id)) this.#hub.emit({ type: 'add', instance: entry.instance });
     }
     this.#known = live;
-    return [...live.values()];
+    return [...live.values()].map((entry) => entry.instance);
   }
 }

@@ -3,6 +3,7 @@
  * map, answer lookups synchronously. A call never waits on the registry; if the
  * watch breaks it is restarted with jittered backoff and the cache keeps serving.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../log/logger.ts';
 import { matchesName, type Registry, type ServiceInstance } from './registry.ts';
 
@@ -94,8 +95,11 @@ export class RegistryCache {
         this.#markSynced();
         failures = 0;
         for await (const event of this.#registry.watch({ signal: this.#abort.signal })) {
-          if (event.type === 'add') this.#byId.set(event.instance.id, event.instance);
-          else this.#byId.delete(event.instance.id);
+          if (event.type === 'add') {
+            // The watch opens with an add per instance the list already gave: not a change.
+            if (isDeepStrictEqual(this.#byId.get(event.instance.id), event.instance)) continue;
+            this.#byId.set(event.instance.id, event.instance);
+          } else if (!this.#byId.delete(event.instance.id)) continue;
           this.#changed();
         }
         if (!this.#abort.signal.aborted) throw new Error('registry watch ended');

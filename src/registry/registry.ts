@@ -22,6 +22,12 @@ export interface ServiceInstance {
   readonly protoServices: readonly string[];
   /** Unary methods it serves, as `<Service>.<Method>` (`VesselService.Create`), as go-micro's endpoints. */
   readonly endpoints?: readonly string[];
+  /**
+   * Those of `endpoints` whose proto method declares an idempotency level (no side
+   * effects, or idempotent): callers that know only the name, as the gateway, may
+   * then retry them on another instance when a connection breaks mid-call.
+   */
+  readonly idempotentEndpoints?: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
 }
 

@@ -3,6 +3,7 @@
  * Shared by the memory and local registries so both honour the same contract:
  * an `add` per current instance first, then changes in order, ending on abort/close.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { RegistryEvent, ServiceInstance, WatchOptions } from './registry.ts';
 
 interface Watcher {
@@ -58,9 +59,23 @@ export class WatchHub {
           .filter((instance) => options.name === undefined || instance.name === options.name)
           .map((instance): RegistryEvent => ({ type: 'add', instance })),
       );
+      // What this watcher was told, by id. Events emitted while `current()` ran may
+      // repeat what the snapshot says (the local registry's scan emits them itself),
+      // or remove what it never listed: both are dropped, so the stream stays exact.
+      // An `add` that changes a known instance still goes through, as an update.
+      const told = new Map<string, ServiceInstance>();
       while (true) {
         const event = queue.shift();
         if (event) {
+          const { id } = event.instance;
+          const known = told.get(id);
+          if (event.type === 'add') {
+            if (known && isDeepStrictEqual(known, event.instance)) continue;
+            told.set(id, event.instance);
+          } else {
+            if (!known) continue;
+            told.delete(id);
+          }
           yield event;
           continue;
         }

@@ -30,6 +30,10 @@ export interface DualProtocolServer {
 
 export function createDualProtocolServer(onHttp1: Http1Handler, onHttp2: Http2Handler): DualProtocolServer {
   const http1 = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onHttp1);
+  // node:http tracks connections (for closeIdleConnections and headersTimeout) only
+  // from its 'listening' event; this server never listens itself, so without this
+  // a keep-alive client held stop() for the whole grace period.
+  http1.emit('listening');
   const http2 = createHttp2Server({}, onHttp2);
   const sockets = new Set<Socket>();
   const net: NetServer = createNetServer((socket) => {
@@ -63,7 +67,7 @@ export function createDualProtocolServer(onHttp1: Http1Handler, onHttp2: Http2Ha
     },
     stopAccepting() {
       net.close();
-      http1.closeIdleConnections();
+      http1.close(); // closes idle keep-alive connections and stops the tracking timer
       http2.close();
     },
     async drain(graceMs) {

@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
 import {
   type ConnectRouter,
   createContextValues,
@@ -200,6 +201,8 @@ export class Service {
       },
       interceptors: [this.#contextInterceptor()],
       readMaxBytes: this.#options.bodyLimitBytes ?? 4 * 1024 * 1024,
+      // The same JSON as the fast path: proto field names (snake_case).
+      jsonOptions: { useProtoFieldName: true },
       shutdownSignal: this.#shutdown.signal,
     }) as NodeHandler;
     this.#server = createDualProtocolServer(
@@ -218,6 +221,15 @@ export class Service {
       address: `${advertise}:${bound.port}`,
       protoServices: [...this.#protoServices],
       endpoints: [...new Set([...this.#routes.values()].map((route) => route.label))],
+      idempotentEndpoints: [
+        ...new Set(
+          [...this.#routes.values()]
+            .filter(
+              (route) => route.method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN,
+            )
+            .map((route) => route.label),
+        ),
+      ],
       metadata: { ...this.#options.metadata, pid: String(process.pid) },
     };
     await this.#options.registry.register(this.#instance);

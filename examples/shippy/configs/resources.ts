@@ -1,0 +1,102 @@
+/**
+ * What every shippy service sets up the same way: the berth Service itself, its
+ * database (pool, migrations, readiness, close) and its broker. Each helper ties
+ * the resource to the service's lifecycle: a readiness check and an `onClose`,
+ * so shutdown closes them in reverse order after requests have drained.
+ */
+import { join } from 'node:path';
+import type pg from 'pg';
+import type { Broker } from '../../../src/broker/broker.ts';
+import { DirectBroker } from '../../../src/broker/direct-broker.ts';
+import { NatsBroker } from '../../../src/broker/nats-broker.ts';
+import type { Runtime } from '../../../src/service/run-main.ts';
+import { Service } from '../../../src/service/service.ts';
+import { type Migration, migrate } from '../../../src/store/migrate.ts';
+import { checkDatabase, createPool, redactUrl, waitForDatabase } from '../../../src/store/pool.ts';
+import {
+  type BrokerSettings,
+  type DatabaseSettings,
+  type DataDirSettings,
+  system,
+  version,
+} from './settings.ts';
+
+export function newService(name: string, runtime: Runtime): Service {
+  return new Service({
+    name,
+    system,
+    version,
+    registry: runtime.registry,
+    logger: runtime.logger,
+    host: runtime.host,
+    port: runtime.port,
+    advertiseHost: runtime.advertiseHost,
+  });
+}
+
+/** Connects (waiting for the database to come up), migrates the service's schema, checks readiness. */
+export async function openDatabase(
+  service: Service,
+  settings: DatabaseSettings,
+  migrations: readonly Migration[],
+): Promise<pg.Pool> {
+  const pool = createPool(settings.databaseUrl, {
+    max: settings.databasePoolMax,
+    applicationName: `${system}-${service.name}`,
+    logger: service.logger,
+  });
+  service.onClose(() => pool.end());
+  const where = { database: redactUrl(settings.databaseUrl), schema: settings.databaseSchema };
+  await waitForDatabase(pool, { logger: service.logger.child(where) });
+  const applied = await migrate(pool, settings.databaseSchema, migrations);
+  if (applied.length > 0) service.logger.info({ ...where, applied }, 'database migrated');
+  service.checkReady('database', (signal) => checkDatabase(pool, signal));
+  return pool;
+}
+
+/**
+ * NATS JetStream when `natsUrl` is set (stream and subjects named after the
+ * system), else the direct broker, which finds subscribers in the registry and
+ * remembers durable queue groups under `<data dir>/broker`.
+ */
+export async function openBroker(
+  service: Service,
+  runtime: Runtime,
+  settings: BrokerSettings & DataDirSettings,
+): Promise<Broker> {
+  let broker: Broker;
+  if (settings.natsUrl) {
+    const nats = await NatsBroker.connect({
+      servers: settings.natsUrl,
+      name: service.instanceId,
+      logger: service.logger,
+      stream: system,
+      subjectPrefix: system,
+    });
+    service.checkReady('broker', async (signal) => {
+      if (nats.connection.isClosed()) throw new Error('NATS connection closed');
+      // A round trip to the server: fails while disconnected and reconnecting.
+      await Promise.race([
+        nats.connection.flush(),
+        new Promise((_, reject) => {
+          signal.addEventListener('abort', () => reject(new Error('NATS did not answer in time')), {
+            once: true,
+          });
+        }),
+      ]);
+    });
+    broker = nats;
+  } else {
+    broker = await DirectBroker.start({
+      registry: runtime.registry,
+      logger: service.logger,
+      host: runtime.host,
+      advertiseHost: runtime.advertiseHost,
+      system,
+      owner: service.name,
+      stateDir: join(settings.berthDataDir, 'broker'),
+    });
+  }
+  service.onClose(() => broker.close());
+  return broker;
+}

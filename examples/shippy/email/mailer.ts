@@ -1,0 +1,76 @@
+/**
+ * Sending mail with nodemailer: over SMTP when `SMTP_URL` is set, else as `.eml`
+ * files in `<data dir>/email/outbox/` (open them with any mail client). A file is
+ * named after the event that caused it and written atomically (temp file, then
+ * rename), so a reader never sees half a mail and a repeat replaces, never adds.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+
+export interface Mail {
+  /** Identifies the mail (the event id): the `.eml` name and the Message-ID. */
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+export interface Mailer {
+  /** Where it delivers, for the startup log: `smtp://host:port` or the outbox folder. */
+  readonly target: string;
+  send(mail: Mail): Promise<void>;
+  close(): void;
+}
+
+export async function createMailer(settings: { smtpUrl?: string; berthDataDir: string }): Promise<Mailer> {
+  if (settings.smtpUrl) {
+    const transport = nodemailer.createTransport(settings.smtpUrl);
+    const url = new URL(settings.smtpUrl);
+    return {
+      target: `${url.protocol}//${url.host}`,
+      async send(mail) {
+        await transport.sendMail(message(mail));
+      },
+      close: () => transport.close(),
+    };
+  }
+  const dir = join(settings.berthDataDir, 'email', 'outbox');
+  await mkdir(dir, { recursive: true });
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    target: dir,
+    async send(mail) {
+      const info = await transport.sendMail(message(mail));
+      const file = join(dir, `${fileSafe(mail.id)}.eml`);
+      const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await writeFile(temp, info.message as Buffer);
+        await rename(temp, file);
+      } finally {
+        await rm(temp, { force: true });
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+function message(mail: Mail) {
+  return {
+    from: mail.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    html: mail.html,
+    // A stable Message-ID lets mail systems drop a duplicate that slipped through.
+    messageId: `<${fileSafe(mail.id)}@shippy.email>`,
+  };
+}
+
+/** `id` when it is a safe file name (event ids are UUIDs), else its SHA-256 in hex. */
+function fileSafe(id: string): string {
+  return /^[A-Za-z0-9_-]{1,128}$/.test(id) ? id : createHash('sha256').update(id).digest('hex');
+}

@@ -1,0 +1,47 @@
+/**
+ * The email service: no RPC methods, but a berth Service all the same (registry,
+ * health, metrics, graceful stop). It subscribes to `user.created` in queue group
+ * `email`, so each event reaches one replica, and sends a welcome mail.
+ */
+import { z } from 'zod';
+import type { Runtime } from '../../../src/service/run-main.ts';
+import type { Service } from '../../../src/service/service.ts';
+import { newService, openBroker, openDatabase } from '../configs/resources.ts';
+import {
+  brokerSettings,
+  databaseSettings,
+  dataDirSettings,
+  loadServiceConfig,
+  optionalSetting,
+} from '../configs/settings.ts';
+import { createMailer } from './mailer.ts';
+import { migrations, queue, topic, welcomeSubscriber } from './subscriber.ts';
+
+export const emailConfig = z.strictObject({
+  ...databaseSettings,
+  ...brokerSettings,
+  ...dataDirSettings,
+  smtpUrl: optionalSetting(
+    z.string().regex(/^smtps?:\/\//, { error: 'expected an smtp:// or smtps:// URL' }),
+  ),
+  mailFrom: z.string().min(3),
+});
+
+export async function createEmailService(runtime: Runtime): Promise<Service> {
+  const config = loadServiceConfig('email', emailConfig, runtime.env);
+  const service = newService('email', runtime);
+  const mailer = await createMailer(config);
+  service.onClose(() => mailer.close());
+  const pool = await openDatabase(service, config, migrations);
+  const broker = await openBroker(service, runtime, config);
+  const handler = welcomeSubscriber({
+    pool,
+    schema: config.databaseSchema,
+    mailer,
+    from: config.mailFrom,
+    logger: service.logger,
+  });
+  await broker.subscribe(topic, handler, { queue });
+  service.logger.info({ topic, queue, mailTo: mailer.target }, 'subscribed');
+  return service;
+}

@@ -1,0 +1,67 @@
+/**
+ * What the email service does with `user.created`: send the welcome mail once per
+ * event. Brokers deliver at least once, so the send runs inside `handleOnce`: the
+ * event id is recorded in the same transaction, and a redelivered event finds it
+ * and is dropped. If sending fails the transaction rolls back and the handler
+ * throws, so the broker redelivers later.
+ */
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import type pg from 'pg';
+import type { EventHandler } from '../../../src/broker/broker.ts';
+import { ensureProcessedTable, handleOnce } from '../../../src/broker/dedupe.ts';
+import type { Logger } from '../../../src/log/logger.ts';
+import type { Migration } from '../../../src/store/migrate.ts';
+import { UserCreatedSchema } from '../gen/shippy/user/v1/user_pb.js';
+import type { Mailer } from './mailer.ts';
+import { renderWelcome } from './welcome.ts';
+
+export const topic = 'user.created';
+export const queue = 'email';
+/** Consumer name in the processed-events table. */
+const consumer = 'email.welcome';
+
+export const migrations: readonly Migration[] = [
+  // Unqualified: migrations run with search_path set to this schema.
+  { id: '001_processed_events', run: (tx) => ensureProcessedTable(tx) },
+];
+
+export interface WelcomeSubscriberOptions {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  readonly mailer: Mailer;
+  readonly from: string;
+  readonly logger: Logger;
+}
+
+export function welcomeSubscriber(options: WelcomeSubscriberOptions): EventHandler {
+  const { pool, schema, mailer, logger } = options;
+  return async (event) => {
+    let user: ReturnType<typeof fromJson<typeof UserCreatedSchema>>;
+    try {
+      user = fromJson(UserCreatedSchema, event.data as JsonValue, { ignoreUnknownFields: true });
+    } catch (error) {
+      // Redelivering cannot fix a malformed event: report it and acknowledge.
+      logger.error(
+        { eventId: event.id, err: error },
+        'dropping a user.created event that is not a UserCreated',
+      );
+      return;
+    }
+    if (user.email === '') {
+      logger.error({ eventId: event.id, userId: user.id }, 'dropping a user.created event without an email');
+      return;
+    }
+    const sent = await handleOnce(
+      pool,
+      consumer,
+      event,
+      async () => {
+        const mail = renderWelcome(user);
+        await mailer.send({ id: event.id, from: options.from, to: user.email, ...mail });
+      },
+      { schema },
+    );
+    if (sent) logger.info({ eventId: event.id, userId: user.id }, 'welcome mail sent');
+    else logger.info({ eventId: event.id, userId: user.id }, 'duplicate user.created dropped');
+  };
+}

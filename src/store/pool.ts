@@ -1,0 +1,132 @@
+/**
+ * Postgres for services: a small `pg` Pool per service, transactions, readiness.
+ * The same code runs against the embedded PGlite that `berth run` serves over the
+ * wire protocol and against a real PostgreSQL.
+ *
+ * Each service owns a schema and names its tables `"<schema>".<table>` (`qualify`).
+ * It does not rely on `search_path`: PGlite is ONE backend session that the socket
+ * server multiplexes every connection onto, so a `SET search_path` on one service's
+ * connection would change it for every other service's connections too (and
+ * startup options such as `-c search_path=...` are ignored). For the same reason:
+ * keep transactions short and never await another service inside one — while a
+ * PGlite connection is in a transaction, every other connection's queries wait.
+ */
+import pg from 'pg';
+import type { Logger } from '../log/logger.ts';
+
+export interface PoolOptions {
+  /** Connections at most; keep it small (PGlite serves a bounded number). Default 4. */
+  readonly max?: number;
+  /** Shown in `pg_stat_activity`. */
+  readonly applicationName?: string;
+  /** Gets errors of idle connections (the server went away), which would otherwise crash the process. */
+  readonly logger?: Logger;
+  /** How long to wait for a connection. Default 5 s. */
+  readonly connectionTimeoutMs?: number;
+}
+
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 4,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    idleTimeoutMillis: 10_000,
+  });
+  pool.on('error', (error) => {
+    options.logger?.warn({ err: error }, 'an idle database connection failed; the pool replaces it');
+  });
+  return pool;
+}
+
+/**
+ * Runs `fn` in a transaction on a connection of `pool`: COMMIT when it resolves,
+ * ROLLBACK (and rethrow) when it throws. Use `tx`, not the pool, inside `fn`.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        // The connection's state is unknown: the pool must discard it.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Readiness check: `SELECT 1`, given up when `signal` aborts (a check must never hang). */
+export async function checkDatabase(pool: pg.Pool, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('database did not answer SELECT 1 in time'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([pool.query('SELECT 1'), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+}
+
+export interface WaitForDatabaseOptions {
+  /** Give up after this long. Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Resolves once the database answers, retrying with backoff: services started
+ * together with their database (or by Kubernetes before it is up) wait for it
+ * instead of crash-looping. Throws with the last reason after `timeoutMs`.
+ */
+export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOptions = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (Date.now() >= deadline) {
+        throw new Error(`database not reachable after ${attempt} attempts: ${reason}`, { cause: error });
+      }
+      const delay = Math.min(2_000, 100 * 2 ** (attempt - 1));
+      options.logger?.info({ attempt, retryInMs: delay, reason }, 'waiting for the database');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** `"name"` with inner quotes doubled: for schema names, which come from configuration. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `"schema".table`: how services name their tables (see the header for why). */
+export function qualify(schema: string, table: string): string {
+  return `${quoteIdent(schema)}.${table}`;
+}
+
+/** `url` with its password replaced by `***`, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}

@@ -1,0 +1,13 @@
+import type { ServiceInstance } from '../../src/registry/registry.ts';
+
+/** Instance records for unit tests: `svc-0`, `svc-1`... of service `name` (nothing listens there). */
+export function fakeInstances(count: number, name = 'svc'): ServiceInstance[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${name}-${i}`,
+    name,
+    version: '1',
+    address: `127.0.0.1:${10_000 + i}`,
+    protoServices: [`pkg.${name}`],
+    metadata: {},
+  }));
+}
