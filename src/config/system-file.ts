@@ -23,6 +23,8 @@
  *       uses: [postgres]            # resources it needs (postgres, nats); default []
  *       dependsOn: [user]           # services that must be ready before it starts; default []
  *       env: { KEY: value }         # extra environment variables; default {}
+ *       secrets: [JWT_SECRET]       # env vars that hold secrets: on Kubernetes they come from the
+ *                                   #   Secret <service>-secrets, generated once by `berth deploy`
  *       resources:                  # Kubernetes requests (cpu, memory) and limits; default none
  *         { cpu: 250m, memory: 256Mi, limits: { cpu: '1', memory: 512Mi } }
  *   environments:                   # optional overlays by environment name (dev, production, any)
@@ -81,6 +83,9 @@ const serviceInput = z.strictObject({
   replicas: z.int().min(1).max(1000).optional(),
   uses: z.array(z.enum(RESOURCE_KINDS)).optional(),
   dependsOn: z.array(name).optional(),
+  secrets: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }))
+    .optional(),
   env: z
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }),
@@ -182,6 +187,8 @@ export interface ServiceSpec {
   readonly uses: readonly ResourceKind[];
   readonly dependsOn: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Env vars whose values are secrets (Kubernetes: Secret `<name>-secrets`). */
+  readonly secrets: readonly string[];
   readonly resources: ComputeResources | undefined;
 }
 
@@ -388,6 +395,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       uses: [...new Set(spec.uses ?? [])],
       dependsOn: [...new Set(spec.dependsOn ?? [])],
       env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, String(v)])),
+      secrets: [...new Set(spec.secrets ?? [])],
       resources: spec.resources,
     };
   }

@@ -14,9 +14,15 @@
  * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears.
  */
 import { randomBytes } from 'node:crypto';
-import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
-import { type KubeClient, KubeApiError } from './kube-client.ts';
-import { managedBy, renderManifests, type RenderOptions, requiredSecrets } from './manifests.ts';
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Secret,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
+import { managedBy, type RenderOptions, renderManifests, requiredSecrets } from './manifests.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { revisionOf, undoRollout, waitForRollout } from './rollout.ts';
@@ -33,8 +39,18 @@ export interface DeployOptions {
 
 export type ServiceOutcome =
   | { readonly name: string; readonly result: 'unchanged' | 'updated'; readonly revision: number }
-  | { readonly name: string; readonly result: 'failed'; readonly reason: string; readonly rolledBackTo?: number }
-  | { readonly name: string; readonly result: 'rolled-back'; readonly reason: string; readonly rolledBackTo?: number };
+  | {
+      readonly name: string;
+      readonly result: 'failed';
+      readonly reason: string;
+      readonly rolledBackTo?: number;
+    }
+  | {
+      readonly name: string;
+      readonly result: 'rolled-back';
+      readonly reason: string;
+      readonly rolledBackTo?: number;
+    };
 
 export interface DeployResult {
   readonly ok: boolean;
@@ -90,29 +106,45 @@ async function ensureSecrets(client: KubeClient, release: Release, progress: Pro
         labels: { 'app.kubernetes.io/part-of': system.system, 'app.kubernetes.io/managed-by': managedBy },
       },
       type: 'Opaque',
-      stringData: Object.fromEntries(keys.map((secretKey) => [secretKey, values[secretKey] ?? randomBytes(24).toString('base64url')])),
+      stringData: Object.fromEntries(
+        keys.map((secretKey) => [secretKey, values[secretKey] ?? randomBytes(32).toString('base64url')]),
+      ),
     };
     await client.create(secret);
     progress.note(`created secret ${name} (generated; kept across deploys)`);
   }
 }
 
-async function waitForStatefulSet(client: KubeClient, object: V1StatefulSet, options: DeployOptions): Promise<void> {
+async function waitForStatefulSet(
+  client: KubeClient,
+  object: V1StatefulSet,
+  options: DeployOptions,
+): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   const name = object.metadata!.name!;
   while (true) {
-    const current = await client.get<V1StatefulSet>('apps/v1', 'StatefulSet', object.metadata?.namespace, name);
+    const current = await client.get<V1StatefulSet>(
+      'apps/v1',
+      'StatefulSet',
+      object.metadata?.namespace,
+      name,
+    );
     const want = current?.spec?.replicas ?? 1;
     const ready = current?.status?.readyReplicas ?? 0;
     const fresh = (current?.status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
     options.progress.update(name, `${ready >= want && fresh ? '✓' : '…'} ${ready}/${want} ready`);
     if (ready >= want && fresh) return;
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready in time (${ready}/${want} ready)`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-export async function readHistory(client: KubeClient, system: string, namespace: string): Promise<HistoryEntry[]> {
+export async function readHistory(
+  client: KubeClient,
+  system: string,
+  namespace: string,
+): Promise<HistoryEntry[]> {
   const map = await client.get<V1ConfigMap>('v1', 'ConfigMap', namespace, historyName(system));
   try {
     return JSON.parse(map?.data?.['history.json'] ?? '[]') as HistoryEntry[];
@@ -155,7 +187,10 @@ async function prune(client: KubeClient, release: Release, rendered: KubernetesO
   return pruned;
 }
 
-export async function deploy(options: DeployOptions, render: Partial<RenderOptions> = {}): Promise<DeployResult> {
+export async function deploy(
+  options: DeployOptions,
+  render: Partial<RenderOptions> = {},
+): Promise<DeployResult> {
   const { client, release, progress } = options;
   const { system } = release;
   const objects = renderManifests(system, {
@@ -187,18 +222,25 @@ export async function deploy(options: DeployOptions, render: Partial<RenderOptio
     const name = deployment.metadata!.name!;
     const applied = await client.apply(deployment);
     const previous = before.get(name);
-    if (!previous || (applied.metadata?.generation ?? 0) !== (previous.metadata?.generation ?? 0)) changed.push(name);
+    if (!previous || (applied.metadata?.generation ?? 0) !== (previous.metadata?.generation ?? 0))
+      changed.push(name);
   }
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;
-    if (!changed.includes(name)) progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
+    if (!changed.includes(name))
+      progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
   }
 
   const timeoutMs = options.timeoutMs ?? 300_000;
   const states = await Promise.all(
     changed.map(async (name) => ({
       name,
-      state: await waitForRollout(client, system.namespace, name, { timeoutMs, progress, label: name, signal: options.signal }),
+      state: await waitForRollout(client, system.namespace, name, {
+        timeoutMs,
+        progress,
+        label: name,
+        signal: options.signal,
+      }),
     })),
   );
   const failed = states.filter(({ state }) => state.phase === 'failed');
@@ -208,7 +250,9 @@ export async function deploy(options: DeployOptions, render: Partial<RenderOptio
   const deployNumber = (history.at(-1)?.deploy ?? 0) + 1;
 
   if (failed.length > 0) {
-    progress.note(`rollout failed for ${failed.map(({ name }) => name).join(', ')}: rolling back every service this deploy changed`);
+    progress.note(
+      `rollout failed for ${failed.map(({ name }) => name).join(', ')}: rolling back every service this deploy changed`,
+    );
     for (const name of changed) {
       const reason = failed.find((entry) => entry.name === name)?.state.detail;
       if (!before.get(name)) {
@@ -217,15 +261,29 @@ export async function deploy(options: DeployOptions, render: Partial<RenderOptio
       }
       try {
         const rolledBackTo = await undoRollout(client, system.namespace, name);
-        const after = await waitForRollout(client, system.namespace, name, { timeoutMs, progress, label: `${name} (rollback)`, signal: options.signal });
+        const after = await waitForRollout(client, system.namespace, name, {
+          timeoutMs,
+          progress,
+          label: `${name} (rollback)`,
+          signal: options.signal,
+        });
         const note = after.phase === 'complete' ? '' : `; rollback did not complete: ${after.detail}`;
         outcomes.push(
           reason
             ? { name, result: 'failed', reason: reason + note, rolledBackTo }
-            : { name, result: 'rolled-back', reason: `rolled back because another service failed${note}`, rolledBackTo },
+            : {
+                name,
+                result: 'rolled-back',
+                reason: `rolled back because another service failed${note}`,
+                rolledBackTo,
+              },
         );
       } catch (error) {
-        outcomes.push({ name, result: 'failed', reason: `${reason ?? 'rolled back'}; rollback failed: ${(error as Error).message}` });
+        outcomes.push({
+          name,
+          result: 'failed',
+          reason: `${reason ?? 'rolled back'}; rollback failed: ${(error as Error).message}`,
+        });
       }
     }
     progress.end();
@@ -244,7 +302,11 @@ export async function deploy(options: DeployOptions, render: Partial<RenderOptio
     const name = deployment.metadata!.name!;
     const current = await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name);
     revisions[name] = revisionOf(current);
-    outcomes.push({ name, result: changed.includes(name) ? 'updated' : 'unchanged', revision: revisions[name] });
+    outcomes.push({
+      name,
+      result: changed.includes(name) ? 'updated' : 'unchanged',
+      revision: revisions[name],
+    });
   }
   const pruned = await prune(client, release, objects);
   for (const id of pruned) progress.note(`pruned ${id} (no longer in ${system.file})`);
@@ -261,17 +323,24 @@ export async function deploy(options: DeployOptions, render: Partial<RenderOptio
 }
 
 /** Server-side dry run of every rendered object: the API server validates without changing anything. */
-export async function dryRun(client: KubeClient, release: Release): Promise<Array<{ object: string; error: string }>> {
+export async function dryRun(
+  client: KubeClient,
+  release: Release,
+): Promise<Array<{ object: string; error: string }>> {
   const objects = renderManifests(release.system, { tags: release.tags });
   const problems: Array<{ object: string; error: string }> = [];
   const namespace = objects.find((object) => object.kind === 'Namespace');
   // Namespaced objects can only be dry-run in a namespace that exists.
-  if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!))) await client.apply(namespace);
+  if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!)))
+    await client.apply(namespace);
   for (const object of objects) {
     try {
       await client.apply(object, { dryRun: true });
     } catch (error) {
-      problems.push({ object: key(object), error: error instanceof KubeApiError ? error.message : String(error) });
+      problems.push({
+        object: key(object),
+        error: error instanceof KubeApiError ? error.message : String(error),
+      });
     }
   }
   return problems;

@@ -514,5 +514,8 @@ export function toYaml(objects: readonly KubernetesObject[]): string {
 export function requiredSecrets(system: SystemFile): Record<string, string[]> {
   const secrets: Record<string, string[]> = {};
   if (embeddedPostgres(system)) secrets[postgresSecret] = ['password', 'url'];
+  for (const service of Object.values(system.services)) {
+    if (service.secrets.length > 0) secrets[secretsName(service.name)] = [...service.secrets];
+  }
   return secrets;
 }
