@@ -6,15 +6,16 @@
  * concurrent duplicate waits on the primary key until the first one commits or
  * rolls back.
  */
+
+import { qualify, quoteIdent, type SqlClient, type SqlPool, withTransaction } from '../store/sql.ts';
 import type { BrokerEvent } from './broker.ts';
-import { qualified, quoteIdent, type SqlClient, type SqlPool, withTransaction } from './sql.ts';
 
 const table = 'berth_processed_events';
 
 /** Creates the processed-events table if it does not exist. Safe to run on every start. */
 export async function ensureProcessedTable(db: SqlClient, schema?: string): Promise<void> {
   if (schema) await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-  await db.query(`CREATE TABLE IF NOT EXISTS ${qualified(table, schema)} (
+  await db.query(`CREATE TABLE IF NOT EXISTS ${qualify(schema, table)} (
     consumer text NOT NULL,
     event_id text NOT NULL,
     processed_at timestamptz NOT NULL DEFAULT now(),
@@ -42,7 +43,7 @@ export async function handleOnce(
 ): Promise<boolean> {
   return withTransaction(db, async (tx) => {
     const { rows } = await tx.query(
-      `INSERT INTO ${qualified(table, options.schema)} (consumer, event_id) VALUES ($1, $2)
+      `INSERT INTO ${qualify(options.schema, table)} (consumer, event_id) VALUES ($1, $2)
        ON CONFLICT DO NOTHING RETURNING event_id`,
       [consumer, event.id],
     );
@@ -55,7 +56,7 @@ export async function handleOnce(
 /** Deletes markers older than `olderThanMs`; keep them longer than any redelivery can take. */
 export async function pruneProcessed(db: SqlClient, olderThanMs: number, schema?: string): Promise<number> {
   const { rows } = await db.query(
-    `DELETE FROM ${qualified(table, schema)} WHERE processed_at < now() - $1::bigint * interval '1 millisecond'
+    `DELETE FROM ${qualify(schema, table)} WHERE processed_at < now() - $1::bigint * interval '1 millisecond'
      RETURNING event_id`,
     [olderThanMs],
   );

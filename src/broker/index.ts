@@ -2,6 +2,8 @@
  * The broker's public surface: the seam (broker.ts), its two implementations, and
  * the outbox and dedupe helpers that make delivery at least once and effectively once.
  */
+
+export { type SqlClient, type SqlPool, type SqlResult, withTransaction } from '../store/sql.ts';
 export type {
   Broker,
   BrokerEvent,
@@ -27,4 +29,3 @@ export {
   OutboxRelay,
   type OutboxRelayOptions,
 } from './outbox.ts';
-export { type SqlClient, type SqlPool, type SqlResult, withTransaction } from './sql.ts';

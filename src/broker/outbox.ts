@@ -18,15 +18,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Logger, silentLogger } from '../log/logger.ts';
+import { qualify, quoteIdent, type SqlClient } from '../store/sql.ts';
 import type { Broker, PublishInput } from './broker.ts';
 import { checkTopic } from './names.ts';
-import { qualified, quoteIdent, type SqlClient } from './sql.ts';
 
 const table = 'berth_outbox';
 
 /** Creates the outbox table and its index if they do not exist. Safe to run on every start. */
 export async function ensureOutboxTable(db: SqlClient, schema?: string): Promise<void> {
-  const name = qualified(table, schema);
+  const name = qualify(schema, table);
   if (schema) await db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${name} (
     id text PRIMARY KEY,
@@ -62,7 +62,7 @@ export async function enqueue(
   checkTopic(topic);
   const id = input.id ?? randomUUID();
   await tx.query(
-    `INSERT INTO ${qualified(table, options.schema)} (id, topic, data, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`,
+    `INSERT INTO ${qualify(options.schema, table)} (id, topic, data, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`,
     [id, topic, JSON.stringify(input.data ?? null), JSON.stringify(input.headers ?? {})],
   );
   return id;
@@ -132,7 +132,7 @@ export class OutboxRelay {
     this.#db = options.db;
     this.#broker = options.broker;
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'outbox-relay' });
-    this.#table = qualified(table, options.schema);
+    this.#table = qualify(options.schema, table);
     this.#batchSize = options.batchSize ?? relayDefaults.batchSize;
     this.#pollIntervalMs = options.pollIntervalMs ?? relayDefaults.pollIntervalMs;
     this.#minBackoffMs = options.minBackoffMs ?? relayDefaults.minBackoffMs;

@@ -13,12 +13,12 @@
  * recorded in the database but absent from the list (a newer version ran) are left alone.
  */
 import type pg from 'pg';
-import { quoteIdent, withTransaction } from './pool.ts';
+import { quoteIdent, type SqlClient, withTransaction } from './sql.ts';
 
 export type Migration =
   | { readonly id: string; readonly sql: string }
   /** For steps other code provides, such as the outbox table (`ensureOutboxTable`). */
-  | { readonly id: string; readonly run: (tx: pg.PoolClient) => Promise<void> };
+  | { readonly id: string; readonly run: (tx: SqlClient) => Promise<void> };
 
 /** Applies pending migrations; resolves with the ids it applied (empty when up to date). */
 export async function migrate(

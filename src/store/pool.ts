@@ -12,6 +12,9 @@
  * PGlite connection is in a transaction, every other connection's queries wait.
  */
 import pg from 'pg';
+
+export { qualify, quoteIdent, withTransaction } from './sql.ts';
+
 import type { Logger } from '../log/logger.ts';
 
 export interface PoolOptions {
@@ -37,31 +40,6 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     options.logger?.warn({ err: error }, 'an idle database connection failed; the pool replaces it');
   });
   return pool;
-}
-
-/**
- * Runs `fn` in a transaction on a connection of `pool`: COMMIT when it resolves,
- * ROLLBACK (and rethrow) when it throws. Use `tx`, not the pool, inside `fn`.
- */
-export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        // The connection's state is unknown: the pool must discard it.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      });
-      throw error;
-    }
-  } finally {
-    client.release(broken);
-  }
 }
 
 /** Readiness check: `SELECT 1`, given up when `signal` aborts (a check must never hang). */
@@ -108,16 +86,6 @@ export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOpt
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-/** `"name"` with inner quotes doubled: for schema names, which come from configuration. */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** `"schema".table`: how services name their tables (see the header for why). */
-export function qualify(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${table}`;
 }
 
 /** `url` with its password replaced by `***`, for logs and error messages. */

@@ -9,7 +9,7 @@ import { DirectBroker, deliverPath } from '../../src/broker/direct-broker.ts';
 import { FileDurableGroups } from '../../src/broker/durable-groups.ts';
 import { Code, ConnectError } from '../../src/errors/berth-error.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** A raw POST to a broker's delivery endpoint, on a connection of its own. */
 function post(address: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<number> {

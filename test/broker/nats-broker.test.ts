@@ -6,7 +6,7 @@ import type { BrokerEvent } from '../../src/broker/broker.ts';
 import { ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
 import { durableName, NatsBroker, type NatsBrokerOptions } from '../../src/broker/nats-broker.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 describe('NatsBroker on a real nats-server -js', () => {
   let server: NatsServer;

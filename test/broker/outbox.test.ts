@@ -7,10 +7,10 @@ import type { BrokerEvent } from '../../src/broker/broker.ts';
 import { ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
 import { DirectBroker } from '../../src/broker/direct-broker.ts';
 import { enqueue, ensureOutboxTable, OutboxRelay } from '../../src/broker/outbox.ts';
-import { withTransaction } from '../../src/broker/sql.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
+import { withTransaction } from '../../src/store/sql.ts';
 import { type PgliteServer, startPgliteServer } from './pglite-server.ts';
-import { waitFor } from './wait.ts';
+import { waitFor } from '../support/wait.ts';
 
 interface OutboxState {
   attempts: number;

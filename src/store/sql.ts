@@ -1,11 +1,14 @@
 /**
- * The slice of a Postgres client the outbox and dedupe helpers need, so they work
+ * The slice of a Postgres client that berth's SQL helpers need (migrations, the
+ * outbox, dedupe, services' transactions), so they work
  * with `pg` (Pool, PoolClient, Client) against PostgreSQL or PGlite served over the
  * wire, and with anything else that can run a parameterised query.
  */
 
 export interface SqlResult<Row> {
   readonly rows: Row[];
+  /** Rows an INSERT, UPDATE or DELETE touched (null for other statements). */
+  readonly rowCount?: number | null;
 }
 
 /** One connection, or a pool that runs each query on any connection (`pg.Pool`). */
@@ -58,7 +61,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** `berth_outbox` or `"schema".berth_outbox`. */
-export function qualified(table: string, schema?: string): string {
+/** `"schema".table`, or `table` without a schema. */
+export function qualify(schema: string | undefined, table: string): string {
   return schema ? `${quoteIdent(schema)}.${table}` : table;
 }
