@@ -20,8 +20,7 @@ await runMain((runtime) => {
   });
   return service.handle(Say, {
     async hello(request, context) {
-      if (request.delayMs > 0)
-        await sleep(request.delayMs, undefined, { signal: context.signal }).catch(() => {});
+      if (request.delayMs > 0) await sleep(request.delayMs, undefined, { signal: context.signal });
       return { greeting: `Hello ${request.name}`, instanceId: service.instanceId };
     },
   });

@@ -19,7 +19,7 @@
  *     │◄───────────────────────────────── 200 ack / 500 nack ───────────│
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { Code, ConnectError } from '../errors/berth-error.ts';
@@ -38,6 +38,10 @@ import { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './du
 import { checkQueue, checkTopic } from './names.ts';
 
 /** Registry service name under which direct brokers with subscriptions register. */
+
+// Not an ESM import: see src/service/dual-protocol-server.ts (it would load node:http2 and undici).
+const { createServer } = process.getBuiltinModule('node:http');
+
 export const directBrokerServiceName = 'berth.broker';
 /** Path of the delivery endpoint every direct broker serves. */
 export const deliverPath = '/berth/broker/v1/deliver';

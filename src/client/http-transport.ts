@@ -4,7 +4,18 @@
  * per-request cost of node:http2 is higher, and client-side balancing already
  * spreads calls over instances (kube-proxy cannot, for one long h2 connection).
  */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+
+/**
+ * undici is loaded by the first call, not at start: it is ~14 MB of RSS and most
+ * services of a system never call another (measured, Node 24). Once loaded, the
+ * call path takes it synchronously.
+ */
+let undici: typeof import('undici') | undefined;
+async function loadUndici(): Promise<typeof import('undici')> {
+  undici ??= await import('undici');
+  return undici;
+}
 
 export interface PostResult {
   readonly status: number;
@@ -59,7 +70,8 @@ export class HttpTransport {
     signal?: AbortSignal,
   ): Promise<PostResult> {
     try {
-      const response = await this.#pool(address).request({
+      const pool = this.#pools.get(address) ?? this.#pool(address, undici ?? (await loadUndici()));
+      const response = await pool.request({
         method: 'POST',
         path,
         headers,
@@ -94,7 +106,7 @@ export class HttpTransport {
     await Promise.all(pools.map((pool) => pool.destroy().catch(() => {})));
   }
 
-  #pool(address: string): Pool {
+  #pool(address: string, { Pool }: typeof import('undici')): Pool {
     let pool = this.#pools.get(address);
     if (!pool) {
       pool = new Pool(`http://${address}`, {

@@ -29,7 +29,7 @@ import { RegistryCache } from '../registry/registry-cache.ts';
 import { createDualProtocolServer, type DualProtocolServer } from '../service/dual-protocol-server.ts';
 import { forwardableHeaders } from '../service/request-context.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
-import { Http2Upstreams, relayHttp2 } from './grpc-proxy.ts';
+import type { Http2Upstreams } from './grpc-proxy.ts';
 import { parseProtoPath, parseRoutePath, parseRpcBody } from './rpc-request.ts';
 
 export interface GatewayOptions {
@@ -58,7 +58,8 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #caller: ServiceCaller;
   readonly #transport = new HttpTransport();
-  readonly #upstreams = new Http2Upstreams();
+  /** HTTP/2 connections to instances, made by the first gRPC request (node:http2 loads only then). */
+  #upstreams: Http2Upstreams | undefined;
   readonly #static: ReturnType<typeof sirv> | undefined;
   readonly #bodyLimit: number;
   readonly #timeoutMs: number;
@@ -97,7 +98,7 @@ export class Gateway {
   async stop(graceMs = 5_000): Promise<void> {
     this.#server?.stopAccepting();
     await this.#server?.drain(graceMs);
-    this.#upstreams.close();
+    this.#upstreams?.close();
     await this.#caller.close();
     await this.#transport.close();
     await this.cache.close();
@@ -175,14 +176,17 @@ export class Gateway {
       res.end();
       return;
     }
-    relayHttp2(this.#upstreams, instance.address, req, res, (error) => {
-      if (res.headersSent) return;
-      res.writeHead(200, {
-        'content-type': 'application/grpc',
-        'grpc-status': '14',
-        'grpc-message': encodeURIComponent(error.message),
+    void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
+      this.#upstreams ??= new Http2Upstreams();
+      relayHttp2(this.#upstreams, instance.address, req, res, (error) => {
+        if (res.headersSent) return;
+        res.writeHead(200, {
+          'content-type': 'application/grpc',
+          'grpc-status': '14',
+          'grpc-message': encodeURIComponent(error.message),
+        });
+        res.end();
       });
-      res.end();
     });
   }
 

@@ -10,7 +10,6 @@
  * in test/metrics/metrics.test.ts). The Registry only needs what
  * these classes provide: `name`, `help`, `type`, `aggregator`, `get()`, `reset()`.
  */
-import type { Metric, Registry } from 'prom-client';
 
 export interface MetricValue {
   readonly value: number;
@@ -31,7 +30,6 @@ interface MetricConfig<L extends string> {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly L[];
-  readonly registers?: readonly Registry[];
 }
 
 /** A counter's labelled series. */
@@ -57,7 +55,6 @@ abstract class LabelledMetric<L extends string, Series> {
     this.name = config.name;
     this.help = config.help;
     this.labelNames = config.labelNames;
-    for (const registry of config.registers ?? []) registry.registerMetric(this as unknown as Metric);
   }
 
   /** The series for these label values (positional, in `labelNames` order); keep it, it does not change. */

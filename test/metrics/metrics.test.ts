@@ -62,12 +62,13 @@ describe('metrics', () => {
   test('the registry JSON view and reset work with these metrics', async () => {
     const metrics = createMetrics({ service: 'vessel', instance: 'v-1', defaultMetrics: false });
     metrics.observeRpc('M', 'ok', 0.5);
-    const json = await metrics.registry.getMetricsAsJSON();
+    const registry = await metrics.registry();
+    const json = await registry.getMetricsAsJSON();
     const requests = json.find((m) => m.name === 'berth_rpc_requests_total');
     assert.deepEqual(requests?.values, [
       { value: 1, labels: { service: 'vessel', method: 'M', code: 'ok', instance: 'v-1' } },
     ]);
-    metrics.registry.resetMetrics();
+    registry.resetMetrics();
     metrics.observeRpc('M', 'ok', 0.5); // cached series stay valid after a reset
     const { body } = await metrics.render();
     assert.deepEqual(samples(body, 'berth_rpc_requests_total'), [
