@@ -4,8 +4,8 @@
  */
 import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
 import { KubeClient } from '../kube/kube-client.ts';
-import { createRelease, type Release } from '../kube/release.ts';
-import type { CommandIo } from './command.ts';
+import { createRelease, parseTagOverrides, type Release } from '../kube/release.ts';
+import { type CommandIo, UsageError } from './command.ts';
 
 export const kubeOptions = {
   file: { type: 'string', short: 'f', default: '.' },
@@ -31,8 +31,24 @@ export function loadTargetSystem(values: Record<string, unknown>, io: CommandIo)
   return namespace ? { ...system, namespace } : system;
 }
 
+/** For commands that pick images (manifests, build, deploy, canary). */
+export const releaseOptions = {
+  ...kubeOptions,
+  tag: { type: 'string', multiple: true },
+} as const;
+
+export const releaseOptionsHelp = `${kubeOptionsHelp}
+      --tag <[name=]tag>  image tag instead of the content-derived one: for every
+                          image, or for one (repeatable; e.g. --tag vessel=1.4.2)`;
+
 export function loadTargetRelease(values: Record<string, unknown>, io: CommandIo): Release {
-  return createRelease(loadTargetSystem(values, io));
+  const system = loadTargetSystem(values, io);
+  const names = [...Object.keys(system.services), 'gateway'];
+  try {
+    return createRelease(system, parseTagOverrides((values.tag as string[] | undefined) ?? [], names));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 export async function connectCluster(values: Record<string, unknown>): Promise<KubeClient> {

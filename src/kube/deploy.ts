@@ -1,19 +1,22 @@
 /**
  * `berth deploy`: apply a release and see it through.
  *
- *  1. Namespace, then generated Secrets (created once, never overwritten, never rendered).
- *  2. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, policies), server-side apply.
- *  3. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
- *  4. Deployments applied; each whose spec changed is watched with live progress.
- *  5. If any rollout fails (progress deadline, crash loop, never ready): every
- *     Deployment this deploy changed is rolled back to its previous revision and
- *     waited for, and the result says why, per service.
- *  6. On success, objects the system no longer renders are pruned (only those
- *     labelled part-of=<system> and managed-by=berth), and the deploy is recorded
- *     in the history ConfigMap.
+ *  1. Namespace; then every object is validated by a server-side dry run (strict
+ *     fields): if the API server rejects one, nothing changes.
+ *  2. Generated Secrets (created once, values never overwritten, never rendered).
+ *  3. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, policies), server-side apply.
+ *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
+ *  5. Deployments applied; each whose spec changed is watched with live progress.
+ *  6. If any rollout fails (progress deadline, crash loop, never ready): every
+ *     Deployment this deploy changed is put back exactly as it was before it
+ *     (the revision it ran, or its replica count) and waited for, and the result
+ *     says why, per service. The deploy is recorded in the history ConfigMap.
+ *  7. On success, objects the system no longer renders are pruned (only those
+ *     labelled part-of=<system> and managed-by=berth), and the deploy is recorded.
  * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   KubernetesObject,
   V1ConfigMap,
@@ -22,10 +25,16 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { managedBy, type RenderOptions, renderManifests, requiredSecrets } from './manifests.ts';
+import {
+  managedBy,
+  postgresSecret,
+  type RenderOptions,
+  renderManifests,
+  requiredSecrets,
+} from './manifests.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
-import { revisionOf, undoRollout, waitForRollout } from './rollout.ts';
+import { podProblem, revisionOf, undoRollout, waitForRollout } from './rollout.ts';
 
 export interface DeployOptions {
   readonly client: KubeClient;
@@ -88,16 +97,31 @@ function key(object: KubernetesObject): string {
   return `${object.kind}/${object.metadata?.name}`;
 }
 
+/**
+ * Creates the Secrets the system needs and does not have yet, with generated
+ * values; an existing one only gets the keys it lacks (a secret added to
+ * berth.yaml later), so values, once made, never change.
+ */
 async function ensureSecrets(client: KubeClient, release: Release, progress: Progress): Promise<void> {
   const { system } = release;
+  const generate = () => randomBytes(32).toString('base64url');
   for (const [name, keys] of Object.entries(requiredSecrets(system))) {
-    if (await client.get<V1Secret>('v1', 'Secret', system.namespace, name)) continue;
-    const password = randomBytes(24).toString('base64url');
-    const values: Record<string, string> = {
-      password,
-      url: `postgres://postgres:${password}@postgres.${system.namespace}.svc:5432/postgres`,
-    };
-    const secret: V1Secret = {
+    const existing = await client.get<V1Secret>('v1', 'Secret', system.namespace, name);
+    const missing = keys.filter((secretKey) => existing?.data?.[secretKey] === undefined);
+    // Never a new password for a database that already has one.
+    if (missing.length === 0 || (existing && name === postgresSecret)) continue;
+    const password = generate();
+    const values =
+      name === postgresSecret
+        ? // The URL carries the password the StatefulSet starts with.
+          { password, url: `postgres://postgres:${password}@postgres.${system.namespace}.svc:5432/postgres` }
+        : Object.fromEntries(missing.map((secretKey) => [secretKey, generate()]));
+    if (existing) {
+      await client.mergePatch('v1', 'Secret', system.namespace, name, { stringData: values });
+      progress.note(`added ${missing.join(', ')} to secret ${name} (generated)`);
+      continue;
+    }
+    await client.create<V1Secret>({
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: {
@@ -106,11 +130,8 @@ async function ensureSecrets(client: KubeClient, release: Release, progress: Pro
         labels: { 'app.kubernetes.io/part-of': system.system, 'app.kubernetes.io/managed-by': managedBy },
       },
       type: 'Opaque',
-      stringData: Object.fromEntries(
-        keys.map((secretKey) => [secretKey, values[secretKey] ?? randomBytes(32).toString('base64url')]),
-      ),
-    };
-    await client.create(secret);
+      stringData: values,
+    });
     progress.note(`created secret ${name} (generated; kept across deploys)`);
   }
 }
@@ -134,9 +155,14 @@ async function waitForStatefulSet(
     const fresh = (current?.status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
     options.progress.update(name, `${ready >= want && fresh ? '✓' : '…'} ${ready}/${want} ready`);
     if (ready >= want && fresh) return;
-    if (Date.now() > deadline)
-      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const problem = current && (await podProblem(client, current));
+    if (problem?.fatal) throw new Error(`${name} cannot become ready: ${problem.detail}`);
+    if (Date.now() > deadline) {
+      // A claim no volume can satisfy is the usual cause: name it.
+      const cause = problem ? `; ${problem.detail}` : '';
+      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)${cause}`);
+    }
+    await sleep(1000, undefined, { signal: options.signal });
   }
 }
 
@@ -187,6 +213,53 @@ async function prune(client: KubeClient, release: Release, rendered: KubernetesO
   return pruned;
 }
 
+/**
+ * Puts a Deployment back as it was before this deploy: exactly the revision it
+ * ran, not merely "the one before the current" (a deploy that only changed
+ * replicas made no new revision, and the one before would be an older release),
+ * or, when only the replica count changed, that count.
+ */
+async function rollBack(
+  options: DeployOptions,
+  name: string,
+  previous: V1Deployment | undefined,
+  reason: string | undefined,
+): Promise<ServiceOutcome> {
+  const { client, release, progress } = options;
+  const namespace = release.system.namespace;
+  const because = reason ?? 'rolled back because another service failed';
+  if (!previous) return { name, result: 'failed', reason: reason ?? 'new service; nothing to roll back to' };
+  const revision = revisionOf(previous);
+  try {
+    const current = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
+    if (revisionOf(current) !== revision) {
+      await undoRollout(client, namespace, name, revision);
+    } else if (current?.spec?.replicas !== previous.spec?.replicas) {
+      // Same template, other replica count: that count is what to undo.
+      await client.mergePatch('apps/v1', 'Deployment', namespace, name, {
+        spec: { replicas: previous.spec?.replicas },
+      });
+    } else {
+      return { name, result: 'unchanged', revision };
+    }
+    const after = await waitForRollout(client, namespace, name, {
+      timeoutMs: options.timeoutMs ?? 300_000,
+      progress,
+      label: `${name} (rollback)`,
+      signal: options.signal,
+    });
+    const note = after.phase === 'complete' ? '' : `; rollback did not complete: ${after.detail}`;
+    return {
+      name,
+      result: reason ? 'failed' : 'rolled-back',
+      reason: because + note,
+      rolledBackTo: revision,
+    };
+  } catch (error) {
+    return { name, result: 'failed', reason: `${because}; rollback failed: ${(error as Error).message}` };
+  }
+}
+
 export async function deploy(
   options: DeployOptions,
   render: Partial<RenderOptions> = {},
@@ -200,16 +273,25 @@ export async function deploy(
   });
   const namespace = objects.find((object) => object.kind === 'Namespace');
   if (namespace) await client.apply(namespace);
+  // Everything is validated by the API server before anything changes: an object
+  // rejected halfway through would leave some services on the new release
+  // without a rollout to watch or roll back.
+  const problems = await validate(client, objects);
+  if (problems.length > 0) {
+    throw new Error(
+      `the API server rejects ${problems.length === 1 ? 'an object' : `${problems.length} objects`} of this release; nothing was changed:\n${problems.map((problem) => `  ${problem.object}: ${problem.error}`).join('\n')}`,
+    );
+  }
   await ensureSecrets(client, release, progress);
 
   for (const object of objects) {
     if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
     await client.apply(object);
   }
-  for (const object of objects.filter((candidate) => candidate.kind === 'StatefulSet')) {
-    await client.apply(object);
-    await waitForStatefulSet(client, object as V1StatefulSet, options);
-  }
+  // PostgreSQL and NATS start side by side; services start once both are ready.
+  const statefulSets = objects.filter((candidate) => candidate.kind === 'StatefulSet') as V1StatefulSet[];
+  for (const statefulSet of statefulSets) await client.apply(statefulSet);
+  await Promise.all(statefulSets.map((statefulSet) => waitForStatefulSet(client, statefulSet, options)));
 
   const deployments = objects.filter((object) => object.kind === 'Deployment') as V1Deployment[];
   const before = new Map<string, V1Deployment | undefined>();
@@ -253,40 +335,25 @@ export async function deploy(
     progress.note(
       `rollout failed for ${failed.map(({ name }) => name).join(', ')}: rolling back every service this deploy changed`,
     );
-    for (const name of changed) {
-      const reason = failed.find((entry) => entry.name === name)?.state.detail;
-      if (!before.get(name)) {
-        outcomes.push({ name, result: 'failed', reason: reason ?? 'new service; nothing to roll back to' });
-        continue;
-      }
-      try {
-        const rolledBackTo = await undoRollout(client, system.namespace, name);
-        const after = await waitForRollout(client, system.namespace, name, {
-          timeoutMs,
-          progress,
-          label: `${name} (rollback)`,
-          signal: options.signal,
-        });
-        const note = after.phase === 'complete' ? '' : `; rollback did not complete: ${after.detail}`;
-        outcomes.push(
-          reason
-            ? { name, result: 'failed', reason: reason + note, rolledBackTo }
-            : {
-                name,
-                result: 'rolled-back',
-                reason: `rolled back because another service failed${note}`,
-                rolledBackTo,
-              },
-        );
-      } catch (error) {
-        outcomes.push({
-          name,
-          result: 'failed',
-          reason: `${reason ?? 'rolled back'}; rollback failed: ${(error as Error).message}`,
-        });
-      }
-    }
+    outcomes.push(
+      ...(await Promise.all(
+        changed.map((name) =>
+          rollBack(
+            options,
+            name,
+            before.get(name),
+            failed.find((entry) => entry.name === name)?.state.detail,
+          ),
+        ),
+      )),
+    );
     progress.end();
+    for (const deployment of deployments) {
+      const name = deployment.metadata!.name!;
+      revisions[name] = revisionOf(
+        await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name),
+      );
+    }
     await recordHistory(client, release, {
       deploy: deployNumber,
       time: new Date().toISOString(),
@@ -322,26 +389,40 @@ export async function deploy(
   return { ok: true, deployNumber, services: outcomes, pruned };
 }
 
-/** Server-side dry run of every rendered object: the API server validates without changing anything. */
-export async function dryRun(
+export interface DryRunResult {
+  readonly problems: Array<{ object: string; error: string }>;
+  /** The namespace, when the dry run had to create it: namespaced objects can only be validated in one that exists. */
+  readonly createdNamespace?: string;
+}
+
+/** Server-side dry run (strict field validation) of each object, all at once; the problems, in order. */
+async function validate(
   client: KubeClient,
-  release: Release,
+  objects: readonly KubernetesObject[],
 ): Promise<Array<{ object: string; error: string }>> {
+  const results = await Promise.all(
+    objects.map(async (object) => {
+      try {
+        await client.apply(object, { dryRun: true });
+        return undefined;
+      } catch (error) {
+        if (!(error instanceof KubeApiError)) throw error;
+        return { object: key(object), error: `${error.status} ${error.reason}: ${error.detail}` };
+      }
+    }),
+  );
+  return results.filter((result) => result !== undefined);
+}
+
+/** Server-side dry run of every rendered object: the API server validates (strictly) without changing anything. */
+export async function dryRun(client: KubeClient, release: Release): Promise<DryRunResult> {
   const objects = renderManifests(release.system, { tags: release.tags });
-  const problems: Array<{ object: string; error: string }> = [];
   const namespace = objects.find((object) => object.kind === 'Namespace');
-  // Namespaced objects can only be dry-run in a namespace that exists.
-  if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!)))
+  let createdNamespace: string | undefined;
+  if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!))) {
     await client.apply(namespace);
-  for (const object of objects) {
-    try {
-      await client.apply(object, { dryRun: true });
-    } catch (error) {
-      problems.push({
-        object: key(object),
-        error: error instanceof KubeApiError ? error.message : String(error),
-      });
-    }
+    createdNamespace = namespace.metadata!.name!;
   }
-  return problems;
+  const problems = await validate(client, objects);
+  return { problems, ...(createdNamespace ? { createdNamespace } : {}) };
 }

@@ -18,7 +18,8 @@ export function dockerfileFor(system: SystemFile, name: string): string {
     name === 'gateway'
       ? ['node', 'src/gateway/main.ts']
       : ['node', contextPath(system.services[name]!.entry)];
-  const staticDir = name === 'gateway' && system.gateway.static ? contextPath(system.gateway.static) : undefined;
+  const staticDir =
+    name === 'gateway' && system.gateway.static ? contextPath(system.gateway.static) : undefined;
   return [
     '# syntax=docker/dockerfile:1',
     `# ${system.system}-${name}: written by \`berth build\`; build with the berth package root as context.`,

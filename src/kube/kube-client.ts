@@ -1,6 +1,6 @@
 /**
- * A thin Kubernetes REST client for what `berth deploy` does: server-side apply,
- * get, list, delete, evict. Hand-written on purpose: client-node's
+ * A thin Kubernetes REST client for what `berth deploy` and the day-two commands
+ * do: server-side apply, get, list, delete, patch, create, evict. Hand-written on purpose: client-node's
  * KubernetesObjectApi sends objects through its ObjectSerializer, which maps
  * fields via its model classes (`from` must be spelled `_from`) and silently
  * drops fields it does not know — so the API server would never see, and never
@@ -39,11 +39,15 @@ const kinds: Record<string, ResourceKind> = {
 
 export class KubeApiError extends Error {
   readonly status: number;
+  /** The Status object's reason (`NotFound`, `Invalid`, …), or `Unknown`. */
   readonly reason: string;
-  constructor(status: number, reason: string, message: string) {
-    super(message);
+  /** The API server's own message, without the request in front. */
+  readonly detail: string;
+  constructor(status: number, reason: string, detail: string, request: string) {
+    super(`${request}: ${status} ${reason}: ${detail}`);
     this.status = status;
     this.reason = reason;
+    this.detail = detail;
   }
 }
 
@@ -64,7 +68,12 @@ export class KubeClient {
   readonly #headers: Record<string, string>;
   readonly #dispatcher: Agent;
 
-  private constructor(kubeConfig: KubeConfig, server: string, headers: Record<string, string>, dispatcher: Agent) {
+  private constructor(
+    kubeConfig: KubeConfig,
+    server: string,
+    headers: Record<string, string>,
+    dispatcher: Agent,
+  ) {
     this.kubeConfig = kubeConfig;
     this.server = server;
     this.#headers = headers;
@@ -77,7 +86,9 @@ export class KubeClient {
     if (options.context) kubeConfig.setCurrentContext(options.context);
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) {
-      throw new Error('no Kubernetes cluster configured: set KUBECONFIG, pass --context, or run inside a cluster');
+      throw new Error(
+        'no Kubernetes cluster configured: set KUBECONFIG, pass --context, or run inside a cluster',
+      );
     }
     const tls: RequestOptions = {};
     await kubeConfig.applyToHTTPSOptions(tls);
@@ -109,16 +120,30 @@ export class KubeClient {
     return `${group}${scope}/${resource.plural}${name ? `/${name}` : ''}`;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const text = await this.requestText(method, path, body, contentType);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /** The answer as text (pod logs are plain text); API errors become KubeApiError. */
-  async requestText(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<string> {
+  async requestText(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<string> {
     const response = await request(`${this.server}${path}`, {
       method: method as 'GET',
-      headers: { ...this.#headers, accept: 'application/json, */*', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: {
+        ...this.#headers,
+        accept: 'application/json, */*',
+        ...(body !== undefined ? { 'content-type': contentType } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       dispatcher: this.#dispatcher,
     });
@@ -133,7 +158,7 @@ export class KubeClient {
       } catch {
         // not a Status object
       }
-      throw new KubeApiError(response.statusCode, reason, `${method} ${path}: ${response.statusCode} ${reason}: ${message}`);
+      throw new KubeApiError(response.statusCode, reason, message.trim(), `${method} ${path}`);
     }
     return text;
   }
@@ -147,7 +172,12 @@ export class KubeClient {
     return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
   }
 
-  async get<T>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return await this.request<T>('GET', this.path(apiVersion, kind, namespace, name));
     } catch (error) {
@@ -156,30 +186,85 @@ export class KubeClient {
     }
   }
 
-  list<T>(apiVersion: string, kind: string, namespace: string | undefined, labelSelector?: string): Promise<ListResult<T>> {
+  list<T>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<ListResult<T>> {
     const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
     return this.request<ListResult<T>>('GET', this.path(apiVersion, kind, namespace) + query);
   }
 
   async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<void> {
     try {
-      await this.request('DELETE', this.path(apiVersion, kind, namespace, name), { propagationPolicy: 'Background' });
+      await this.request('DELETE', this.path(apiVersion, kind, namespace, name), {
+        propagationPolicy: 'Background',
+      });
     } catch (error) {
       if (!(error instanceof KubeApiError && error.status === 404)) throw error;
     }
   }
 
   /** JSON merge patch (RFC 7386): lists are replaced whole. */
-  mergePatch<T>(apiVersion: string, kind: string, namespace: string | undefined, name: string, patch: unknown): Promise<T> {
-    return this.request<T>('PATCH', this.path(apiVersion, kind, namespace, name), patch, 'application/merge-patch+json');
+  mergePatch<T>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+  ): Promise<T> {
+    return this.request<T>(
+      'PATCH',
+      `${this.path(apiVersion, kind, namespace, name)}?fieldManager=${fieldManager}`,
+      patch,
+      'application/merge-patch+json',
+    );
   }
 
   /** JSON patch (RFC 6902), e.g. replacing a Deployment's pod template exactly. */
-  jsonPatch<T>(apiVersion: string, kind: string, namespace: string | undefined, name: string, operations: unknown[]): Promise<T> {
-    return this.request<T>('PATCH', this.path(apiVersion, kind, namespace, name), operations, 'application/json-patch+json');
+  jsonPatch<T>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    operations: unknown[],
+  ): Promise<T> {
+    return this.request<T>(
+      'PATCH',
+      `${this.path(apiVersion, kind, namespace, name)}?fieldManager=${fieldManager}`,
+      operations,
+      'application/json-patch+json',
+    );
   }
 
   create<T extends KubernetesObject>(object: T): Promise<T> {
-    return this.request<T>('POST', this.path(object.apiVersion!, object.kind!, object.metadata?.namespace), object);
+    return this.request<T>(
+      'POST',
+      `${this.path(object.apiVersion!, object.kind!, object.metadata?.namespace)}?fieldManager=${fieldManager}`,
+      object,
+    );
+  }
+
+  /**
+   * Asks to evict a pod, as `kubectl drain` does: the API server honours its
+   * PodDisruptionBudgets. `blocked` (429) means a budget allows no disruption
+   * right now; ask again once replacements are ready. A pod already gone counts
+   * as evicted.
+   */
+  async evict(namespace: string, pod: string): Promise<'evicted' | 'blocked'> {
+    const eviction = {
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name: pod, namespace },
+    };
+    try {
+      await this.request('POST', `${this.path('v1', 'Pod', namespace, pod)}/eviction`, eviction);
+      return 'evicted';
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 429) return 'blocked';
+      if (error instanceof KubeApiError && error.status === 404) return 'evicted';
+      throw error;
+    }
   }
 }

@@ -17,7 +17,7 @@ import { WatchHub } from '../registry/watch-hub.ts';
 export interface KubeRegistryOptions {
   readonly kubeConfig?: KubeConfig;
   readonly namespace: string;
-  /** Only Services labelled `app.kubernetes.io/part-of=<system>`. */
+  /** Only the system's services: Services labelled `app.kubernetes.io/part-of=<system>` and `component=service`. */
   readonly system: string;
   readonly logger?: Logger;
 }
@@ -101,7 +101,9 @@ export class KubeRegistry implements Registry {
   async #startInformer(): Promise<void> {
     const { namespace, system } = this.#options;
     const api = this.#kubeConfig.makeApiClient(DiscoveryV1Api);
-    const labelSelector = `app.kubernetes.io/part-of=${system}`;
+    // EndpointSlices carry their Service's labels. The gateway and the stateful
+    // resources (postgres, nats) are no services to call, so they stay out.
+    const labelSelector = `app.kubernetes.io/part-of=${system},app.kubernetes.io/component=service`;
     const informer = makeInformer<V1EndpointSlice>(
       this.#kubeConfig,
       `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,

@@ -2,7 +2,7 @@
  * Day-two operations on a deployed system: status, scale, canary, pod logs.
  * Rollout undo lives in rollout.ts; deploy in deploy.ts.
  */
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 import { renderManifests, selectorFor } from './manifests.ts';
@@ -12,44 +12,75 @@ import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';
 
 export interface ServiceStatus {
   readonly name: string;
+  /** Deployment for services, the gateway and canaries; StatefulSet for postgres and nats. */
+  readonly kind: 'Deployment' | 'StatefulSet';
   readonly desired: number;
   readonly ready: number;
   readonly updated: number;
   readonly available: number;
+  /** The Deployment's revision; 0 for a StatefulSet (its revisions are hashes). */
   readonly revision: number;
   readonly tag: string;
   readonly state: string;
   readonly conditions: string[];
 }
 
+function tagOf(image: string | undefined): string {
+  return image?.includes(':') ? image.slice(image.lastIndexOf(':') + 1) : '?';
+}
+
+/** Every workload of the system in its namespace (Deployments, then StatefulSets), by name. */
 export async function systemStatus(client: KubeClient, system: SystemFile): Promise<ServiceStatus[]> {
-  const list = await client.list<V1Deployment>(
-    'apps/v1',
-    'Deployment',
-    system.namespace,
-    `app.kubernetes.io/part-of=${system.system}`,
-  );
-  return list.items
-    .map((deployment) => ({
+  const selector = `app.kubernetes.io/part-of=${system.system}`;
+  const [deployments, statefulSets] = await Promise.all([
+    client.list<V1Deployment>('apps/v1', 'Deployment', system.namespace, selector),
+    client.list<V1StatefulSet>('apps/v1', 'StatefulSet', system.namespace, selector),
+  ]);
+  const services = deployments.items.map(
+    (deployment): ServiceStatus => ({
       name: deployment.metadata?.name ?? '?',
+      kind: 'Deployment',
       desired: deployment.spec?.replicas ?? 0,
       ready: deployment.status?.readyReplicas ?? 0,
       updated: deployment.status?.updatedReplicas ?? 0,
       available: deployment.status?.availableReplicas ?? 0,
       revision: revisionOf(deployment),
-      tag: deployment.spec?.template.spec?.containers[0]?.image?.split(':').at(-1) ?? '?',
+      tag: tagOf(deployment.spec?.template.spec?.containers[0]?.image),
       state: rolloutState(deployment).detail,
       conditions: (deployment.status?.conditions ?? []).map(
-        (condition) => `${condition.type}=${condition.status}${condition.reason ? ` (${condition.reason})` : ''}`,
+        (condition) =>
+          `${condition.type}=${condition.status}${condition.reason ? ` (${condition.reason})` : ''}`,
       ),
-    }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    }),
+  );
+  const resources = statefulSets.items.map((statefulSet): ServiceStatus => {
+    const desired = statefulSet.spec?.replicas ?? 1;
+    const ready = statefulSet.status?.readyReplicas ?? 0;
+    return {
+      name: statefulSet.metadata?.name ?? '?',
+      kind: 'StatefulSet',
+      desired,
+      ready,
+      updated: statefulSet.status?.updatedReplicas ?? 0,
+      available: statefulSet.status?.availableReplicas ?? 0,
+      revision: 0,
+      tag: tagOf(statefulSet.spec?.template.spec?.containers[0]?.image),
+      state: `${ready}/${desired} ready`,
+      conditions: (statefulSet.status?.conditions ?? []).map(
+        (condition) => `${condition.type}=${condition.status}`,
+      ),
+    };
+  });
+  const byName = (a: ServiceStatus, b: ServiceStatus) => a.name.localeCompare(b.name);
+  return [...services.sort(byName), ...resources.sort(byName)];
 }
 
 async function deploymentOf(client: KubeClient, system: SystemFile, name: string): Promise<V1Deployment> {
   const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name);
   if (!deployment) {
-    throw new Error(`no deployment "${name}" in namespace ${system.namespace}; deployed services: run "berth status"`);
+    throw new Error(
+      `no deployment "${name}" in namespace ${system.namespace}; deployed services: run "berth status"`,
+    );
   }
   return deployment;
 }
@@ -58,8 +89,14 @@ async function deploymentOf(client: KubeClient, system: SystemFile, name: string
  * Sets replicas now. The next `berth deploy` applies berth.yaml's replicas again,
  * as every declarative tool does: change the file to make it stick.
  */
-export async function scale(client: KubeClient, system: SystemFile, name: string, replicas: number): Promise<void> {
-  if (!Number.isInteger(replicas) || replicas < 0) throw new Error(`replicas must be a whole number ≥ 0, got ${replicas}`);
+export async function scale(
+  client: KubeClient,
+  system: SystemFile,
+  name: string,
+  replicas: number,
+): Promise<void> {
+  if (!Number.isInteger(replicas) || replicas < 0)
+    throw new Error(`replicas must be a whole number ≥ 0, got ${replicas}`);
   await deploymentOf(client, system, name);
   await client.mergePatch('apps/v1', 'Deployment', system.namespace, name, { spec: { replicas } });
 }
@@ -88,13 +125,27 @@ export async function startCanary(
   const stableTag = stable.metadata?.labels?.['app.kubernetes.io/version'];
   if (!stableTag) throw new Error(`${name} has no version label; deploy it with berth first`);
   const tag = release.tags[name]!;
-  if (tag === stableTag) throw new Error(`${name} already runs ${tag}: nothing to canary (change the service and try again)`);
+  if (tag === stableTag)
+    throw new Error(`${name} already runs ${tag}: nothing to canary (change the service and try again)`);
   const replicas = canaryReplicas(stable.spec?.replicas ?? 1, weight);
-  const objects = renderManifests(system, { tags: { ...release.tags, [name]: stableTag }, canaries: { [name]: { tag, replicas } } });
-  const canary = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === `${name}-canary`)!;
+  const objects = renderManifests(system, {
+    tags: { ...release.tags, [name]: stableTag },
+    canaries: { [name]: { tag, replicas } },
+    // As the last deploy set it (berth deploy --progress-deadline).
+    progressDeadlineSeconds: stable.spec?.progressDeadlineSeconds,
+  });
+  const canary = objects.find(
+    (object) => object.kind === 'Deployment' && object.metadata?.name === `${name}-canary`,
+  )!;
   await client.apply(canary);
-  progress.note(`canary ${name}-canary: ${replicas} pod(s) of ${tag} beside ${stable.spec?.replicas ?? 1} of ${stableTag}`);
-  const state = await waitForRollout(client, system.namespace, `${name}-canary`, { timeoutMs, progress, label: `${name}-canary` });
+  progress.note(
+    `canary ${name}-canary: ${replicas} pod(s) of ${tag} beside ${stable.spec?.replicas ?? 1} of ${stableTag}`,
+  );
+  const state = await waitForRollout(client, system.namespace, `${name}-canary`, {
+    timeoutMs,
+    progress,
+    label: `${name}-canary`,
+  });
   progress.end();
   return { ok: state.phase === 'complete', detail: state.detail };
 }
@@ -110,15 +161,22 @@ export async function promoteCanary(
   const { system } = release;
   const canary = await deploymentOf(client, system, `${name}-canary`);
   const state = rolloutState(canary);
-  if (state.phase !== 'complete') throw new Error(`canary ${name}-canary is not healthy (${state.detail}); abort it instead`);
+  if (state.phase !== 'complete')
+    throw new Error(`canary ${name}-canary is not healthy (${state.detail}); abort it instead`);
   const tag = canary.metadata?.labels?.['app.kubernetes.io/version'];
   if (!tag) throw new Error(`${name}-canary has no version label`);
-  const objects = renderManifests(system, { tags: { ...release.tags, [name]: tag } });
+  const current = await deploymentOf(client, system, name);
+  const objects = renderManifests(system, {
+    tags: { ...release.tags, [name]: tag },
+    // Only the image changes: the deadline stays as the last deploy set it.
+    progressDeadlineSeconds: current.spec?.progressDeadlineSeconds,
+  });
   const stable = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === name)!;
   await client.apply(stable);
   const rollout = await waitForRollout(client, system.namespace, name, { timeoutMs, progress, label: name });
   progress.end();
-  if (rollout.phase !== 'complete') return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };
+  if (rollout.phase !== 'complete')
+    return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };
   await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
   return { ok: true, detail: `${name} now runs ${tag}` };
 }
@@ -128,29 +186,44 @@ export async function abortCanary(client: KubeClient, system: SystemFile, name: 
   await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
 }
 
-/** Logs of each pod of a service, or a clear reason per pod when the cluster cannot provide them. */
+export interface PodLog {
+  readonly pod: string;
+  readonly log?: string;
+  /** Why the cluster could not provide this pod's log. */
+  readonly error?: string;
+}
+
+/**
+ * Logs of each pod of a service (canary pods included), or a clear reason per
+ * pod when the cluster cannot provide them: the API server fetches logs from the
+ * node's kubelet, which a fake node (KWOK) or an unreachable one does not have.
+ */
 export async function podLogs(
   client: KubeClient,
   system: SystemFile,
   name: string,
   tailLines = 100,
-): Promise<Array<{ pod: string; log?: string; error?: string }>> {
+): Promise<PodLog[]> {
   const selector = Object.entries(selectorFor(system, name))
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
   const pods = await client.list<V1Pod>('v1', 'Pod', system.namespace, selector);
   if (pods.items.length === 0) throw new Error(`no pods of "${name}" in namespace ${system.namespace}`);
   return Promise.all(
-    pods.items.map(async (pod) => {
-      const podName = pod.metadata!.name!;
-      try {
-        const path = `${client.path('v1', 'Pod', system.namespace, podName)}/log?tailLines=${tailLines}`;
-        const log = await client.requestText('GET', path);
-        return { pod: podName, log };
-      } catch (error) {
-        const reason = error instanceof KubeApiError ? error.message : String(error);
-        return { pod: podName, error: `the cluster cannot provide logs for ${podName}: ${reason}` };
-      }
-    }),
+    pods.items
+      .map((pod) => pod.metadata!.name!)
+      .sort()
+      .map(async (pod): Promise<PodLog> => {
+        const path = `${client.path('v1', 'Pod', system.namespace, pod)}/log?tailLines=${tailLines}`;
+        try {
+          return { pod, log: await client.requestText('GET', path) };
+        } catch (error) {
+          if (!(error instanceof KubeApiError)) throw error;
+          return {
+            pod,
+            error: `the cluster cannot provide the logs of pod ${pod} (${error.status} ${error.reason}: ${error.detail})`,
+          };
+        }
+      }),
   );
 }

@@ -2,8 +2,8 @@
  * A release: the system file resolved for one environment plus the image tag of
  * every service and of the gateway, derived from what goes into each image.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SystemFile } from '../config/system-file.ts';
 import { contentTag } from './content-tag.ts';
@@ -16,9 +16,39 @@ export interface Release {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** Folders shared by a system's services: generated code and contracts next to berth.yaml. */
-function sharedFolders(system: SystemFile): string[] {
-  return ['gen', 'proto'].map((name) => join(system.root, name)).filter((path) => existsSync(path));
+/** Relative module specifiers in `import … from '…'`, `export … from '…'`, `import '…'` and `import('…')`. */
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+}
+
+/**
+ * Folders next to berth.yaml that a service's code imports (its `gen/`, shared
+ * `configs/` and the like), found by following relative imports from the entry
+ * file: exactly the shared code its image needs, and nothing another service
+ * alone uses. berth's own src/ goes into every image whole, so imports into it
+ * are not followed.
+ */
+function sharedFolders(system: SystemFile, name: string): string[] {
+  const service = system.services[name]!;
+  const inService = (path: string) => path === service.dir || path.startsWith(service.dir + sep);
+  const inSystem = (path: string) => path.startsWith(system.root + sep);
+  const folders = new Set<string>();
+  const seen = new Set<string>();
+  const pending = [service.entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file) || !isFile(file)) continue;
+    seen.add(file);
+    if (!inService(file)) folders.add(join(system.root, relative(system.root, file).split(sep)[0]!));
+    if (!/\.[cm]?[jt]sx?$/.test(file)) continue;
+    for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const target = resolve(dirname(file), match[1]!);
+      if (inSystem(target)) pending.push(target);
+    }
+  }
+  return [...folders].sort();
 }
 
 function runtimeInputs(): string[] {
@@ -28,17 +58,55 @@ function runtimeInputs(): string[] {
 /** Every path whose content makes up the image of `name` (a service or `gateway`). */
 export function imageInputs(system: SystemFile, name: string): string[] {
   if (name === 'gateway') {
-    return [...runtimeInputs(), ...(system.gateway.static ? [system.gateway.static] : [])];
+    return [
+      ...runtimeInputs(),
+      ...(system.gateway.static && existsSync(system.gateway.static) ? [system.gateway.static] : []),
+    ];
   }
   const service = system.services[name];
   if (!service) throw new Error(`no service "${name}" in ${system.file}`);
-  return [...runtimeInputs(), ...sharedFolders(system), service.dir];
+  return [...runtimeInputs(), ...sharedFolders(system, name), service.dir];
 }
 
-export function createRelease(system: SystemFile): Release {
+/**
+ * An image tag that is also a valid label value (the tag is the
+ * `app.kubernetes.io/version` label): alphanumerics, `.`, `_`, `-`, at most 63.
+ */
+const TAG = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Tags given on the command line (`--tag 1.4.2` for every image, `--tag vessel=1.4.2`
+ * for one), for images built elsewhere (a CI that tags by commit) or to pin a
+ * release while the sources change. A named tag wins over a tag for all.
+ */
+export function parseTagOverrides(
+  values: readonly string[],
+  names: readonly string[],
+): Record<string, string> {
+  const all: Record<string, string> = {};
+  const named: Record<string, string> = {};
+  for (const value of values) {
+    const [name, tag] = value.includes('=') ? value.split('=', 2) : [undefined, value];
+    if (!TAG.test(tag!)) {
+      throw new Error(
+        `--tag ${value}: "${tag}" is not a usable image tag (letters, digits, ".", "_", "-"; starts and ends with a letter or digit; ≤ 63)`,
+      );
+    }
+    if (name === undefined) {
+      for (const each of names) all[each] = tag!;
+    } else if (names.includes(name)) {
+      named[name] = tag!;
+    } else {
+      throw new Error(`--tag ${value}: no image "${name}"; images: ${names.join(', ')}`);
+    }
+  }
+  return { ...all, ...named };
+}
+
+export function createRelease(system: SystemFile, overrides: Readonly<Record<string, string>> = {}): Release {
   const tags: Record<string, string> = {};
   for (const name of [...Object.keys(system.services), 'gateway']) {
-    tags[name] = contentTag(berthRoot, imageInputs(system, name));
+    tags[name] = overrides[name] ?? contentTag(berthRoot, imageInputs(system, name));
   }
   return { system, tags };
 }

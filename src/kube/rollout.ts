@@ -4,7 +4,7 @@
  * an earlier revision (as `kubectl rollout undo`: the ReplicaSet of that revision
  * holds its exact pod template).
  */
-import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import type { Progress } from './progress.ts';
 
@@ -15,7 +15,9 @@ export type RolloutState =
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
-export function revisionOf(object: { metadata?: { annotations?: Record<string, string> } } | undefined): number {
+export function revisionOf(
+  object: { metadata?: { annotations?: Record<string, string> } } | undefined,
+): number {
   return Number(object?.metadata?.annotations?.[revisionAnnotation] ?? 0);
 }
 
@@ -28,38 +30,81 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
   }
   const progressing = status.conditions?.find((condition) => condition.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { phase: 'failed', detail: `progress deadline exceeded (${progressing.message ?? 'no progress'})` };
+    return {
+      phase: 'failed',
+      detail: `progress deadline exceeded (${progressing.message ?? 'no progress'})`,
+    };
   }
   const updated = status.updatedReplicas ?? 0;
   const available = status.availableReplicas ?? 0;
   const total = status.replicas ?? 0;
-  if (updated < want) return { phase: 'progressing', detail: `${updated}/${want} updated, ${available} available` };
+  if (updated < want)
+    return { phase: 'progressing', detail: `${updated}/${want} updated, ${available} available` };
   if (total > updated) return { phase: 'progressing', detail: `${total - updated} old replicas terminating` };
   if (available < updated) return { phase: 'progressing', detail: `${available}/${want} available` };
   return { phase: 'complete', detail: `${available}/${want} ready` };
 }
 
-function selectorString(deployment: V1Deployment): string {
+function selectorString(deployment: V1Deployment | V1StatefulSet): string {
   return Object.entries(deployment.spec?.selector.matchLabels ?? {})
     .map(([key, value]) => `${key}=${value}`)
     .join(',');
 }
 
-/** The first crash-looping or failing container among the pods of the deployment's newest template. */
-async function crashLoop(client: KubeClient, deployment: V1Deployment): Promise<string | undefined> {
+/** Waiting reasons that will not fix themselves: the rollout fails at once instead of at its deadline. */
+const fatalReasons = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+]);
+
+export interface PodProblem {
+  /** True when waiting longer cannot help (crash loop, image that cannot be pulled). */
+  readonly fatal: boolean;
+  readonly detail: string;
+}
+
+/**
+ * Why pods of a workload's current template are not ready: the first fatal
+ * problem if any, else the first other one (unschedulable, not ready), so a
+ * failed rollout names a cause and not just a count.
+ */
+export async function podProblem(
+  client: KubeClient,
+  deployment: V1Deployment | V1StatefulSet,
+): Promise<PodProblem | undefined> {
   const namespace = deployment.metadata?.namespace;
   const image = deployment.spec?.template.spec?.containers[0]?.image;
   const pods = await client.list<V1Pod>('v1', 'Pod', namespace, selectorString(deployment));
+  let other: PodProblem | undefined;
   for (const pod of pods.items) {
+    // Old pods (and a canary's, which the same selector matches) are not this rollout's.
+    if (pod.spec?.containers[0]?.image !== image || pod.metadata?.deletionTimestamp) continue;
+    const name = `pod ${pod.metadata?.name}`;
     for (const container of pod.status?.containerStatuses ?? []) {
-      if (container.image !== image && pod.spec?.containers[0]?.image !== image) continue;
       const waiting = container.state?.waiting;
-      if (waiting?.reason === 'CrashLoopBackOff' || waiting?.reason === 'ImagePullBackOff' || waiting?.reason === 'ErrImagePull') {
-        return `pod ${pod.metadata?.name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
+      if (waiting?.reason && fatalReasons.has(waiting.reason)) {
+        const what = waiting.reason === 'CrashLoopBackOff' ? 'crash loop' : 'cannot start';
+        const message = waiting.message ? ` (${waiting.message})` : '';
+        return { fatal: true, detail: `${what}: ${name}: ${waiting.reason}${message}` };
       }
     }
+    const conditions = pod.status?.conditions ?? [];
+    const scheduled = conditions.find((condition) => condition.type === 'PodScheduled');
+    if (!other && scheduled?.status === 'False') {
+      other = {
+        fatal: false,
+        detail: `${name} not scheduled: ${scheduled.reason ?? ''} ${scheduled.message ?? ''}`.trim(),
+      };
+    }
+    const ready = conditions.find((condition) => condition.type === 'Ready');
+    if (!other && scheduled?.status === 'True' && ready?.status === 'False') {
+      other = { fatal: false, detail: `${name} not ready${ready.message ? `: ${ready.message}` : ''}` };
+    }
   }
-  return undefined;
+  return other;
 }
 
 export interface WaitOptions {
@@ -85,12 +130,20 @@ export async function waitForRollout(
     if (!deployment) return { phase: 'failed', detail: `deployment ${namespace}/${name} does not exist` };
     const state = rolloutState(deployment);
     const revision = revisionOf(deployment);
-    options.progress.update(options.label, `${state.phase === 'complete' ? '✓' : state.phase === 'failed' ? '✗' : '…'} ${state.detail} (revision ${revision})`);
-    if (state.phase !== 'progressing') return state;
-    const crash = await crashLoop(client, deployment);
-    if (crash) return { phase: 'failed', detail: `crash loop: ${crash}` };
+    options.progress.update(
+      options.label,
+      `${state.phase === 'complete' ? '✓' : state.phase === 'failed' ? '✗' : '…'} ${state.detail} (revision ${revision})`,
+    );
+    if (state.phase === 'complete') return state;
+    const problem = await podProblem(client, deployment);
+    const cause = problem ? `; ${problem.detail}` : '';
+    if (state.phase === 'failed') return { phase: 'failed', detail: state.detail + cause };
+    if (problem?.fatal) return { phase: 'failed', detail: problem.detail };
     if (Date.now() >= deadline) {
-      return { phase: 'failed', detail: `pods never became ready within ${Math.round(options.timeoutMs / 1000)} s (${state.detail})` };
+      return {
+        phase: 'failed',
+        detail: `pods never became ready within ${Math.round(options.timeoutMs / 1000)} s (${state.detail})${cause}`,
+      };
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
   }
@@ -98,7 +151,12 @@ export async function waitForRollout(
 
 /** ReplicaSets owned by the deployment, newest revision first. */
 export async function replicaSetsOf(client: KubeClient, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
-  const sets = await client.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', deployment.metadata?.namespace, selectorString(deployment));
+  const sets = await client.list<V1ReplicaSet>(
+    'apps/v1',
+    'ReplicaSet',
+    deployment.metadata?.namespace,
+    selectorString(deployment),
+  );
   return sets.items
     .filter((set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid))
     .sort((a, b) => revisionOf(b) - revisionOf(a));
@@ -108,7 +166,12 @@ export async function replicaSetsOf(client: KubeClient, deployment: V1Deployment
  * Puts back the pod template of `toRevision` (default: the one before the current).
  * Returns the revision restored, or throws when there is none to go back to.
  */
-export async function undoRollout(client: KubeClient, namespace: string, name: string, toRevision?: number): Promise<number> {
+export async function undoRollout(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  toRevision?: number,
+): Promise<number> {
   const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
   if (!deployment) throw new Error(`deployment ${namespace}/${name} does not exist`);
   const current = revisionOf(deployment);
@@ -127,6 +190,8 @@ export async function undoRollout(client: KubeClient, namespace: string, name: s
   }
   const template = structuredClone(target.spec.template);
   delete template.metadata?.labels?.['pod-template-hash'];
-  await client.jsonPatch('apps/v1', 'Deployment', namespace, name, [{ op: 'replace', path: '/spec/template', value: template }]);
+  await client.jsonPatch('apps/v1', 'Deployment', namespace, name, [
+    { op: 'replace', path: '/spec/template', value: template },
+  ]);
   return revisionOf(target);
 }

@@ -5,7 +5,7 @@ import { dockerfileFor } from '../../kube/dockerfile.ts';
 import { imageFor } from '../../kube/manifests.ts';
 import { berthRoot } from '../../kube/release.ts';
 import { type Command, UsageError } from '../command.ts';
-import { kubeOptions, kubeOptionsHelp, loadTargetRelease } from '../kube-target.ts';
+import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 /** docker or podman, if one answers with a running engine. */
 function containerEngine(): string | undefined {
@@ -28,9 +28,9 @@ Writes a multi-stage Dockerfile per service (and the gateway) into
 <system>/.berth/build/<name>/Dockerfile and builds <registry>/<system>-<name>:<tag>
 with docker or podman. Without a container engine it prints the commands it would run.
 
-${kubeOptionsHelp}
+${releaseOptionsHelp}
       --push              push each image after building it`,
-  options: { ...kubeOptions, push: { type: 'boolean', default: false } },
+  options: { ...releaseOptions, push: { type: 'boolean', default: false } },
   async run({ positionals, values }, io) {
     const release = loadTargetRelease(values, io);
     const { system } = release;

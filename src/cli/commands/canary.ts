@@ -1,7 +1,7 @@
 import { abortCanary, promoteCanary, startCanary } from '../../kube/operate.ts';
 import { createProgress } from '../../kube/progress.ts';
 import { type Command, UsageError } from '../command.ts';
-import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetRelease } from '../kube-target.ts';
+import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 export const canaryCommand: Command = {
   name: 'canary',
@@ -15,11 +15,11 @@ Deployment, behind the same Service, with replicas in proportion to --weight.
 promote requires every canary pod ready, rolls the stable Deployment to the
 canary's image, then removes the canary; abort removes the canary.
 
-${kubeOptionsHelp}
+${releaseOptionsHelp}
       --weight <percent>  share of pods for the canary, 1-99 (default 10)
       --timeout <seconds> how long to wait for rollouts (default 300)`,
   options: {
-    ...kubeOptions,
+    ...releaseOptions,
     weight: { type: 'string', default: '10' },
     timeout: { type: 'string', default: '300' },
   },

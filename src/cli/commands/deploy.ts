@@ -2,25 +2,27 @@ import { deploy, dryRun } from '../../kube/deploy.ts';
 import { imageFor } from '../../kube/manifests.ts';
 import { createProgress } from '../../kube/progress.ts';
 import type { Command } from '../command.ts';
-import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetRelease } from '../kube-target.ts';
+import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 export const deployCommand: Command = {
   name: 'deploy',
   summary: 'apply the system to Kubernetes, watch rollouts, roll back on failure',
-  usage: `Usage: berth deploy [-f berth.yaml] [--env production] [--context c] [--namespace n]
+  usage: `Usage: berth deploy [-f berth.yaml] [--env production] [--context c] [--namespace n] [--tag t]
 
-Server-side applies every object (field manager "berth"), starts stateful
+Has the API server validate every object first (if one is rejected, nothing
+changes), then server-side applies them (field manager "berth"), starts stateful
 dependencies first, watches each rollout with live progress, and if one fails
 (progress deadline exceeded, crash loop, pods never ready) rolls back every
 service it changed and exits 1 with the reason per service. Objects the system
 no longer renders are pruned. Deploying an unchanged system changes nothing.
 
-${kubeOptionsHelp}
-      --timeout <seconds>   per rollout before it counts as failed (default 300)
-      --progress-deadline <seconds>  Kubernetes progressDeadlineSeconds (default 120)
-      --dry-run             validate every object with the API server; change nothing`,
+${releaseOptionsHelp}
+      --timeout <seconds> per rollout before it counts as failed (default 300)
+      --progress-deadline <seconds>
+                          Kubernetes progressDeadlineSeconds (default 120)
+      --dry-run           validate every object with the API server; change nothing`,
   options: {
-    ...kubeOptions,
+    ...releaseOptions,
     timeout: { type: 'string', default: '300' },
     'progress-deadline': { type: 'string', default: '120' },
     'dry-run': { type: 'boolean', default: false },
@@ -31,7 +33,11 @@ ${kubeOptionsHelp}
     const client = await connectCluster(values);
     try {
       if (values['dry-run']) {
-        const problems = await dryRun(client, release);
+        const { problems, createdNamespace } = await dryRun(client, release);
+        if (createdNamespace)
+          io.stdout.write(
+            `created namespace ${createdNamespace}: objects in it can only be validated there\n`,
+          );
         for (const problem of problems) io.stderr.write(`${problem.object}: ${problem.error}\n`);
         io.stdout.write(
           problems.length === 0

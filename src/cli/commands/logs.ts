@@ -10,6 +10,7 @@ import { colourFor, createPrettifier, prefixed } from '../../runner/log-output.t
 import { findDataDir } from '../../runner/state.ts';
 import { type Command, UsageError } from '../command.ts';
 import { formatOptions } from '../format/usage.ts';
+import { clusterLogs, clusterLogsHelp, clusterLogsOptions } from '../kube-logs.ts';
 
 interface Source {
   readonly instance: string;
@@ -37,16 +38,20 @@ vessel-2); an instance name only that one; nothing: every process.
 ${formatOptions([
   ['-f, --follow', 'keep printing new lines until Ctrl-C'],
   ['-n, --tail <n>', 'start with the last n lines of each instance (default: all)'],
+  // Kubernetes: the pods of a deployed service (src/cli/kube-logs.ts).
+  ...clusterLogsHelp,
 ])}`,
   options: {
     follow: { type: 'boolean', short: 'f' },
     tail: { type: 'string', short: 'n' },
+    ...clusterLogsOptions,
   },
   async run({ positionals, values }, io) {
     const tail = values.tail === undefined ? undefined : Number(values.tail);
     if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) {
       throw new UsageError(`--tail: expected a number of lines, got "${values.tail}"`);
     }
+    if (values.cluster === true) return clusterLogs(positionals, values, io);
     const dataDir = findDataDir({ cwd: io.cwd, env: io.env });
     if (dataDir === undefined) {
       throw new Error('no system here: run it with "berth run", or set BERTH_DATA_DIR to its data dir');

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderManifests, toYaml } from '../../kube/manifests.ts';
 import type { Command } from '../command.ts';
-import { kubeOptions, kubeOptionsHelp, loadTargetRelease } from '../kube-target.ts';
+import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 export const manifestsCommand: Command = {
   name: 'manifests',
@@ -13,9 +13,9 @@ Prints every object (or writes one file per object into -o dir). The output is
 deterministic: the same sources give the same bytes, and image tags change only
 when what goes into an image changes.
 
-${kubeOptionsHelp}
+${releaseOptionsHelp}
   -o, --output <dir>      write <kind>-<name>.yaml files into dir instead of printing`,
-  options: { ...kubeOptions, output: { type: 'string', short: 'o' } },
+  options: { ...releaseOptions, output: { type: 'string', short: 'o' } },
   async run({ values }, io) {
     const release = loadTargetRelease(values, io);
     const objects = renderManifests(release.system, { tags: release.tags });

@@ -4,7 +4,8 @@ import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'per service on Kubernetes: replicas desired/ready/updated, revision, image tag',
+  summary:
+    'per service (and postgres, nats) on Kubernetes: replicas desired/ready/updated, revision, image tag',
   usage: `Usage: berth status [-f berth.yaml] [--env production] [--json]
 
 ${kubeOptionsHelp}
@@ -24,13 +25,13 @@ ${kubeOptionsHelp}
         return 1;
       }
       const rows = [
-        ['SERVICE', 'DESIRED', 'READY', 'UPDATED', 'REVISION', 'TAG', 'STATE'],
+        ['NAME', 'DESIRED', 'READY', 'UPDATED', 'REVISION', 'TAG', 'STATE'],
         ...statuses.map((s) => [
           s.name,
           String(s.desired),
           String(s.ready),
           String(s.updated),
-          String(s.revision),
+          s.kind === 'Deployment' ? String(s.revision) : '-',
           s.tag,
           s.state,
         ]),

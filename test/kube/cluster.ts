@@ -1,0 +1,231 @@
+/**
+ * The Kubernetes cluster the test/kube suites run against, and what they share.
+ *
+ * Which cluster:
+ *  - BERTH_TEST_KUBECONFIG=<file> (optionally with BERTH_KUBE_CONTEXT): that
+ *    kubeconfig, e.g. a real cluster's; BERTH_KUBE_CONTEXT alone: that context
+ *    of the usual kubeconfig (KUBECONFIG or ~/.kube/config).
+ *  - otherwise the local control plane of tools/k8s: `up.sh` starts it (about
+ *    20 s, from cached binaries) or reuses the running one (0.2 s); its
+ *    BERTH_K8S_STATE picks another run-state dir, as for up.sh. It is left
+ *    running for the next file; stopping it is the test run's last step
+ *    (`npm run k8s:down`).
+ * Every file works in namespaces of its own, named with a random suffix, and
+ * deletes them (and any volumes made for them) when it ends.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { KubeClient } from '../../src/kube/kube-client.ts';
+import type { Cleanup } from '../support/cleanup.ts';
+import { repoRoot } from '../support/processes.ts';
+
+export interface TestCluster {
+  /** kubeconfig file for children (`KUBECONFIG`); undefined: the user's default. */
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  kubeConfig(): KubeConfig;
+  connect(): Promise<KubeClient>;
+}
+
+let shared: Promise<TestCluster> | undefined;
+
+/** The cluster, found or started once per test process. */
+export function testCluster(): Promise<TestCluster> {
+  shared ??= findCluster();
+  return shared;
+}
+
+async function findCluster(): Promise<TestCluster> {
+  const context = process.env.BERTH_KUBE_CONTEXT || undefined;
+  const given = process.env.BERTH_TEST_KUBECONFIG || undefined;
+  const kubeconfig = given === undefined && context === undefined ? await startLocalControlPlane() : given;
+  const kubeConfig = () => {
+    const config = new KubeConfig();
+    if (kubeconfig) config.loadFromFile(kubeconfig);
+    else config.loadFromDefault();
+    if (context) config.setCurrentContext(context);
+    return config;
+  };
+  return {
+    kubeconfig,
+    context,
+    kubeConfig,
+    connect: () => KubeClient.connect({ kubeConfig: kubeConfig() }),
+  };
+}
+
+/** `tools/k8s/up.sh`: its last lines name the kubeconfig. */
+async function startLocalControlPlane(): Promise<string> {
+  const script = join(repoRoot, 'tools/k8s/up.sh');
+  try {
+    // Warm start ~20 s; a first run without cached binaries builds them (~30 min): CI builds first.
+    const { stdout } = await promisify(execFile)('bash', [script], { timeout: 600_000, maxBuffer: 1 << 24 });
+    const path = /^kubeconfig: (.+)$/m.exec(stdout)?.[1];
+    if (!path) throw new Error(`up.sh printed no "kubeconfig:" line:\n${stdout}`);
+    return path;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(
+      `could not start the test control plane (${script}): ${(error as Error).message}\n${stderr}`,
+    );
+  }
+}
+
+/** A namespace name for this file: `<prefix>-<random>`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Deletes, at cleanup, the namespace (everything in it goes with it) and the
+ * volumes made for it. Deletion finishes in the background: nothing waits on it.
+ */
+export function deleteNamespaceAtEnd(client: KubeClient, namespace: string, cleanup: Cleanup): void {
+  cleanup(async () => {
+    await client.delete('v1', 'Namespace', undefined, namespace);
+    const volumes = await client.request<{ items: Array<{ metadata: { name: string } }> }>(
+      'GET',
+      `/api/v1/persistentvolumes?labelSelector=${encodeURIComponent(`berth.dev/test-namespace=${namespace}`)}`,
+    );
+    for (const volume of volumes.items) {
+      await client.request('DELETE', `/api/v1/persistentvolumes/${volume.metadata.name}`);
+    }
+  });
+}
+
+/**
+ * The StatefulSets' claims (postgres and nats each claim `data`) need volumes.
+ * A real cluster provisions them through its default StorageClass; the local
+ * control plane has no provisioner, so each claim gets a PersistentVolume bound
+ * to it in advance (hostPath: nothing is ever written, no container runs).
+ */
+export async function provideVolumes(
+  client: KubeClient,
+  namespace: string,
+  claims: readonly string[],
+): Promise<void> {
+  const classes = await client.request<{
+    items: Array<{ metadata: { annotations?: Record<string, string> } }>;
+  }>('GET', '/apis/storage.k8s.io/v1/storageclasses');
+  const hasDefault = classes.items.some(
+    (storageClass) =>
+      storageClass.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+  );
+  if (hasDefault) return;
+  for (const claim of claims) {
+    await client.request('POST', '/api/v1/persistentvolumes', {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${namespace}-${claim}`, labels: { 'berth.dev/test-namespace': namespace } },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        hostPath: { path: `/tmp/berth-test-volumes/${namespace}/${claim}` },
+        claimRef: { namespace, name: claim },
+      },
+    });
+  }
+}
+
+/** What shippy's StatefulSets claim: volumeClaimTemplate `data` of postgres-0 and nats-0. */
+export const shippyClaims = ['data-postgres-0', 'data-nats-0'];
+
+/** The parts of berth.yaml the tests change; the rest passes through as it is. */
+export interface ServiceYaml {
+  [key: string]: unknown;
+  path?: string;
+  dependsOn?: string[];
+  resources?: { cpu?: string; memory?: string; limits?: { cpu?: string; memory?: string } };
+}
+
+export interface SystemYaml {
+  [key: string]: unknown;
+  services: Record<string, ServiceYaml | null>;
+  environments: Record<string, { [key: string]: unknown; services?: Record<string, ServiceYaml> }>;
+}
+
+export interface ShippyCopy {
+  /** Folder holding the copy's berth.yaml. */
+  readonly dir: string;
+  readonly file: string;
+  /** Rewrites berth.yaml: `edit` gets the parsed file and changes it in place. */
+  edit(edit: (system: SystemYaml) => void): void;
+}
+
+/**
+ * examples/shippy/berth.yaml copied to a temp folder, with an overlay `test`
+ * that is production's (same replicas and resources) in `namespace` with
+ * `registry`. Service folders stay where they are (absolute `path`s), so a copy
+ * renders the same images as shippy itself.
+ */
+export function copyShippy(options: { namespace: string; registry: string }, cleanup: Cleanup): ShippyCopy {
+  const shippy = resolve(repoRoot, 'examples/shippy');
+  const system: SystemYaml = parse(readFileSync(join(shippy, 'berth.yaml'), 'utf8'));
+  for (const [name, service] of Object.entries(system.services)) {
+    system.services[name] = { ...service, path: join(shippy, name) };
+  }
+  system.environments.test = {
+    ...structuredClone(system.environments.production),
+    namespace: options.namespace,
+    registry: options.registry,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'berth-kube-test-'));
+  cleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'berth.yaml');
+  writeFileSync(file, stringify(system));
+  return {
+    dir,
+    file,
+    edit(edit) {
+      const current: SystemYaml = parse(readFileSync(file, 'utf8'));
+      edit(current);
+      writeFileSync(file, stringify(current));
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `berth <args>` as a child process against the test cluster. */
+export async function berth(
+  cluster: TestCluster,
+  args: readonly string[],
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.NODE_TEST_CONTEXT;
+  if (cluster.kubeconfig) env.KUBECONFIG = cluster.kubeconfig;
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'src/cli/main.ts'), ...args, ...(cluster.context ? ['--context', cluster.context] : [])],
+    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  return new Promise((done, fail) => {
+    child.once('error', fail);
+    child.once('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** Shows a CLI run in an assertion message. */
+export function show(result: CliResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}

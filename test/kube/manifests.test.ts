@@ -1,0 +1,150 @@
+/**
+ * What `berth manifests` renders for shippy is what a real API server accepts,
+ * field for field (server-side dry run with strict field validation), and a
+ * broken system file stops berth before it talks to any cluster.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { loadSystemFile } from '../../src/config/system-file.ts';
+import { dryRun } from '../../src/kube/deploy.ts';
+import type { KubeClient } from '../../src/kube/kube-client.ts';
+import { renderManifests } from '../../src/kube/manifests.ts';
+import { createRelease } from '../../src/kube/release.ts';
+import { fileCleanup } from '../support/cleanup.ts';
+import { repoRoot } from '../support/processes.ts';
+import {
+  berth,
+  copyShippy,
+  deleteNamespaceAtEnd,
+  show,
+  type TestCluster,
+  testCluster,
+  uniqueName,
+} from './cluster.ts';
+
+const cleanup = fileCleanup();
+const namespace = uniqueName('berth-manifests');
+let cluster: TestCluster;
+let client: KubeClient;
+
+before(async () => {
+  cluster = await testCluster();
+  client = await cluster.connect();
+  cleanup(() => client.close());
+  deleteNamespaceAtEnd(client, namespace, cleanup);
+});
+
+test('every object rendered for shippy (production) passes a strict server-side dry run', async () => {
+  const shippy = loadSystemFile(join(repoRoot, 'examples/shippy'), { env: 'production' });
+  const release = createRelease({ ...shippy, namespace });
+  const objects = renderManifests(release.system, { tags: release.tags });
+  const kinds = objects.map((object) => `${object.kind}/${object.metadata?.name}`);
+  for (const expected of [
+    `Namespace/${namespace}`,
+    'Role/shippy-discovery',
+    'NetworkPolicy/shippy-internal',
+    'StatefulSet/postgres',
+    'StatefulSet/nats',
+    'Deployment/vessel',
+    'PodDisruptionBudget/vessel',
+    'RoleBinding/user-discovery',
+    'ConfigMap/consignment-config',
+    'Service/gateway',
+    'Deployment/gateway',
+  ]) {
+    assert.ok(kinds.includes(expected), `${expected} is rendered (got ${kinds.join(', ')})`);
+  }
+
+  const { problems } = await dryRun(client, release);
+  assert.deepEqual(problems, [], 'the API server accepts every object as rendered');
+
+  // The same dry run does reject what it should: otherwise accepting proves nothing.
+  const deployment = structuredClone(objects.find((object) => object.kind === 'Deployment')!);
+  (deployment as { spec: Record<string, unknown> }).spec.replica = 3;
+  await assert.rejects(client.apply(deployment, { dryRun: true }), /replica: field not declared in schema/);
+  const wrongType = structuredClone(objects.find((object) => object.kind === 'Service')!);
+  (wrongType as { spec: { ports: Array<Record<string, unknown>> } }).spec.ports[0]!.port = 'eighty';
+  await assert.rejects(client.apply(wrongType, { dryRun: true }), /port: expected numeric/);
+});
+
+test('berth deploy --dry-run validates through the CLI; berth manifests is stable YAML without aliases', async () => {
+  const copy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
+  const dry = await berth(cluster, ['deploy', '--dry-run', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  assert.equal(dry.code, 0, show(dry));
+  assert.match(dry.stdout, /all objects of shippy accepted by .* \(dry run\)/);
+
+  const first = await berth(cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  const second = await berth(cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  assert.equal(first.code, 0, show(first));
+  assert.equal(second.stdout, first.stdout, 'the same sources and tags give the same bytes');
+  assert.doesNotMatch(first.stdout, /[&*]a\d+\b/, 'no YAML anchors or aliases');
+  const documents = parseAllDocuments(first.stdout).map((document) => document.toJS());
+  const system = loadSystemFile(copy.file, { env: 'test' });
+  const tags = Object.fromEntries([...Object.keys(system.services), 'gateway'].map((name) => [name, 'r1']));
+  const expected = renderManifests(system, { tags });
+  assert.equal(documents.length, expected.length);
+  const images = documents
+    .filter((object) => object.kind === 'Deployment')
+    .map((object) => object.spec.template.spec.containers[0].image);
+  assert.deepEqual(images.sort(), [
+    'registry.test/shippy/shippy-consignment:r1',
+    'registry.test/shippy/shippy-email:r1',
+    'registry.test/shippy/shippy-gateway:r1',
+    'registry.test/shippy/shippy-user:r1',
+    'registry.test/shippy/shippy-vessel:r1',
+  ]);
+});
+
+test('an unknown field or a wrong type in berth.yaml is rejected before anything is sent', async (t) => {
+  // A "cluster" that only counts connections: berth must not open one.
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const port = (server.address() as { port: number }).port;
+
+  const copy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
+  copy.edit((system) => {
+    system.services.vessel!.replica = 3;
+    system.environments.test.services!.user.replicas = 'three';
+  });
+  const kubeconfig = join(copy.dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'c', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+      ],
+      users: [{ name: 'u', user: { token: 'x' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  const result = await berth({ ...cluster, kubeconfig, context: undefined }, [
+    'deploy',
+    '-f',
+    copy.dir,
+    '--env',
+    'test',
+  ]);
+  assert.equal(result.code, 1, show(result));
+  assert.match(
+    result.stderr,
+    /berth\.yaml: services\.vessel\.replica: unknown key \(did you mean "replicas"\?\).*\(line \d+\)/,
+  );
+  assert.match(
+    result.stderr,
+    /berth\.yaml: environments\.test\.services\.user\.replicas: expected number, got string "three" \(line \d+\)/,
+  );
+  assert.doesNotMatch(result.stdout, /deploying/);
+  assert.equal(connections, 0, 'no connection to the cluster');
+});

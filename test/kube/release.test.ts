@@ -1,0 +1,78 @@
+/**
+ * Image tags come from content: what goes into an image, and nothing else,
+ * decides its tag. No cluster needed.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadSystemFile } from '../../src/config/system-file.ts';
+import { dockerfileFor } from '../../src/kube/dockerfile.ts';
+import { createRelease, imageInputs, parseTagOverrides } from '../../src/kube/release.ts';
+import { repoRoot } from '../support/processes.ts';
+
+const shippy = join(repoRoot, 'examples/shippy');
+
+test("a service's image holds berth's runtime, the shared folders its code imports, and its own folder", () => {
+  const system = loadSystemFile(shippy, { env: 'production' });
+  const inputs = imageInputs(system, 'vessel').map((path) => path.slice(repoRoot.length + 1));
+  assert.deepEqual(inputs, [
+    'src',
+    'package.json',
+    'package-lock.json',
+    'examples/shippy/configs',
+    'examples/shippy/gen',
+    'examples/shippy/vessel',
+  ]);
+  const dockerfile = dockerfileFor(system, 'vessel');
+  assert.match(
+    dockerfile,
+    /^COPY --chown=10001:10001 examples\/shippy\/configs \.\/examples\/shippy\/configs$/m,
+  );
+  assert.match(dockerfile, /^CMD \["node","examples\/shippy\/vessel\/main\.ts"\]$/m);
+  assert.doesNotMatch(dockerfile, /shippy\/(user|email|consignment|ui)/);
+});
+
+test('changing a file of a service gives that service, and only it, a new tag', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-release-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(join(shippy, 'vessel'), join(root, 'vessel'), { recursive: true });
+  cpSync(join(shippy, 'user'), join(root, 'user'), { recursive: true });
+  writeFileSync(join(root, 'berth.yaml'), 'system: shippy\nservices:\n  vessel:\n  user:\n');
+  const release = () => createRelease(loadSystemFile(root)).tags;
+
+  const first = release();
+  assert.match(first.vessel!, /^[0-9a-f]{12}$/);
+  assert.deepEqual(release(), first, 'same content, same tags');
+  appendFileSync(join(root, 'vessel', 'handlers.ts'), '\n// a change\n');
+  const second = release();
+  assert.notEqual(second.vessel, first.vessel);
+  assert.equal(second.user, first.user);
+  assert.equal(second.gateway, first.gateway);
+});
+
+test('--tag overrides: one for every image, or one per image; mistakes are named', () => {
+  const names = ['vessel', 'user', 'gateway'];
+  assert.deepEqual(parseTagOverrides(['r1', 'vessel=r2'], names), {
+    vessel: 'r2',
+    user: 'r1',
+    gateway: 'r1',
+  });
+  assert.deepEqual(parseTagOverrides(['vessel=r2', 'r1'], names), {
+    vessel: 'r2',
+    user: 'r1',
+    gateway: 'r1',
+  });
+  assert.throws(
+    () => parseTagOverrides(['ship=r2'], names),
+    /--tag ship=r2: no image "ship"; images: vessel, user, gateway/,
+  );
+  assert.throws(() => parseTagOverrides(['vessel=bad:tag'], names), /"bad:tag" is not a usable image tag/);
+  const system = loadSystemFile(shippy, { env: 'production' });
+  const tags = createRelease(
+    system,
+    parseTagOverrides(['1.4.2'], [...Object.keys(system.services), 'gateway']),
+  ).tags;
+  assert.deepEqual(new Set(Object.values(tags)), new Set(['1.4.2']));
+});
