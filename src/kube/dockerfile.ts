@@ -30,6 +30,8 @@ export function dockerfileFor(system: SystemFile, name: string): string {
     '',
     `FROM ${base}`,
     'ENV NODE_ENV=production',
+    // Compiled (and type-stripped) modules cached on the writable /tmp: restarts skip the TypeScript stripper and its ~18 MB.
+    'ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache',
     'WORKDIR /app',
     'COPY --from=dependencies /app/node_modules ./node_modules',
     'COPY package.json ./',
