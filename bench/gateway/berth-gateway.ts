@@ -1,0 +1,22 @@
+/**
+ * Target (c): berth's Gateway in its own process, finding the vessel service in
+ * the local registry (BERTH_REGISTRY_DIR) as `berth run` would.
+ */
+import { Gateway } from '../../src/gateway/gateway.ts';
+import { runtimeFromEnv } from '../../src/service/run-main.ts';
+import { onTerminate } from './child.ts';
+
+// `await`: runtimeFromEnv is becoming async (it may load the Kubernetes registry).
+const runtime = await runtimeFromEnv();
+const gateway = new Gateway({
+  registry: runtime.registry,
+  logger: runtime.logger,
+  host: runtime.host,
+  port: runtime.port,
+  knownServices: ['vessel'],
+});
+await gateway.start();
+onTerminate(async () => {
+  await gateway.stop();
+  await runtime.registry.close();
+});

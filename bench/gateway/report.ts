@@ -1,0 +1,156 @@
+/** The results table, the goals of the gateway benchmark, and their place in docs/benchmarks.md. */
+import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from './processes.ts';
+
+export interface MachineFacts {
+  readonly date: string;
+  readonly nproc: number;
+  readonly cpu: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly loadAverage: string;
+}
+
+export interface Measurement {
+  readonly id: 'a' | 'b' | 'c' | 'd' | 'e';
+  readonly title: string;
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  /** CPU time (user + system) per request of each server process, µs. */
+  readonly cpu: ReadonlyArray<{ readonly label: string; readonly us: number }>;
+}
+
+export interface ReportInput {
+  readonly facts: MachineFacts;
+  readonly settings: {
+    readonly durationS: number;
+    readonly warmupS: number;
+    readonly connections: number;
+    readonly threads: number;
+    readonly rounds: number;
+  };
+  readonly measurements: readonly Measurement[];
+  readonly rss: ReadonlyArray<{ readonly label: string; readonly mb: number }>;
+}
+
+/** Idle RSS limit of a berth service and of the berth gateway. */
+const rssLimitMb = 80;
+
+export function machineFacts(): MachineFacts {
+  return {
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    nproc: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadAverage: loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' '),
+  };
+}
+
+interface Goal {
+  readonly text: string;
+  /** undefined when a target it needs was not measured. */
+  readonly met: boolean | undefined;
+  readonly detail: string;
+}
+
+function goals(input: ReportInput): Goal[] {
+  const by = new Map(input.measurements.map((m) => [m.id, m]));
+  const ratio = (x: 'a' | 'b' | 'c' | 'd' | 'e', y: 'a' | 'b' | 'c' | 'd' | 'e') => {
+    const mx = by.get(x);
+    const my = by.get(y);
+    return mx && my ? mx.requestsPerSec / my.requestsPerSec : undefined;
+  };
+  const atLeast = (text: string, value: number | undefined, min: number): Goal => ({
+    text,
+    met: value === undefined ? undefined : value >= min,
+    detail: value === undefined ? 'not measured' : `${value.toFixed(2)}×`,
+  });
+  const c = by.get('c');
+  const d = by.get('d');
+  const rssOf = (label: string) => input.rss.find((r) => r.label === label)?.mb;
+  const rssGoal = (label: string): Goal => {
+    const mb = rssOf(label);
+    return {
+      text: `idle RSS of the ${label} ≤ ${rssLimitMb} MB`,
+      met: mb === undefined ? undefined : mb <= rssLimitMb,
+      detail: mb === undefined ? 'not measured' : `${mb.toFixed(1)} MB`,
+    };
+  };
+  return [
+    atLeast('(c) ≥ 1.2× (d) req/s', ratio('c', 'd'), 1.2),
+    atLeast('(c) ≥ 0.85× (b) req/s', ratio('c', 'b'), 0.85),
+    {
+      text: 'p99 of (c) ≤ p99 of (d)',
+      met: c && d ? c.p99Ms <= d.p99Ms : undefined,
+      detail: c && d ? `${c.p99Ms.toFixed(2)} ms vs ${d.p99Ms.toFixed(2)} ms` : 'not measured',
+    },
+    atLeast('(e) ≥ 0.5× (a) req/s', ratio('e', 'a'), 0.5),
+    rssGoal('berth service'),
+    rssGoal('berth gateway'),
+  ];
+}
+
+/** Total, and per process when there are several: `52 (gateway 31 + service 21)`. */
+function cpuCell(m: Measurement): string {
+  const total = Math.round(m.cpu.reduce((sum, p) => sum + p.us, 0));
+  if (m.cpu.length < 2) return String(total);
+  return `${total} (${m.cpu.map((p) => `${p.label.split(' ').at(-1)} ${Math.round(p.us)}`).join(' + ')})`;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { facts, settings } = input;
+  const by = new Map(input.measurements.map((m) => [m.id, m]));
+  const vs = (m: Measurement, base: 'a' | 'b') => {
+    const b = by.get(base);
+    return b && (base === 'b' || m.id === 'e' || m.id === 'a')
+      ? `${(m.requestsPerSec / b.requestsPerSec).toFixed(2)}×`
+      : '';
+  };
+  const lines = [
+    `Measured ${facts.date} on ${facts.nproc} cores (${facts.cpu}), ${facts.memoryGiB} GiB, Node ${facts.node}; ` +
+      `load average at start ${facts.loadAverage}. wrk -t${settings.threads} -c${settings.connections}, ` +
+      `${settings.warmupS} s warm-up then ${settings.durationS} s measured per target` +
+      (settings.rounds > 1 ? `, median of ${settings.rounds} rounds` : '') +
+      '; servers and wrk share the cores, nothing pinned.',
+    '',
+    '| target | req/s | p50 | p99 | vs (b) | vs (a) | CPU µs/req | errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...input.measurements.map(
+      (m) =>
+        `| (${m.id}) ${m.title} | ${Math.round(m.requestsPerSec)} | ${m.p50Ms.toFixed(2)} ms | ${m.p99Ms.toFixed(2)} ms | ${vs(m, 'b')} | ${vs(m, 'a')} | ${cpuCell(m)} | ${m.errors} |`,
+    ),
+    '',
+    '| process | idle RSS |',
+    '|---|---:|',
+    ...input.rss.map((r) => `| ${r.label} | ${r.mb.toFixed(1)} MB |`),
+    '',
+    '| goal | measured | met |',
+    '|---|---:|:---:|',
+    ...goals(input).map(
+      (g) => `| ${g.text} | ${g.detail} | ${g.met === undefined ? '–' : g.met ? 'yes' : 'no'} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+const begin = '<!-- bench:gateway results begin (written by `npm run bench:gateway -- --write`) -->';
+const end = '<!-- bench:gateway results end -->';
+
+/** Replaces the results section of docs/benchmarks.md (the text around it is kept). */
+export async function writeDocs(report: string): Promise<string> {
+  const path = join(repoRoot, 'docs', 'benchmarks.md');
+  const current = await readFile(path, 'utf8');
+  const from = current.indexOf(begin);
+  const to = current.indexOf(end);
+  if (from < 0 || to < from)
+    throw new Error(`${path} has no results section (the ${begin} … ${end} markers)`);
+  await writeFile(path, `${current.slice(0, from + begin.length)}\n${report}\n${current.slice(to)}`);
+  return path;
+}

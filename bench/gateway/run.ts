@@ -1,0 +1,309 @@
+/**
+ * `npm run bench:gateway`: requests/s and latency of one trivial method (vessel
+ * FindAvailable, answered from memory) through five stacks, measured one after
+ * another in the same run on this machine, with ratios against the bare baselines:
+ *
+ *   (a) bare node:http, one hop
+ *   (b) bare node:http gateway → bare node:http service (undici keep-alive), two processes
+ *   (c) berth Gateway /rpc → berth Service (local registry), two processes
+ *   (d) moleculer-web → Moleculer service over the TCP transporter, two processes
+ *   (e) berth Service called directly (Connect JSON), one hop
+ *
+ * Load: wrk with a POST script. Each target's processes are started fresh, given a
+ * short idle (their RSS is read then), warmed up, measured, and stopped.
+ *
+ * Options (flag or environment variable):
+ *   --duration S     BENCH_DURATION     measured seconds per target (10)
+ *   --warmup S       BENCH_WARMUP       warm-up seconds per target (3)
+ *   --connections N  BENCH_CONNECTIONS  wrk connections (50)
+ *   --threads N      BENCH_THREADS      wrk threads (2)
+ *   --rounds N       BENCH_ROUNDS       repeat every target N times; medians are reported (1)
+ *   --targets LIST   BENCH_TARGETS      e.g. c,e (all)
+ *   --idle MS        BENCH_IDLE_MS      idle time before reading RSS (2000)
+ *   --profile DIR    BENCH_PROFILE_DIR  run berth's processes with --cpu-prof into DIR
+ *   --write          BENCH_WRITE=1      write the results into docs/benchmarks.md
+ * Quick check: `node bench/gateway/run.ts --duration 2 --warmup 1`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAll, type ServerProcess, startServer, stopAll } from './processes.ts';
+import { type Measurement, machineFacts, renderReport, writeDocs } from './report.ts';
+import { expectedAnswer, specification } from './vessels.ts';
+import { assertWrkInstalled, runWrk, type WrkResult } from './wrk.ts';
+
+export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e';
+
+interface Started {
+  readonly processes: ServerProcess[];
+  readonly url: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+interface Target {
+  readonly id: TargetId;
+  readonly title: string;
+  start(profileArgs: readonly string[]): Promise<Started>;
+}
+
+const json = { 'Content-Type': 'application/json' };
+const envelope = JSON.stringify({
+  service: 'vessel',
+  method: 'VesselService.FindAvailable',
+  request: specification,
+});
+const spec = JSON.stringify(specification);
+const listenMs = 30_000;
+
+const registryDirs = new Set<string>();
+
+/** A fresh local registry folder for one target's berth processes; removed by removeRegistryDirs. */
+async function registryDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-bench-registry-'));
+  registryDirs.add(dir);
+  return dir;
+}
+
+async function removeRegistryDirs(): Promise<void> {
+  await Promise.all([...registryDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+  registryDirs.clear();
+}
+
+const targets: readonly Target[] = [
+  {
+    id: 'a',
+    title: 'bare node:http (1 hop)',
+    async start() {
+      const server = startServer('bare server', 'bare-server.ts');
+      const address = await server.listening(listenMs);
+      return { processes: [server], url: `http://${address}/rpc`, body: envelope, headers: json };
+    },
+  },
+  {
+    id: 'b',
+    title: 'bare gateway → bare service',
+    async start() {
+      const service = startServer('bare service', 'bare-server.ts');
+      const upstream = await service.listening(listenMs);
+      const gateway = startServer('bare gateway', 'bare-gateway.ts', { UPSTREAM: upstream });
+      const address = await gateway.listening(listenMs);
+      return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
+    },
+  },
+  {
+    id: 'c',
+    title: 'berth Gateway /rpc → berth Service',
+    async start(profileArgs) {
+      const dir = await registryDir();
+      const env = { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir };
+      const service = startServer('berth service', 'berth-vessel.ts', env, profileArgs);
+      await service.listening(listenMs);
+      const gateway = startServer('berth gateway', 'berth-gateway.ts', env, profileArgs);
+      const address = await gateway.listening(listenMs);
+      return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
+    },
+  },
+  {
+    id: 'd',
+    title: 'moleculer-web → Moleculer (TCP)',
+    async start() {
+      const service = startServer('moleculer service', 'moleculer-vessel.ts');
+      const node = await service.listening(listenMs);
+      const gateway = startServer('moleculer gateway', 'moleculer-gateway.ts', { VESSEL_NODE: node });
+      const address = await gateway.listening(listenMs);
+      return {
+        processes: [gateway, service],
+        url: `http://${address}/vessel/findAvailable`,
+        body: spec,
+        headers: json,
+      };
+    },
+  },
+  {
+    id: 'e',
+    title: 'berth Service direct (Connect JSON)',
+    async start(profileArgs) {
+      const dir = await registryDir();
+      const service = startServer(
+        'berth service',
+        'berth-vessel.ts',
+        { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir },
+        profileArgs,
+      );
+      const address = await service.listening(listenMs);
+      return {
+        processes: [service],
+        url: `http://${address}/shippy.vessel.v1.VesselService/FindAvailable`,
+        body: spec,
+        headers: { ...json, 'Connect-Protocol-Version': '1' },
+      };
+    },
+  },
+];
+
+/** Waits until the target answers the benchmark request correctly (the gateway may not see the service yet). */
+async function answersCorrectly(started: Started, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(started.url, {
+        method: 'POST',
+        headers: started.headers,
+        body: started.body,
+      });
+      const text = await response.text();
+      if (response.status === 200 && text === expectedAnswer) return;
+      last = `HTTP ${response.status}: ${text}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`${started.url} did not answer ${expectedAnswer} within ${timeoutMs} ms; last: ${last}`);
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      rounds: { type: 'string' },
+      targets: { type: 'string' },
+      idle: { type: 'string' },
+      profile: { type: 'string' },
+      write: { type: 'boolean' },
+    },
+  });
+  const env = process.env;
+  const positive = (name: string, value: string | undefined, fallback: number, min = 1): number => {
+    if (value === undefined || value === '') return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} must be an integer ≥ ${min}, got "${value}"`);
+    return n;
+  };
+  const wanted = (values.targets ?? env.BENCH_TARGETS ?? 'a,b,c,d,e').split(',').map((t) => t.trim());
+  for (const id of wanted) {
+    if (!targets.some((t) => t.id === id))
+      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e)`);
+  }
+  const connections = positive('connections', values.connections ?? env.BENCH_CONNECTIONS, 50);
+  const threads = positive('threads', values.threads ?? env.BENCH_THREADS, 2);
+  if (threads > connections) throw new Error('--threads must not exceed --connections');
+  return {
+    durationS: positive('duration', values.duration ?? env.BENCH_DURATION, 10),
+    warmupS: positive('warmup', values.warmup ?? env.BENCH_WARMUP, 3, 0),
+    connections,
+    threads,
+    rounds: positive('rounds', values.rounds ?? env.BENCH_ROUNDS, 1),
+    idleMs: positive('idle', values.idle ?? env.BENCH_IDLE_MS, 2000, 0),
+    profileDir: values.profile ?? env.BENCH_PROFILE_DIR,
+    write: values.write ?? env.BENCH_WRITE === '1',
+    targets: targets.filter((t) => wanted.includes(t.id)),
+  };
+}
+
+/** One measured wrk run, with the CPU time each server process spent per request (µs). */
+type Run = WrkResult & { readonly cpuUs: readonly number[] };
+
+const sum = (values: readonly number[]): number => values.reduce((total, n) => total + n, 0);
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function main(): Promise<void> {
+  const opts = options();
+  assertWrkInstalled();
+  const facts = machineFacts();
+  const profileArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  process.stdout.write(
+    `bench:gateway on ${facts.nproc} cores, node ${facts.node}, load ${facts.loadAverage}; ` +
+      `wrk -t${opts.threads} -c${opts.connections}, ${opts.warmupS}s warm-up + ${opts.durationS}s per target, ` +
+      `${opts.rounds} round(s)\n`,
+  );
+  const runs = new Map<TargetId, Run[]>();
+  const labels = new Map<TargetId, string[]>();
+  const rss = new Map<string, number>();
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const target of opts.targets) {
+      try {
+        const started = await target.start(profileArgs);
+        await answersCorrectly(started, listenMs);
+        await new Promise((done) => setTimeout(done, opts.idleMs));
+        for (const server of started.processes) {
+          const mb = server.rssMb();
+          rss.set(server.label, Math.max(rss.get(server.label) ?? 0, mb));
+        }
+        const load = { ...started, connections: opts.connections, threads: opts.threads };
+        if (opts.warmupS > 0) await runWrk({ ...load, durationS: opts.warmupS });
+        const cpuBefore = started.processes.map((server) => server.cpuMs());
+        const measured = await runWrk({ ...load, durationS: opts.durationS });
+        const cpuUs = started.processes.map(
+          (server, i) => ((server.cpuMs() - cpuBefore[i]) * 1000) / Math.max(1, measured.requests),
+        );
+        const result: Run = { ...measured, cpuUs };
+        labels.set(
+          target.id,
+          started.processes.map((server) => server.label),
+        );
+        runs.set(target.id, [...(runs.get(target.id) ?? []), result]);
+        process.stdout.write(
+          `  round ${round} (${target.id}) ${target.title}: ${Math.round(result.requestsPerSec)} req/s, ` +
+            `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+            `CPU ${Math.round(sum(cpuUs))} µs/req` +
+            (result.errors > 0 ? `, ${result.errors} errors` : '') +
+            '\n',
+        );
+      } finally {
+        // Every process this target started, also those of a target that failed to start.
+        await stopAll();
+        await removeRegistryDirs();
+      }
+    }
+  }
+  const measurements: Measurement[] = opts.targets.map((target) => {
+    const results = runs.get(target.id)!;
+    return {
+      id: target.id,
+      title: target.title,
+      requestsPerSec: median(results.map((r) => r.requestsPerSec)),
+      p50Ms: median(results.map((r) => r.p50Ms)),
+      p99Ms: median(results.map((r) => r.p99Ms)),
+      errors: results.reduce((total, r) => total + r.errors, 0),
+      cpu: labels.get(target.id)!.map((label, i) => ({ label, us: median(results.map((r) => r.cpuUs[i])) })),
+    };
+  });
+  const report = renderReport({
+    facts,
+    settings: opts,
+    measurements,
+    rss: [...rss].map(([label, mb]) => ({ label, mb })),
+  });
+  process.stdout.write(`\n${report}\n`);
+  if (opts.write) {
+    const path = await writeDocs(report);
+    process.stdout.write(`written to ${path}\n`);
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+try {
+  await main();
+} catch (error) {
+  killAll();
+  process.stderr.write(`bench:gateway failed: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}
