@@ -1,0 +1,93 @@
+/**
+ * `npm test` after the typecheck and lint: every suite, in three phases.
+ *
+ *  1. embedded   unit, integration, shippy end-to-end and browser tests on the
+ *                embedded defaults (PGlite, direct broker, local registry);
+ *  2. real       shippy's end-to-end suite again, against a throwaway PostgreSQL
+ *                and NATS JetStream (Debian's postgresql and nats-server);
+ *  3. kube       the Kubernetes suites, against the control plane of tools/k8s
+ *                (started here, stopped at the end) or BERTH_TEST_KUBECONFIG.
+ *
+ * BERTH_TEST_PHASES=embedded,real picks phases. Files run one at a time: most
+ * start real processes, and two cores cannot run several such suites at once.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const phases = (process.env.BERTH_TEST_PHASES ?? 'embedded,real,kube').split(',');
+const e2e = ['examples/shippy/test/e2e/*.test.ts'];
+
+function files(patterns: string[], exclude: (file: string) => boolean = () => false): string[] {
+  return patterns
+    .flatMap((pattern) => globSync(pattern, { cwd: root }))
+    .filter((file) => !exclude(file))
+    .sort();
+}
+
+function runTests(label: string, testFiles: string[], env: NodeJS.ProcessEnv): Promise<boolean> {
+  process.stdout.write(`\n==> ${label}: ${testFiles.length} files\n`);
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...testFiles],
+    { cwd: root, env, stdio: 'inherit' },
+  );
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code === 0)));
+}
+
+/** Without DATABASE_URL/NATS_URL and friends, so the embedded phase is really embedded. */
+function embeddedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ['DATABASE_URL', 'NATS_URL', 'BERTH_REAL_BACKENDS_DIR']) delete env[name];
+  return env;
+}
+
+const results: Array<[string, boolean]> = [];
+
+if (phases.includes('embedded')) {
+  const all = files(['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'], (file) =>
+    file.startsWith('test/kube/'),
+  );
+  results.push(['embedded', await runTests('embedded defaults', all, embeddedEnv())]);
+}
+
+if (phases.includes('real')) {
+  const started = spawnSync('bash', [join(root, 'test/support/real-backends.sh'), 'start'], {
+    encoding: 'utf8',
+  });
+  if (started.status !== 0) {
+    process.stderr.write(`cannot start PostgreSQL and NATS for the real-backend phase:\n${started.stderr}\n`);
+    results.push(['real backends', false]);
+  } else {
+    const env = embeddedEnv();
+    for (const line of started.stdout.split('\n')) {
+      const match = /^export (\w+)=(.*)$/.exec(line);
+      if (match) env[match[1]] = match[2];
+    }
+    try {
+      results.push([
+        'real backends',
+        await runTests(`real PostgreSQL (${env.DATABASE_URL}) and NATS (${env.NATS_URL})`, files(e2e), env),
+      ]);
+    } finally {
+      spawnSync('bash', [join(root, 'test/support/real-backends.sh'), 'stop', env.BERTH_REAL_BACKENDS_DIR!], {
+        stdio: 'inherit',
+      });
+    }
+  }
+}
+
+if (phases.includes('kube')) {
+  try {
+    results.push(['kubernetes', await runTests('Kubernetes', files(['test/kube/*.test.ts']), process.env)]);
+  } finally {
+    if (!process.env.BERTH_TEST_KUBECONFIG && !process.env.BERTH_KUBE_CONTEXT) {
+      spawnSync('bash', [join(root, 'tools/k8s/down.sh')], { stdio: 'inherit' });
+    }
+  }
+}
+
+process.stdout.write('\n');
+for (const [phase, ok] of results) process.stdout.write(`${ok ? 'PASS' : 'FAIL'}  ${phase}\n`);
+process.exitCode = results.every(([, ok]) => ok) && results.length > 0 ? 0 : 1;
