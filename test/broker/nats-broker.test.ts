@@ -5,8 +5,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { BrokerEvent } from '../../src/broker/broker.ts';
 import { ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
 import { durableName, NatsBroker, type NatsBrokerOptions } from '../../src/broker/nats-broker.ts';
-import { type NatsServer, startNatsServer } from './nats-server.ts';
 import { waitFor } from '../support/wait.ts';
+import { type NatsServer, startNatsServer } from './nats-server.ts';
 
 describe('NatsBroker on a real nats-server -js', () => {
   let server: NatsServer;

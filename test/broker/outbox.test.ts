@@ -9,8 +9,8 @@ import { DirectBroker } from '../../src/broker/direct-broker.ts';
 import { enqueue, ensureOutboxTable, OutboxRelay } from '../../src/broker/outbox.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
 import { withTransaction } from '../../src/store/sql.ts';
-import { type PgliteServer, startPgliteServer } from './pglite-server.ts';
 import { waitFor } from '../support/wait.ts';
+import { type PgliteServer, startPgliteServer } from './pglite-server.ts';
 
 interface OutboxState {
   attempts: number;

@@ -109,7 +109,11 @@ export class ServiceProcess {
     const fail = (why: string) => new Error(`process ${pid} ${why}\n--- its output ---\n${this.#output}`);
     const found = await waitFor(
       async () =>
-        this.running ? (await registry.list()).find((candidate) => candidate.metadata.pid === pid && !candidate.name.startsWith('berth.')) : 'exited',
+        this.running
+          ? (await registry.list()).find(
+              (candidate) => candidate.metadata.pid === pid && !candidate.name.startsWith('berth.'),
+            )
+          : 'exited',
       { timeoutMs, what: `process ${pid} to register` },
     ).catch((error: Error) => {
       throw fail(error.message);
