@@ -1,0 +1,120 @@
+/**
+ * The embedded Postgres of `berth run`: one PGlite (Postgres compiled to WASM)
+ * served over the Postgres wire protocol, so services use `pg` as they would with
+ * a real server. It runs in a process of its own because it is big (≈ 400 MB RSS)
+ * and slow to create (initdb: 10–20 s): the runner starts it once, shows its
+ * memory as a process of its own and restarts it if it crashes.
+ *
+ * PGlite is a single session; PgWireServer (pg-wire-server.ts) multiplexes many
+ * client connections onto it, one exchange or transaction at a time. Every service
+ * connects as `postgres` to database `postgres` and keeps its tables in a schema
+ * of its own.
+ *
+ *   BERTH_PGLITE_DIR       data folder (created on first start)
+ *   BERTH_PGLITE_TEMPLATE  optional folder: a brand-new data folder is copied from it
+ *                          instead of running initdb (< 1 s instead of 10–20 s); made
+ *                          by the first initdb on this machine when missing
+ *   BERTH_HOST, PORT       where to listen (default 127.0.0.1:5432)
+ *   BERTH_PGLITE_MAX_CONNECTIONS  default 100
+ *   LOG_LEVEL, LOG_FORMAT
+ */
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { createLogger } from '../log/logger.ts';
+import { PgWireServer } from './pg-wire-server.ts';
+
+const env = process.env;
+const logger = createLogger({
+  name: 'postgres',
+  level: env.LOG_LEVEL ?? 'info',
+  pretty: env.LOG_FORMAT === 'pretty',
+});
+const dataDir = env.BERTH_PGLITE_DIR;
+if (!dataDir) {
+  logger.fatal('BERTH_PGLITE_DIR is not set: the folder that holds the database');
+  process.exit(1);
+}
+const host = env.BERTH_HOST ?? '127.0.0.1';
+const port = Number(env.PORT ?? 5432);
+const maxConnections = Number(env.BERTH_PGLITE_MAX_CONNECTIONS ?? 100);
+
+const started = performance.now();
+const template = env.BERTH_PGLITE_TEMPLATE;
+let db: PGlite | undefined;
+let server: PgWireServer | undefined;
+let address: string;
+try {
+  db = await openDatabase(dataDir, template);
+  server = new PgWireServer({ db, host, port, maxConnections, logger });
+  address = await server.start();
+} catch (error) {
+  logger.fatal({ err: error }, `embedded Postgres did not start: ${(error as Error).message}`);
+  process.exit(1);
+}
+logger.info(
+  { address, dataDir, ms: Math.round(performance.now() - started) },
+  'embedded Postgres (PGlite) is listening',
+);
+
+let stopping = false;
+const stop = async (signal: NodeJS.Signals) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'stopping');
+  try {
+    await server?.stop();
+    // Closing flushes PGlite's files: the data survives the next start.
+    await db?.close();
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'stop failed');
+    process.exit(1);
+  }
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+/**
+ * Opens the database in `dir`. A brand-new one (no PG_VERSION yet) starts as a copy
+ * of `template` when there is one (a plain file copy: well under a second), else
+ * initdb makes it (10–20 s) and a copy of the result, cleanly closed, becomes the
+ * template for the next brand-new data folder (tests, other systems).
+ */
+async function openDatabase(dir: string, template: string | undefined): Promise<PGlite> {
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  if (fresh && template && existsSync(join(template, 'PG_VERSION'))) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      cpSync(template, dir, { recursive: true });
+      const db = new PGlite(dir);
+      await db.waitReady;
+      logger.info({ template }, 'new database copied from the template');
+      return db;
+    } catch (error) {
+      logger.warn({ err: error, template }, 'the template is unusable: removing it and running initdb');
+      rmSync(template, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  const db = new PGlite(dir);
+  await db.waitReady;
+  if (!fresh || !template || existsSync(template)) return db;
+  logger.info('new database initialised; saving a copy as the template for new databases');
+  await db.close();
+  // Several runners may do this at once: each copies to a folder of its own, the first rename wins.
+  const partial = `${template}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(template), { recursive: true });
+    cpSync(dir, partial, { recursive: true });
+    renameSync(partial, template);
+  } catch (error) {
+    if (!existsSync(template)) logger.warn({ err: error, template }, 'could not save the template');
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+  const reopened = new PGlite(dir);
+  await reopened.waitReady;
+  return reopened;
+}

@@ -1,0 +1,412 @@
+/**
+ * `berth run`: a system's processes on this machine, as docker-compose would run
+ * its containers. Reference: src/runner/README.md.
+ *
+ *   start():  refuse if this data dir's system already runs; stop the leftovers of
+ *             a runner that was killed; then bring every selected unit up as soon
+ *             as what it depends on is ready (in parallel otherwise):
+ *               postgres (embedded PGlite, if a service needs it) ─┐
+ *               gateway                                             ├─► ready summary
+ *               services, each after its dependsOn (and postgres) ─┘
+ *   running:  crashed processes restart with backoff; the state file tracks pids,
+ *             addresses and restarts; the control endpoint stops/starts services.
+ *   stop():   the gateway first (no new requests), then each service after
+ *             everything that depends on it, then postgres: SIGTERM, SIGKILL after
+ *             the grace period.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { relative } from 'node:path';
+import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SystemFile } from '../config/system-file.ts';
+import { LocalRegistry } from '../registry/local-registry.ts';
+import { ControlRequestError, ControlServer } from './control.ts';
+import { LogOutput } from './log-output.ts';
+import { type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
+import { gatewaySees, httpProbe, type Probe, serviceProbe, tcpProbe } from './readiness.ts';
+import {
+  isRunning,
+  type ProcessState,
+  type RunState,
+  readState,
+  removeState,
+  STATE_VERSION,
+  writeState,
+} from './state.ts';
+import { type Backoff, DEFAULT_BACKOFF, formatSeconds, SupervisedProcess } from './supervised-process.ts';
+
+export interface RunnerOptions {
+  readonly system: SystemFile;
+  /** The runner's environment (children inherit it; DATABASE_URL and NATS_URL select real backends). */
+  readonly env: Env;
+  readonly dataDir: string;
+  /** Run these services and what they depend on (plus postgres and the gateway); all when omitted. */
+  readonly only?: readonly string[];
+  readonly gatewayPort?: number;
+  readonly out: Writable;
+  /** A terminal: colours and pretty logs. */
+  readonly pretty: boolean;
+  /** How long a process may take to be ready at start; default 60 s. */
+  readonly readyTimeoutMs?: number;
+  /** Between SIGTERM and SIGKILL; default 10 s. */
+  readonly graceMs?: number;
+  readonly backoff?: Backoff;
+}
+
+interface Unit {
+  readonly plan: PlannedUnit;
+  readonly processes: readonly SupervisedProcess[];
+  /** Set while the unit is (being) brought up. */
+  starting: Promise<void> | undefined;
+}
+
+export class Runner {
+  readonly #options: RunnerOptions;
+  readonly #units = new Map<string, Unit>();
+  /** Resolves when a control request asked the whole system to stop. */
+  readonly shutdownRequested: Promise<void>;
+  #requestShutdown!: () => void;
+  #plan: Plan | undefined;
+  #log: LogOutput | undefined;
+  #registry: LocalRegistry | undefined;
+  #control: ControlServer | undefined;
+  #startedAt = new Date();
+  #readyMs: number | undefined;
+  #stateWrite: NodeJS.Immediate | undefined;
+
+  constructor(options: RunnerOptions) {
+    this.#options = options;
+    this.shutdownRequested = new Promise((resolve) => {
+      this.#requestShutdown = resolve;
+    });
+  }
+
+  /** Milliseconds from this process's start to every selected process ready. */
+  get readyMs(): number | undefined {
+    return this.#readyMs;
+  }
+
+  /** The processes, as the state file lists them. */
+  get processes(): ProcessState[] {
+    return [...this.#units.values()].flatMap((unit) => unit.processes.map((process) => process.state));
+  }
+
+  /**
+   * Starts the selected units and resolves once all are ready. On failure (or when
+   * `signal` aborts) it rejects; call stop() to stop what had started.
+   */
+  async start(signal: AbortSignal): Promise<void> {
+    const { system, dataDir } = this.#options;
+    this.#startedAt = new Date();
+    const previous = readState(dataDir);
+    if (previous && isRunning(previous) && previous.runner.pid !== process.pid) {
+      throw new Error(
+        `${previous.system} is already running from ${dataDir} (berth run, pid ${previous.runner.pid}` +
+          `${previous.gateway ? `, gateway ${previous.gateway}` : ''}); stop it first, or set BERTH_DATA_DIR to run another copy`,
+      );
+    }
+    const plan = await planSystem(this.#options);
+    this.#plan = plan;
+    if (previous) await stopLeftovers(previous, plan);
+    // Only this system's processes register here, and none of them runs now.
+    rmSync(plan.registryDir, { recursive: true, force: true });
+    await ensurePortFree(plan.gatewayPort);
+
+    const log = new LogOutput({
+      out: this.#options.out,
+      pretty: this.#options.pretty,
+      logsDir: plan.logsDir,
+    });
+    this.#log = log;
+    this.#registry = new LocalRegistry({ dir: plan.registryDir });
+    this.#control = await ControlServer.start({
+      stop: (services) => this.stopServices(services),
+      start: (services) => this.startServices(services),
+      shutdown: () => this.#requestShutdown(),
+    });
+    for (const unitPlan of plan.units) {
+      const processes = unitPlan.processes.map(
+        (planned) =>
+          new SupervisedProcess(
+            { ...planned, service: unitPlan.name, kind: unitPlan.kind, probe: this.#probeFor(unitPlan) },
+            {
+              log: log.instance(planned.instance),
+              note: (message) => log.note(message),
+              changed: () => this.#scheduleStateWrite(),
+              backoff: this.#options.backoff ?? DEFAULT_BACKOFF,
+              readyTimeoutMs: this.#options.readyTimeoutMs ?? 60_000,
+              graceMs: this.#options.graceMs ?? 10_000,
+            },
+          ),
+      );
+      this.#units.set(unitPlan.name, { plan: unitPlan, processes, starting: undefined });
+    }
+    this.#writeState();
+    log.note(
+      `starting ${system.system} (${system.environment}): ${plan.selected.join(', ')}; data in ${this.#shown(dataDir)}`,
+    );
+    await this.#bringUp(plan.selected, signal);
+    await this.#untilGatewaySees(signal);
+    this.#readyMs = Math.round(performance.now());
+    this.#writeState();
+    this.#printSummary();
+  }
+
+  /** Stops these services (all their instances) until startServices; the rest keeps running. */
+  async stopServices(names: readonly string[]): Promise<void> {
+    const units = this.#serviceUnits(names);
+    await this.#bringDown(units);
+    this.#log?.note(`stopped ${names.join(', ')}`);
+  }
+
+  /** Starts these services and whatever they depend on that is not running; resolves once ready. */
+  async startServices(names: readonly string[]): Promise<void> {
+    const units = this.#serviceUnits(names);
+    const signal = AbortSignal.timeout((this.#options.readyTimeoutMs ?? 60_000) * 2);
+    await this.#bringUp(
+      units.map((unit) => unit.plan.name),
+      signal,
+    );
+    await this.#untilGatewaySees(signal);
+    this.#log?.note(`started ${names.join(', ')}`);
+  }
+
+  /** Stops everything in reverse dependency order, then closes the control endpoint and the logs. */
+  async stop(): Promise<void> {
+    // No `berth start` may begin while everything stops.
+    await this.#control?.close();
+    await this.#bringDown([...this.#units.values()]);
+    clearImmediate(this.#stateWrite);
+    await this.#registry?.close();
+    await this.#log?.close();
+    // Only the state file this runner wrote: a refused start must not remove another runner's.
+    if (this.#control) removeState(this.#options.dataDir);
+  }
+
+  /** For a runner that must exit at once (second Ctrl-C): SIGTERM every child, wait for none. */
+  terminateNow(): void {
+    for (const unit of this.#units.values()) for (const process of unit.processes) process.terminateNow();
+  }
+
+  #serviceUnits(names: readonly string[]): Unit[] {
+    return names.map((name) => {
+      const unit = this.#units.get(name);
+      if (unit?.plan.kind !== 'service') {
+        const known = [...this.#units.values()]
+          .filter((u) => u.plan.kind === 'service')
+          .map((u) => u.plan.name);
+        throw new ControlRequestError(
+          `unknown service "${name}"; ${this.#options.system.system} has: ${known.join(', ')}`,
+        );
+      }
+      return unit;
+    });
+  }
+
+  #probeFor(unit: PlannedUnit): Probe {
+    switch (unit.kind) {
+      case 'postgres':
+        return tcpProbe('127.0.0.1', this.#plan!.pglitePort!);
+      case 'gateway':
+        return httpProbe(`127.0.0.1:${this.#plan!.gatewayPort}`);
+      case 'service':
+        return serviceProbe(this.#registry!, unit.name);
+    }
+  }
+
+  /** Each unit once its dependencies are ready; the first failure cancels the starts still waiting. */
+  async #bringUp(names: readonly string[], signal: AbortSignal): Promise<void> {
+    const failed = new AbortController();
+    const cancel = AbortSignal.any([signal, failed.signal]);
+    const pending = new Map<Unit, Promise<void>>();
+    const up = (unit: Unit): Promise<void> => {
+      let promise = pending.get(unit);
+      if (!promise) {
+        promise = (async () => {
+          await Promise.all(unit.plan.deps.map((dep) => up(this.#units.get(dep)!)));
+          cancel.throwIfAborted();
+          unit.starting ??= Promise.all(unit.processes.map((process) => process.start(cancel))).then(
+            () => undefined,
+            (error: unknown) => {
+              unit.starting = undefined;
+              throw error;
+            },
+          );
+          await unit.starting;
+        })();
+        promise.catch(() => failed.abort());
+        pending.set(unit, promise);
+      }
+      return promise;
+    };
+    const results = await Promise.allSettled(names.map((name) => up(this.#units.get(name)!)));
+    if (signal.aborted) throw new Error('interrupted while starting');
+    // The first real failure, not the cancellations it caused.
+    const reasons = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+    const cause = reasons.find((reason) => !(reason instanceof Error && reason.name === 'AbortError'));
+    if (cause !== undefined || reasons.length > 0) throw cause ?? reasons[0];
+  }
+
+  /** Each unit after everything among `units` that depends on it (the gateway depends on every service). */
+  async #bringDown(units: readonly Unit[]): Promise<void> {
+    const pending = new Map<Unit, Promise<void>>();
+    const dependents = (unit: Unit) =>
+      units.filter(
+        (other) =>
+          other.plan.deps.includes(unit.plan.name) ||
+          (other.plan.kind === 'gateway' && unit.plan.kind === 'service'),
+      );
+    const down = (unit: Unit): Promise<void> => {
+      let promise = pending.get(unit);
+      if (!promise) {
+        promise = (async () => {
+          await Promise.all(dependents(unit).map(down));
+          unit.starting = undefined;
+          await Promise.all(unit.processes.map((process) => process.stop()));
+        })();
+        pending.set(unit, promise);
+      }
+      return promise;
+    };
+    await Promise.all(units.map(down));
+  }
+
+  /** Until the gateway routes to every ready service instance (its cache lags the registry by a scan). */
+  async #untilGatewaySees(signal: AbortSignal): Promise<void> {
+    const gateway = this.#units.get('gateway')!.processes[0]!;
+    const expected = new Map<string, number>();
+    for (const unit of this.#units.values()) {
+      const ready = unit.processes.filter((process) => process.status === 'ready').length;
+      if (unit.plan.kind === 'service' && ready > 0) expected.set(unit.plan.name, ready);
+    }
+    while (!(await gatewaySees(gateway.state.address!, expected))) {
+      signal.throwIfAborted();
+      await sleep(50, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  #scheduleStateWrite(): void {
+    // Coalesces the bursts of changes a start or stop makes into one write.
+    this.#stateWrite ??= setImmediate(() => {
+      this.#stateWrite = undefined;
+      this.#writeState();
+    });
+  }
+
+  #writeState(): void {
+    const plan = this.#plan!;
+    const state: RunState = {
+      version: STATE_VERSION,
+      system: this.#options.system.system,
+      environment: this.#options.system.environment,
+      file: this.#options.system.file,
+      dataDir: this.#options.dataDir,
+      registryDir: plan.registryDir,
+      logsDir: plan.logsDir,
+      runner: { pid: process.pid, control: this.#control!.url, token: this.#control!.token },
+      startedAt: this.#startedAt.toISOString(),
+      readyMs: this.#readyMs,
+      gateway: this.#units.has('gateway') ? `http://127.0.0.1:${plan.gatewayPort}` : undefined,
+      database: plan.database,
+      processes: this.processes,
+    };
+    writeState(state);
+  }
+
+  #shown(path: string): string {
+    const shown = relative(process.cwd(), path);
+    return shown.startsWith('..') || shown === '' ? path : shown;
+  }
+
+  #printSummary(): void {
+    const log = this.#log!;
+    const plan = this.#plan!;
+    const rows = this.processes
+      .filter((process) => process.status === 'ready')
+      .map((process) => {
+        const url =
+          process.kind === 'postgres'
+            ? `postgres://postgres@${process.address}/postgres`
+            : `http://${process.address}`;
+        return [process.instance, url, rss(process.pid)];
+      });
+    rows.push(['logs', this.#shown(plan.logsDir), 'berth logs <service> [-f]']);
+    const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+    const lines = rows.map(
+      (row) => `  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`,
+    );
+    const system = this.#options.system;
+    const gateway = `http://127.0.0.1:${plan.gatewayPort}`;
+    log.write(
+      `\n${log.bold(`${system.system} is ready in ${formatSeconds(this.#readyMs!)}`)} (${system.environment})\n` +
+        `${lines.join('\n')}\n` +
+        `Call a service: curl ${gateway}/rpc -H 'content-type: application/json' -d '{"service": "…", "method": "…", "request": {}}'\n` +
+        `Press Ctrl-C to stop.\n\n`,
+    );
+  }
+}
+
+/** Resident memory of a process, from /proc (Linux); empty elsewhere. */
+function rss(pid: number | undefined): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
+    return Number.isFinite(kb) ? `${Math.round(kb / 1024)} MB` : '';
+  } catch {
+    return '';
+  }
+}
+
+async function ensurePortFree(port: number): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'EADDRINUSE'
+        ? `the gateway port ${port} is already in use; stop what uses it, or pass --port <port>`
+        : `cannot listen on the gateway port ${port}: ${(error as Error).message}`,
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
+ * Processes of a runner that died without stopping them (SIGKILL, crash) still hold
+ * the database and ports. Each is stopped if it is still the process the state file
+ * recorded: the same pid running the same entry file (/proc, Linux).
+ */
+async function stopLeftovers(previous: RunState, plan: Plan): Promise<void> {
+  const entries = new Map(plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, p.args[0]!])));
+  const leftovers = previous.processes.filter((process) => {
+    if (process.pid === undefined || !entries.has(process.instance)) return false;
+    try {
+      const cmdline = readFileSync(`/proc/${process.pid}/cmdline`, 'utf8');
+      return cmdline.includes(entries.get(process.instance)!);
+    } catch {
+      return false;
+    }
+  });
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const leftover of leftovers) process.kill(leftover.pid!, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (leftovers.some((leftover) => alive(leftover.pid!))) {
+    if (Date.now() > deadline) {
+      for (const leftover of leftovers) if (alive(leftover.pid!)) process.kill(leftover.pid!, 'SIGKILL');
+    }
+    await sleep(50);
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Where a system run by `berth run` keeps its files, and how other commands find
+ * a running system (`berth logs`, `list`, `call`, `health`, `stop`, `start`).
+ *
+ *   <data dir>/                  BERTH_DATA_DIR, else `<system folder>/.berth/data`
+ *     state.json                 the running system: pids, addresses, log files, control URL
+ *     registry/                  the local registry of this system only (BERTH_REGISTRY_DIR)
+ *     logs/<instance>.log        each process's output (JSON lines), truncated per run
+ *     pglite/                    the embedded Postgres
+ *
+ * A run also leaves a pointer in `<tmp>/berth-<uid>/running/`, so a command started
+ * in another folder (e.g. the repository root after `npm start`) finds the one
+ * system that is running.
+ */
+
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+export const STATE_VERSION = 1;
+
+export type ProcessKind = 'postgres' | 'gateway' | 'service';
+export type ProcessStatus = 'starting' | 'ready' | 'restarting' | 'stopping' | 'stopped';
+
+export interface ProcessState {
+  /** `vessel-1`, `gateway`, `postgres`. */
+  readonly instance: string;
+  /** `vessel`, `gateway`, `postgres`. */
+  readonly service: string;
+  readonly kind: ProcessKind;
+  readonly pid: number | undefined;
+  /** `host:port` once ready. */
+  readonly address: string | undefined;
+  readonly status: ProcessStatus;
+  /** When the current process was spawned (ISO time). */
+  readonly startedAt: string | undefined;
+  /** When it was last found ready (ISO time). */
+  readonly readyAt: string | undefined;
+  /** Restarts after a crash during this run. */
+  readonly restarts: number;
+  readonly logFile: string;
+}
+
+export interface RunState {
+  readonly version: typeof STATE_VERSION;
+  readonly system: string;
+  readonly environment: string;
+  /** Absolute path of berth.yaml. */
+  readonly file: string;
+  readonly dataDir: string;
+  readonly registryDir: string;
+  readonly logsDir: string;
+  readonly runner: {
+    readonly pid: number;
+    /** Control endpoint of the runner (stop/start a service), on 127.0.0.1. */
+    readonly control: string;
+    /** Bearer token for the control endpoint; the file is readable by its owner only. */
+    readonly token: string;
+  };
+  readonly startedAt: string;
+  /** Milliseconds from the runner's process start to every process ready; unset while starting. */
+  readonly readyMs: number | undefined;
+  readonly gateway: string | undefined;
+  /** `embedded` (PGlite run by berth), `external` (DATABASE_URL / resources.postgres.url) or `none`. */
+  readonly database: 'embedded' | 'external' | 'none';
+  readonly processes: readonly ProcessState[];
+}
+
+/** The data dir of a system: BERTH_DATA_DIR, else `.berth/data` beside its berth.yaml. */
+export function dataDirFor(systemRoot: string, env: Readonly<Record<string, string | undefined>>): string {
+  return env.BERTH_DATA_DIR ? resolve(env.BERTH_DATA_DIR) : join(systemRoot, '.berth', 'data');
+}
+
+export function statePath(dataDir: string): string {
+  return join(dataDir, 'state.json');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The state in `dataDir`, if a file is there (its runner may have died: see `isRunning`). */
+export function readState(dataDir: string): RunState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(statePath(dataDir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const state = JSON.parse(text) as RunState;
+    return state.version === STATE_VERSION ? state : undefined;
+  } catch {
+    return undefined; // written by a runner that died mid-write: as good as none
+  }
+}
+
+export function isRunning(state: RunState): boolean {
+  return isAlive(state.runner.pid);
+}
+
+/** Atomic replace, owner-only (it holds the control token). */
+export function writeState(state: RunState): void {
+  const file = statePath(state.dataDir);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(`${file}.tmp`, 0o600);
+  renameSync(`${file}.tmp`, file);
+  writePointer(state.dataDir);
+}
+
+export function removeState(dataDir: string): void {
+  rmSync(statePath(dataDir), { force: true });
+  rmSync(pointerPath(dataDir), { force: true });
+}
+
+function runningDir(): string {
+  return join(tmpdir(), `berth-${process.getuid?.() ?? 'user'}`, 'running');
+}
+
+function pointerPath(dataDir: string): string {
+  const key = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
+  return join(runningDir(), `${key}.json`);
+}
+
+function writePointer(dataDir: string): void {
+  mkdirSync(runningDir(), { recursive: true });
+  writeFileSync(pointerPath(dataDir), JSON.stringify({ dataDir: resolve(dataDir) }));
+}
+
+/** Every system whose runner is alive, found through the pointers; stale pointers are removed. */
+export function listRunningSystems(): RunState[] {
+  let names: string[];
+  try {
+    names = readdirSync(runningDir()).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const running: RunState[] = [];
+  for (const name of names) {
+    const file = join(runningDir(), name);
+    let dataDir: string;
+    try {
+      dataDir = (JSON.parse(readFileSync(file, 'utf8')) as { dataDir: string }).dataDir;
+    } catch {
+      continue;
+    }
+    const state = readState(dataDir);
+    if (state && isRunning(state)) running.push(state);
+    else rmSync(file, { force: true });
+  }
+  return running;
+}
+
+/** The nearest folder at or above `cwd` holding a berth.yaml. */
+function systemRootAbove(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'berth.yaml'))) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export interface FindOptions {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The running system a command in `cwd` means, or undefined when none runs:
+ *  1. BERTH_DATA_DIR's state, when that variable is set;
+ *  2. the state of the system whose berth.yaml is at or above `cwd`;
+ *  3. the only system running on this machine (several: an Error naming them).
+ */
+export function findRunningSystem(options: FindOptions): RunState | undefined {
+  if (options.env.BERTH_DATA_DIR) {
+    const state = readState(resolve(options.cwd, options.env.BERTH_DATA_DIR));
+    return state && isRunning(state) ? state : undefined;
+  }
+  const root = systemRootAbove(options.cwd);
+  if (root !== undefined) {
+    const state = readState(dataDirFor(root, {}));
+    if (state && isRunning(state)) return state;
+  }
+  const running = listRunningSystems();
+  if (running.length > 1) {
+    const which = running.map((state) => `  ${state.system} (data dir ${state.dataDir})`).join('\n');
+    throw new Error(
+      `several systems are running:\n${which}\nset BERTH_DATA_DIR to the data dir of the one you mean`,
+    );
+  }
+  return running[0];
+}
+
+/**
+ * The data dir a command in `cwd` means, whether or not its system runs now: the
+ * running system's (findRunningSystem), else BERTH_DATA_DIR, else that of the
+ * berth.yaml at or above `cwd`.
+ */
+export function findDataDir(options: FindOptions): string | undefined {
+  const running = findRunningSystem(options);
+  if (running) return running.dataDir;
+  if (options.env.BERTH_DATA_DIR) return resolve(options.cwd, options.env.BERTH_DATA_DIR);
+  const root = systemRootAbove(options.cwd);
+  return root === undefined ? undefined : dataDirFor(root, {});
+}
+
+/**
+ * The local registry folder a CLI command should use: BERTH_REGISTRY_DIR when set,
+ * else the registry of the running system (see findRunningSystem), else undefined
+ * (the caller falls back to LocalRegistry's default folder).
+ */
+export function localRegistryDir(options: FindOptions): string | undefined {
+  return options.env.BERTH_REGISTRY_DIR || findRunningSystem(options)?.registryDir;
+}
