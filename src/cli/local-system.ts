@@ -5,6 +5,7 @@
  */
 import { defaultLocalRegistryDir, LocalRegistry } from '../registry/local-registry.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
+import { localRegistryDir } from '../runner/state.ts';
 import type { CommandIo } from './command.ts';
 
 /** Spread into a command's options so every command names the registry the same way. */
@@ -18,7 +19,9 @@ export const registryDirHelp = [
 
 /** The local registry named by `--registry-dir`, else BERTH_REGISTRY_DIR, else the default folder. */
 export function openLocalRegistry(values: Record<string, unknown>, io: CommandIo): LocalRegistry {
-  const dir = (values['registry-dir'] as string | undefined) ?? io.env.BERTH_REGISTRY_DIR;
+  // Flag, else BERTH_REGISTRY_DIR, else the system `berth run` runs for this folder.
+  const dir =
+    (values['registry-dir'] as string | undefined) ?? localRegistryDir({ cwd: io.cwd, env: io.env });
   return new LocalRegistry({ dir: dir || undefined });
 }
 

@@ -2,6 +2,7 @@
  * `berth` entry point: picks the command, parses its options, runs it, exits
  * with its code. Ctrl-C aborts the command's signal once; a second one exits.
  */
+import { enableCompileCache } from 'node:module';
 import { parseArgs } from 'node:util';
 import { type CommandIo, UsageError } from './command.ts';
 import { commands } from './commands/index.ts';
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   const io: CommandIo = {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -66,4 +68,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Later starts skip TypeScript stripping and compilation of what this one loaded.
+enableCompileCache();
 process.exitCode = await main(process.argv.slice(2));

@@ -115,4 +115,15 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started by `berth run` (BERTH_INSTANCE set): if the runner dies without stopping
+  // its children (SIGKILL, closed terminal), this process is re-parented; stop then
+  // rather than live on as an orphan holding ports and registry entries.
+  if (process.env.BERTH_INSTANCE) {
+    const parent = process.ppid;
+    const orphanCheck = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(orphanCheck);
+      onSignal('SIGTERM');
+    }, 1000).unref();
+  }
 }

@@ -4,8 +4,9 @@
  * are exercised through the same client they get in production.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { silentLogger } from '../../src/log/logger.ts';
+import { PgWireServer } from '../../src/runner/pg-wire-server.ts';
 
 export interface PgliteServer {
   readonly pool: pg.Pool;
@@ -16,9 +17,16 @@ export interface PgliteServer {
 export async function startPgliteServer(): Promise<PgliteServer> {
   const db = new PGlite();
   await db.waitReady;
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 16 });
-  await server.start();
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  // The runner's own server: it keeps one client's extended-protocol exchange and
+  // transaction together on PGlite's single session, which pglite-socket does not.
+  const server = new PgWireServer({
+    db,
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: 16,
+    logger: silentLogger(),
+  });
+  const url = `postgres://postgres@${await server.start()}/postgres`;
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   return {
     pool,
