@@ -86,6 +86,7 @@ describe('system file: happy paths', () => {
       uses: ['postgres'],
       dependsOn: ['user'],
       env: { KEY: 'value', RETRIES: '3' },
+      secrets: [],
       resources: undefined,
     });
     assert.deepEqual(system.services.email?.dependsOn, []);
@@ -178,11 +179,32 @@ describe('system file: mistakes name the file, the key and what was expected', (
     );
   });
 
+  test('secrets: names of environment variables, deduplicated; anything else is refused', () => {
+    const system = parse(
+      shippyWith(
+        '  user:\n    uses: [postgres, nats]',
+        '  user:\n    secrets: [JWT_SECRET, JWT_SECRET]\n    uses: [postgres, nats]',
+      ),
+    );
+    assert.deepEqual(system.services.user?.secrets, ['JWT_SECRET']);
+    assert.match(
+      messageOf(() =>
+        parse(
+          shippyWith(
+            '  user:\n    uses: [postgres, nats]',
+            '  user:\n    secrets: [jwt-secret]\n    uses: [postgres, nats]',
+          ),
+        ),
+      ),
+      /^berth\.yaml: services\.user\.secrets\[0\]: expected an environment variable name/,
+    );
+  });
+
   test('unknown field', () => {
     assert.equal(
       messageOf(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
       'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
-        'allowed here: path, entry, port, replicas, uses, dependsOn, env, resources (line 14)',
+        'allowed here: path, entry, port, replicas, uses, dependsOn, secrets, env, resources (line 14)',
     );
   });
 
