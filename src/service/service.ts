@@ -47,7 +47,7 @@ import {
 import type { Registry, ServiceInstance } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
 import { createDualProtocolServer, type DualProtocolServer } from './dual-protocol-server.ts';
-import { type RequestContext, runInRequest } from './request-context.ts';
+import { currentRequest, type RequestContext, runInRequest } from './request-context.ts';
 
 export interface ServiceOptions {
   /** Short name others call it by, e.g. `vessel`. */
@@ -165,6 +165,15 @@ export class Service {
   onClose(closer: Closer): this {
     this.#closers.push(closer);
     return this;
+  }
+
+  /**
+   * The service's logger with the current request's id, so one request's lines can
+   * be followed across services (the id travels as `x-request-id` on every call).
+   */
+  requestLogger(): Logger {
+    const requestId = currentRequest()?.requestId;
+    return requestId === undefined ? this.logger : this.logger.child({ requestId });
   }
 
   /** Calls to other services, balanced over their live instances. */
@@ -406,7 +415,7 @@ export class Service {
           ? new ConnectError('deadline exceeded', Code.DeadlineExceeded)
           : toConnectError(error);
       if (connectError.code === Code.Internal || connectError.code === Code.Unknown) {
-        this.logger.error({ err: error, method: route.label }, 'handler failed');
+        this.requestLogger().error({ err: error, method: route.label }, 'handler failed');
       }
       const encoded = encodeError(connectError);
       finish(encoded.status, encoded.body, connectError.code);
