@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const here = import.meta.dirname;
@@ -90,7 +91,15 @@ export function startServer(
 ): ServerProcess {
   const child = spawn(process.execPath, [...nodeArgs, join(here, file)], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    // Every target runs as `berth run` starts processes: with Node's compile cache, so
+    // warm starts skip TypeScript stripping (its ~18 MB would otherwise count as RSS).
+    env: {
+      ...process.env,
+      NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'node-compile-cache'),
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServerProcess(label, child);
