@@ -161,6 +161,14 @@ export class BerthRun {
   }
 
   async waitReady(timeoutMs = 120_000): Promise<RunState> {
+    const state = await this.#waitReadyState(timeoutMs);
+    // The runner records readiness in its state file, then prints the summary; the
+    // pipe may deliver that line a moment after the file is read.
+    await this.waitForOutput(/ is ready in \d/, 10_000);
+    return state;
+  }
+
+  #waitReadyState(timeoutMs: number): Promise<RunState> {
     return waitFor(
       () => {
         if (!this.running)
