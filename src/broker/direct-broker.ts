@@ -35,7 +35,7 @@ import type {
   Subscription,
 } from './broker.ts';
 import { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
-import { checkQueue, checkTopic } from './names.ts';
+import { checkSubscribe, checkTopic } from './names.ts';
 
 /** Registry service name under which direct brokers with subscriptions register. */
 
@@ -324,11 +324,7 @@ export class DirectBroker implements Broker {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    checkTopic(topic);
-    const queue = options.queue;
-    if (queue !== undefined) checkQueue(queue);
-    options.signal?.throwIfAborted();
-    if (this.#closing) throw new ConnectError('broker is closed', Code.FailedPrecondition);
+    const queue = checkSubscribe(topic, options, this.#closing !== undefined);
     // Remember first: once a publisher sees the group it must never forget it.
     if (queue !== undefined) await this.#remember(topic, queue);
 

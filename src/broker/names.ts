@@ -29,3 +29,19 @@ export function checkQueue(queue: string): void {
     );
   }
 }
+
+/**
+ * What every broker checks before it subscribes: valid names, not aborted, not
+ * closing. Returns the queue group, if any.
+ */
+export function checkSubscribe(
+  topic: string,
+  options: { readonly queue?: string; readonly signal?: AbortSignal },
+  closing: boolean,
+): string | undefined {
+  checkTopic(topic);
+  if (options.queue !== undefined) checkQueue(options.queue);
+  options.signal?.throwIfAborted();
+  if (closing) throw new ConnectError('broker is closed', Code.FailedPrecondition);
+  return options.queue;
+}

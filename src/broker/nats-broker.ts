@@ -42,7 +42,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './broker.ts';
-import { checkQueue, checkTopic } from './names.ts';
+import { checkSubscribe, checkTopic } from './names.ts';
 
 export interface NatsBrokerOptions {
   /** NATS URL(s). Default `nats://127.0.0.1:4222`. Ignored when `connection` is given. */
@@ -237,11 +237,7 @@ export class NatsBroker implements Broker {
     handler: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    checkTopic(topic);
-    const queue = options.queue;
-    if (queue !== undefined) checkQueue(queue);
-    options.signal?.throwIfAborted();
-    if (this.#closing) throw new ConnectError('broker is closed', Code.FailedPrecondition);
+    const queue = checkSubscribe(topic, options, this.#closing !== undefined);
 
     const ephemeral = queue === undefined;
     const consumer = ephemeral ? `berth_${nuid.next()}` : durableName(queue, topic);
