@@ -20,12 +20,21 @@ export function cliEnv(registryDir: string, extra: Record<string, string> = {}):
 }
 
 export function runCli(registryDir: string, args: readonly string[]): Promise<CliResult> {
+  // Every command under test ends by itself; a hung one must not outlive the test.
+  return runBerth(args, cliEnv(registryDir), 20_000);
+}
+
+/** `node src/cli/main.ts <args>` with `env`, killed after `timeoutMs`; its exit code and output. */
+export function runBerth(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<CliResult> {
   const child = spawn(process.execPath, [cliMain, ...args], {
     cwd: repoRoot,
-    env: cliEnv(registryDir),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Every command under test ends by itself; a hung one must not outlive the test.
-    timeout: 20_000,
+    timeout: timeoutMs,
   });
   let stdout = '';
   let stderr = '';

@@ -13,7 +13,7 @@
  * Every file works in namespaces of its own, named with a random suffix, and
  * deletes them (and any volumes made for them) when it ends.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import { KubeClient } from '../../src/kube/kube-client.ts';
+import { type CliResult, runBerth } from '../cli/run-cli.ts';
 import type { Cleanup } from '../support/cleanup.ts';
 import { repoRoot } from '../support/processes.ts';
 
@@ -191,11 +192,7 @@ export function copyShippy(options: { namespace: string; registry: string }, cle
   };
 }
 
-export interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { CliResult };
 
 /** `berth <args>` as a child process against the test cluster. */
 export async function berth(
@@ -206,23 +203,7 @@ export async function berth(
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT;
   if (cluster.kubeconfig) env.KUBECONFIG = cluster.kubeconfig;
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'src/cli/main.ts'), ...args, ...(cluster.context ? ['--context', cluster.context] : [])],
-    { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  return new Promise((done, fail) => {
-    child.once('error', fail);
-    child.once('close', (code) => done({ code, stdout, stderr }));
-  });
+  return runBerth([...args, ...(cluster.context ? ['--context', cluster.context] : [])], env, timeoutMs);
 }
 
 /** Shows a CLI run in an assertion message. */
