@@ -228,6 +228,9 @@ export class Service {
       ],
       metadata: { ...this.#options.metadata, pid: String(process.pid) },
     };
+    // A service that calls others is ready only once its registry cache holds the
+    // first full list: otherwise its first calls find no instance of what is running.
+    if (this.#cache) await this.#cache.start();
     await this.#options.registry.register(this.#instance);
     this.health.setServing(true);
     this.logger.info({ address: this.#instance.address, protoServices: this.#protoServices }, 'serving');
