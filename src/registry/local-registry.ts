@@ -29,12 +29,12 @@ export function defaultLocalRegistryDir(): string {
   return join(tmpdir(), `berth-registry-${process.getuid?.() ?? 'user'}`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine is alive (EPERM: alive, but another user's). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: alive but owned by someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -111,7 +111,7 @@ export class LocalRegistry implements Registry {
 
   #forgetDead(): void {
     for (const [id, entry] of this.#known) {
-      if (isAlive(entry.pid)) continue;
+      if (isProcessAlive(entry.pid)) continue;
       this.#known.delete(id);
       this.#hub.emit({ type: 'remove', instance: entry.instance });
     }
@@ -143,13 +143,13 @@ export class LocalRegistry implements Registry {
         } catch {
           return; // removed meanwhile, or half-written by a process that died mid-write
         }
-        if (isAlive(entry.pid)) live.set(entry.instance.id, entry);
+        if (isProcessAlive(entry.pid)) live.set(entry.instance.id, entry);
         else await rm(file, { force: true });
       }),
     );
     // Checked again now that the reads are done: a process that died meanwhile may
     // already have been forgotten by #forgetDead, and must not come back.
-    for (const [id, entry] of live) if (!isAlive(entry.pid)) live.delete(id);
+    for (const [id, entry] of live) if (!isProcessAlive(entry.pid)) live.delete(id);
     for (const [id, entry] of this.#known) {
       if (!live.has(id)) this.#hub.emit({ type: 'remove', instance: entry.instance });
     }

@@ -115,7 +115,8 @@ export function pgliteTemplate(env: Env): string {
   return join(cacheDir(env), `pglite-${pgliteVersion()}-template`);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,13 +14,14 @@
  *             everything that depends on it, then postgres: SIGTERM, SIGKILL after
  *             the grace period.
  */
+
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
-import { LocalRegistry } from '../registry/local-registry.ts';
+import { isProcessAlive, LocalRegistry } from '../registry/local-registry.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { LogOutput } from './log-output.ts';
 import { type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
@@ -393,19 +394,12 @@ async function stopLeftovers(previous: RunState, plan: Plan): Promise<void> {
       return false;
     }
   });
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   for (const leftover of leftovers) process.kill(leftover.pid!, 'SIGTERM');
   const deadline = Date.now() + 10_000;
-  while (leftovers.some((leftover) => alive(leftover.pid!))) {
+  while (leftovers.some((leftover) => isProcessAlive(leftover.pid!))) {
     if (Date.now() > deadline) {
-      for (const leftover of leftovers) if (alive(leftover.pid!)) process.kill(leftover.pid!, 'SIGKILL');
+      for (const leftover of leftovers)
+        if (isProcessAlive(leftover.pid!)) process.kill(leftover.pid!, 'SIGKILL');
     }
     await sleep(50);
   }

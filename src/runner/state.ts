@@ -26,6 +26,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { isProcessAlive } from '../registry/local-registry.ts';
 
 export const STATE_VERSION = 1;
 
@@ -85,15 +86,6 @@ export function statePath(dataDir: string): string {
   return join(dataDir, 'state.json');
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The state in `dataDir`, if a file is there (its runner may have died: see `isRunning`). */
 export function readState(dataDir: string): RunState | undefined {
   let text: string;
@@ -111,7 +103,7 @@ export function readState(dataDir: string): RunState | undefined {
 }
 
 export function isRunning(state: RunState): boolean {
-  return isAlive(state.runner.pid);
+  return isProcessAlive(state.runner.pid);
 }
 
 /** Atomic replace, owner-only (it holds the control token). */

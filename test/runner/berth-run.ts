@@ -5,9 +5,12 @@
  * every process its state file lists: they run in process groups of their own and
  * would outlive a killed runner) and removes the data dir.
  */
+import { freePort } from '../../src/runner/plan.ts';
+
+export { freePort } from '../../src/runner/plan.ts';
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunState, readState } from '../../src/runner/state.ts';
@@ -20,14 +23,6 @@ const cli = join(repoRoot, 'src/cli/main.ts');
 export interface Exit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
 }
 
 /** The environment of a berth child: this one, minus node:test's marker for its own children. */
