@@ -6,7 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { KubeConfig, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  type V1Deployment,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+} from '@kubernetes/client-node';
 import { KubeApiError, KubeClient } from '../../src/kube/kube-client.ts';
 import { KubeRegistry } from '../../src/kube/kube-registry.ts';
 import type { RegistryEvent } from '../../src/registry/registry.ts';
@@ -259,6 +264,24 @@ test('draining a node: evictions respect the PodDisruptionBudgets, every multi-r
   const scaled = await berth(cluster, ['scale', 'vessel=6', ...target()]);
   assert.equal(scaled.code, 0, show(scaled));
   await waitForPods('vessel', `${registry}/shippy-vessel:r2`, 6);
+  // The budget must have seen all six healthy first; a status still computed for the
+  // smaller set could allow two disruptions at once, and the test would prove nothing.
+  await waitFor(
+    async () => {
+      const budget = await client.get<V1PodDisruptionBudget>(
+        'policy/v1',
+        'PodDisruptionBudget',
+        namespace,
+        'vessel',
+      );
+      return (
+        budget?.status?.currentHealthy === 6 &&
+        budget.status.expectedPods === 6 &&
+        budget.status.disruptionsAllowed === 1
+      );
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'the vessel budget to count six healthy pods' },
+  );
   const vesselPods = await pods('app.kubernetes.io/name=vessel');
   const perNode = new Map<string, number>();
   for (const pod of vesselPods) perNode.set(pod.spec!.nodeName!, (perNode.get(pod.spec!.nodeName!) ?? 0) + 1);
