@@ -13,11 +13,15 @@ import type { Balancer, BalancerName } from '../balancer/balancer.ts';
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import { codecOf } from '../protocol/connect-unary.ts';
+import { framesMetadataKey } from '../protocol/frames.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { currentRequest, forwardableHeaders } from '../service/request-context.ts';
-import { HttpTransport, type PostResult, type SendError } from './http-transport.ts';
+import { FrameTransport } from './frame-transport.ts';
+import { HttpTransport } from './http-transport.ts';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
+import type { PostResult, SendError, Transport } from './transport.ts';
 
 /** Response header by which a draining instance says it did not process the request. */
 export const unprocessedHeader = 'x-berth-unprocessed';
@@ -31,7 +35,21 @@ export interface CallerOptions {
   readonly maxAttempts?: number;
   /** Deadline of a call that sets none and is not made inside a request that has one. */
   readonly defaultTimeoutMs?: number;
-  readonly transport?: HttpTransport;
+  /**
+   * `auto` (default): berth frames to instances that advertise them (berth services),
+   * for Connect JSON or binary calls; HTTP/1.1 otherwise. `http`: always HTTP/1.1,
+   * e.g. to watch calls with HTTP tools. Default from BERTH_CALL_PROTOCOL.
+   */
+  readonly protocol?: CallProtocol;
+}
+
+export type CallProtocol = 'auto' | 'http';
+
+function defaultProtocol(): CallProtocol {
+  const configured = process.env.BERTH_CALL_PROTOCOL;
+  if (configured === undefined || configured === '' || configured === 'auto') return 'auto';
+  if (configured === 'http') return 'http';
+  throw new Error(`BERTH_CALL_PROTOCOL must be "auto" or "http", not "${configured}"`);
 }
 
 export interface CallRequest {
@@ -59,8 +77,9 @@ export class ServiceCaller {
   readonly #balancer: Balancer;
   readonly #ejector: Ejector;
   readonly #budget: RetryBudget;
-  readonly #transport: HttpTransport;
-  readonly #ownsTransport: boolean;
+  readonly #http = new HttpTransport();
+  /** Undefined when every call must go over HTTP. */
+  readonly #frames: FrameTransport | undefined;
   readonly #maxAttempts: number;
   readonly #defaultTimeoutMs: number;
   readonly #stopForgetting: () => void;
@@ -73,14 +92,17 @@ export class ServiceCaller {
         : createBalancer(options.balancer ?? 'round-robin');
     this.#ejector = new Ejector(options.ejection);
     this.#budget = new RetryBudget(options.retryBudget);
-    this.#transport = options.transport ?? new HttpTransport();
-    this.#ownsTransport = options.transport === undefined;
+    this.#frames = (options.protocol ?? defaultProtocol()) === 'auto' ? new FrameTransport() : undefined;
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
     let known = new Set<string>();
     this.#stopForgetting = this.cache.onChange(() => {
       const live = new Set(this.cache.all().map((instance) => instance.address));
-      for (const address of known) if (!live.has(address)) this.#transport.forget(address);
+      for (const address of known) {
+        if (live.has(address)) continue;
+        this.#http.forget(address);
+        this.#frames?.forget(address);
+      }
       known = live;
     });
   }
@@ -116,7 +138,7 @@ export class ServiceCaller {
       headers['connect-timeout-ms'] = String(remaining);
       let result: PostResult;
       try {
-        result = await this.#transport.post(
+        result = await this.#transportTo(instance, request.contentType).post(
           instance.address,
           request.path,
           headers,
@@ -153,7 +175,15 @@ export class ServiceCaller {
 
   async close(): Promise<void> {
     this.#stopForgetting();
-    if (this.#ownsTransport) await this.#transport.close();
+    await Promise.all([this.#http.close(), this.#frames?.close()]);
+  }
+
+  #transportTo(instance: ServiceInstance, contentType: string): Transport {
+    return this.#frames !== undefined &&
+      instance.metadata[framesMetadataKey] === '1' &&
+      codecOf(contentType) !== undefined
+      ? this.#frames
+      : this.#http;
   }
 
   #pick(request: CallRequest, tried: Set<string>): ServiceInstance | undefined {

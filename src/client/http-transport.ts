@@ -5,6 +5,7 @@
  * spreads calls over instances (kube-proxy cannot, for one long h2 connection).
  */
 import type { Dispatcher, Pool } from 'undici';
+import { type PostResult, SendError, type Transport } from './transport.ts';
 
 /**
  * undici is loaded by the first call, not at start: it is ~14 MB of RSS and most
@@ -15,23 +16,6 @@ let undici: typeof import('undici') | undefined;
 async function loadUndici(): Promise<typeof import('undici')> {
   undici ??= await import('undici');
   return undici;
-}
-
-export interface PostResult {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-}
-
-/** How an attempt that got no answer failed; decides retry safety and ejection. */
-export type SendFailure = 'not-sent' | 'connection-lost' | 'timeout' | 'aborted';
-
-export class SendError extends Error {
-  readonly failure: SendFailure;
-  constructor(failure: SendFailure, cause: unknown) {
-    super(`${failure}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-    this.failure = failure;
-  }
 }
 
 const notSentCodes = new Set([
@@ -53,7 +37,7 @@ export function classifySendError(error: unknown, signal: AbortSignal | undefine
   return new SendError('connection-lost', error);
 }
 
-export class HttpTransport {
+export class HttpTransport implements Transport {
   readonly #pools = new Map<string, Pool>();
   readonly #connectionsPerAddress: number;
 

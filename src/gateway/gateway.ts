@@ -18,7 +18,6 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import sirv from 'sirv';
 import { ServiceCaller } from '../client/caller.ts';
-import { HttpTransport } from '../client/http-transport.ts';
 import { Code, ConnectError, codeName, codeToGatewayStatus, toConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
@@ -57,7 +56,6 @@ export class Gateway {
   readonly cache: RegistryCache;
   readonly #options: GatewayOptions;
   readonly #caller: ServiceCaller;
-  readonly #transport = new HttpTransport();
   /** HTTP/2 connections to instances, made by the first gRPC request (node:http2 loads only then). */
   #upstreams: Http2Upstreams | undefined;
   readonly #static: ReturnType<typeof sirv> | undefined;
@@ -71,7 +69,7 @@ export class Gateway {
     this.logger = (options.logger ?? silentLogger()).child({ service: 'gateway' });
     this.metrics = createMetrics({ service: 'gateway', instance: `gateway-${process.pid}` });
     this.cache = new RegistryCache(options.registry, this.logger);
-    this.#caller = new ServiceCaller({ cache: this.cache, transport: this.#transport });
+    this.#caller = new ServiceCaller({ cache: this.cache });
     this.#bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#static = options.staticDir
@@ -100,7 +98,6 @@ export class Gateway {
     await this.#server?.drain(graceMs);
     this.#upstreams?.close();
     await this.#caller.close();
-    await this.#transport.close();
     await this.cache.close();
   }
 

@@ -9,8 +9,10 @@
  * client-node's informer stops on errors other than 410 Gone
  * (kubernetes-client/javascript#795), so it is restarted here with backoff.
  */
+
 import { DiscoveryV1Api, KubeConfig, makeInformer, type V1EndpointSlice } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.ts';
+import { framesMetadataKey } from '../protocol/frames.ts';
 import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from '../registry/registry.ts';
 import { WatchHub } from '../registry/watch-hub.ts';
 
@@ -45,7 +47,9 @@ export function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
       version: labels['app.kubernetes.io/version'] ?? '',
       address: `${host}:${port}`,
       protoServices: [],
+      // Endpoints of the system's labelled Services are berth services: they accept frames.
       metadata: {
+        [framesMetadataKey]: '1',
         pod: endpoint.targetRef?.name ?? '',
         node: endpoint.nodeName ?? '',
         zone: endpoint.zone ?? '',

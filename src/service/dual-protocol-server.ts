@@ -1,7 +1,8 @@
 /**
- * One TCP port for HTTP/1.1 and HTTP/2 cleartext (h2c with prior knowledge, as gRPC
- * clients speak it). Node's http2 server offers HTTP/1 fallback only over TLS, so
- * the first bytes of each connection are sniffed: the HTTP/2 preface starts "PRI".
+ * One TCP port for HTTP/1.1, HTTP/2 cleartext (h2c with prior knowledge, as gRPC
+ * clients speak it) and berth frames (../protocol/frames.ts). Node's http2 server
+ * offers HTTP/1 fallback only over TLS, so the first bytes of each connection are
+ * sniffed: the HTTP/2 preface starts "PRI", berth's "BERTH/".
  * HTTP/1.1 sockets go to node:http untouched (its fast native parser); HTTP/2 ones
  * through a small Duplex, because http2 reads from the socket handle directly and
  * would miss the sniffed bytes.
@@ -20,6 +21,8 @@ const { createServer: createHttpServer } = process.getBuiltinModule('node:http')
 
 export type Http1Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+/** Takes a berth-frames connection; `first` is its first chunk, preface included. */
+export type FramesHandler = (socket: Socket, first: Buffer) => void;
 
 export interface DualProtocolServer {
   listen(port: number, host: string): Promise<{ host: string; port: number }>;
@@ -31,7 +34,11 @@ export interface DualProtocolServer {
   readonly connections: number;
 }
 
-export function createDualProtocolServer(onHttp1: Http1Handler, onHttp2: Http2Handler): DualProtocolServer {
+export function createDualProtocolServer(
+  onHttp1: Http1Handler,
+  onHttp2: Http2Handler,
+  onFrames?: FramesHandler,
+): DualProtocolServer {
   const http1 = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onHttp1);
   // node:http tracks connections (for closeIdleConnections and headersTimeout) only
   // from its 'listening' event; this server never listens itself, so without this
@@ -52,6 +59,8 @@ export function createDualProtocolServer(onHttp1: Http1Handler, onHttp2: Http2Ha
       socket.pause();
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
         void http2Server().then((server) => server.emit('connection', wrapForHttp2(socket, first)));
+      } else if (onFrames && first.length >= 2 && first[0] === 0x42 && first[1] === 0x45) {
+        onFrames(socket, first);
       } else {
         socket.unshift(first);
         http1.emit('connection', socket);

@@ -15,8 +15,9 @@
  * requests in flight, then closes resources in reverse order of `onClose`.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
@@ -38,15 +39,20 @@ import { silentLogger } from '../log/logger.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import {
   codecOf,
+  contentTypeJson,
+  contentTypeProto,
   decodeMessage,
   encodeError,
   encodeMessage,
   parseTimeoutMs,
   type UnaryCodec,
 } from '../protocol/connect-unary.ts';
+import { framesMetadataKey, type RequestFrame } from '../protocol/frames.ts';
 import type { Registry, ServiceInstance } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
+import { deadlines, type PendingDeadline } from './deadlines.ts';
 import { createDualProtocolServer, type DualProtocolServer } from './dual-protocol-server.ts';
+import { type FrameResponder, FrameServerConnection } from './frame-server.ts';
 import { currentRequest, type RequestContext, runInRequest } from './request-context.ts';
 
 export interface ServiceOptions {
@@ -83,6 +89,8 @@ interface UnaryRoute {
 }
 
 type Closer = () => Promise<void> | void;
+/** Sends a unary call's answer, whatever carried the call (HTTP/1.1 or a frame). */
+type UnaryReply = (status: number, contentType: string, body: string | Buffer, unprocessed: boolean) => void;
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
@@ -103,6 +111,7 @@ export class Service {
   readonly #closers: Closer[] = [];
   readonly #shutdown = new AbortController();
   #server: DualProtocolServer | undefined;
+  readonly #frameConnections = new Set<FrameServerConnection>();
   #adapter: Promise<NodeHandler> | undefined;
   #instance: ServiceInstance | undefined;
   #cache: RegistryCache | undefined;
@@ -204,6 +213,7 @@ export class Service {
     this.#server = createDualProtocolServer(
       (req, res) => this.#onHttp1(req, res),
       (req, res) => this.#onHttp2(req, res),
+      (socket, first) => this.#onFrames(socket, first),
     );
     const host = this.#options.host ?? '127.0.0.1';
     const bound = await this.#server.listen(this.#options.port ?? 0, host);
@@ -226,7 +236,7 @@ export class Service {
             .map((route) => route.label),
         ),
       ],
-      metadata: { ...this.#options.metadata, pid: String(process.pid) },
+      metadata: { ...this.#options.metadata, pid: String(process.pid), [framesMetadataKey]: '1' },
     };
     // A service that calls others is ready only once its registry cache holds the
     // first full list: otherwise its first calls find no instance of what is running.
@@ -261,6 +271,7 @@ export class Service {
     this.#draining = true;
     if (this.#server) {
       this.#server.stopAccepting();
+      for (const connection of this.#frameConnections) connection.goAway();
       const grace = this.#options.shutdownGraceMs ?? 10_000;
       const deadline = Date.now() + grace;
       while (this.#inFlight > 0 && Date.now() < deadline)
@@ -290,10 +301,7 @@ export class Service {
         return;
       }
       if (!route && shortPath.test(url)) {
-        const body = JSON.stringify({
-          code: 'unimplemented',
-          message: `${this.name} has no method ${url.slice(1).replace('/', '.')}`,
-        });
+        const body = this.#noSuchMethod(url);
         res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         res.end(body);
         req.resume();
@@ -376,40 +384,131 @@ export class Service {
     }
   }
 
+  /** Connect unary over HTTP/1.1: reads the body within the limit, then answers as any unary call. */
   #serveUnary(route: UnaryRoute, codec: UnaryCodec, req: IncomingMessage, res: ServerResponse): void {
+    const reply: UnaryReply = (status, contentType, body, unprocessed) => {
+      const headers: Record<string, string | number> = {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+      };
+      if (unprocessed) headers[unprocessedHeader] = '1';
+      if (this.#draining) headers.connection = 'close';
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    const limit = this.#bodyLimit;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      this.#replyTooLarge(route, reply, declared);
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        this.#replyTooLarge(route, reply, size);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > limit) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      this.#answerUnary(route, codec, req.url ?? '', req.headers, body, reply);
+    });
+  }
+
+  #onFrames(socket: Socket, first: Buffer): void {
+    const connection = new FrameServerConnection(socket, first, {
+      // The frame's path and headers come on top of the body.
+      maxFrameBytes: this.#bodyLimit + 64 * 1024,
+      onRequest: (frame, respond) => this.#serveFrame(frame, respond),
+      onOversized: (size, respond) =>
+        respond(
+          413,
+          frameHeadersJson(contentTypeJson, false),
+          encodeError(tooLarge(this.#bodyLimit, size)).body,
+        ),
+    });
+    this.#frameConnections.add(connection);
+    socket.once('close', () => this.#frameConnections.delete(connection));
+  }
+
+  #serveFrame(frame: RequestFrame, respond: FrameResponder): void {
+    const reply: UnaryReply = (status, contentType, body, unprocessed) =>
+      respond(status, frameHeadersJson(contentType, unprocessed), body);
+    const route = this.#routes.get(frame.path);
+    const codec = codecOf(frame.headers['content-type']);
+    if (route && codec) {
+      if (frame.body.length > this.#bodyLimit) this.#replyTooLarge(route, reply, frame.body.length);
+      else this.#answerUnary(route, codec, frame.path, frame.headers, frame.body, reply);
+      return;
+    }
+    if (route) {
+      const unsupported = new ConnectError(
+        `unsupported content type ${frame.headers['content-type']}`,
+        Code.InvalidArgument,
+      );
+      reply(415, contentTypeJson, encodeError(unsupported).body, false);
+    } else reply(404, contentTypeJson, this.#noSuchMethod(frame.path), false);
+  }
+
+  /** Unknown paths answer 404 with Connect's `unimplemented`, as connect-node's router does. */
+  #noSuchMethod(path: string): string {
+    return encodeError(
+      new ConnectError(`${this.name} has no method ${path.slice(1).replace('/', '.')}`, Code.Unimplemented),
+    ).body;
+  }
+
+  get #bodyLimit(): number {
+    return this.#options.bodyLimitBytes ?? 4 * 1024 * 1024;
+  }
+
+  #replyTooLarge(route: UnaryRoute, reply: UnaryReply, size: number): void {
+    const encoded = encodeError(tooLarge(this.#bodyLimit, size));
+    reply(encoded.status, contentTypeJson, encoded.body, false);
+    this.metrics.observeRpc(route.label, codeToString(Code.ResourceExhausted), 0);
+  }
+
+  /**
+   * One unary call, whatever carried it: decode, run the handler inside its request
+   * context (deadline, request id, metadata), encode, and reply exactly once,
+   * with a DeadlineExceeded error if the deadline passes first.
+   */
+  #answerUnary(
+    route: UnaryRoute,
+    codec: UnaryCodec,
+    url: string,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    reply: UnaryReply,
+  ): void {
     if (this.#draining) {
-      res.writeHead(503, {
-        'content-type': 'application/json',
-        [unprocessedHeader]: '1',
-        connection: 'close',
-      });
-      res.end(JSON.stringify({ code: 'unavailable', message: `${this.name} is shutting down` }));
+      const message = JSON.stringify({ code: 'unavailable', message: `${this.name} is shutting down` });
+      reply(503, contentTypeJson, message, true);
       return;
     }
     const started = performance.now();
     this.#inFlight++;
-    const limit = this.#options.bodyLimitBytes ?? 4 * 1024 * 1024;
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const timeoutMs = parseTimeoutMs(headers['connect-timeout-ms']);
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    let expiry: PendingDeadline | undefined;
     let finished = false;
-    const finish = (status: number, body: string | Buffer, code: Code | undefined) => {
+    const finish = (status: number, answer: string | Buffer, code: Code | undefined) => {
       if (finished) return;
       finished = true;
       this.#inFlight--;
-      const headers: Record<string, string | number> = {
-        'content-type':
-          status === 200 ? (codec === 'json' ? 'application/json' : 'application/proto') : 'application/json',
-        'content-length': Buffer.byteLength(body),
-      };
-      if (this.#draining) headers.connection = 'close';
-      res.writeHead(status, headers);
-      res.end(body);
+      expiry?.cancel();
+      reply(status, status === 200 ? contentTypeOf(codec) : contentTypeJson, answer, false);
       this.metrics.observeRpc(
         route.label,
         code === undefined ? 'ok' : codeToString(code),
         (performance.now() - started) / 1000,
       );
     };
-    let deadline: number | undefined;
     const fail = (error: unknown) => {
       // A handler that gave up because its context's signal fired at the deadline
       // failed by the deadline, whatever it threw.
@@ -423,74 +522,27 @@ export class Service {
       const encoded = encodeError(connectError);
       finish(encoded.status, encoded.body, connectError.code);
     };
-    if (declared > limit) {
-      fail(
-        new ConnectError(
-          `request body of ${declared} bytes exceeds the limit of ${limit}`,
-          Code.ResourceExhausted,
-        ),
+    if (deadline !== undefined) {
+      expiry = deadlines.add(deadline, () =>
+        fail(new ConnectError('deadline exceeded', Code.DeadlineExceeded)),
       );
-      req.resume();
-      return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        fail(new ConnectError(`request body exceeds the limit of ${limit} bytes`, Code.ResourceExhausted));
-        req.destroy();
-        return;
+    const givenId = headers['x-request-id'];
+    const requestId = typeof givenId === 'string' ? givenId : `${this.instanceId}-${++this.#requestCounter}`;
+    runInRequest({ deadline, requestId, headers }, () => {
+      try {
+        const message = decodeMessage(route.input, codec, body);
+        const context = new UnaryHandlerContext(route, url, headers, deadline, this.#shutdown.signal);
+        Promise.resolve(route.impl(message, context)).then((output) => {
+          try {
+            finish(200, encodeMessage(route.output, codec, output), undefined);
+          } catch (error) {
+            fail(error);
+          }
+        }, fail);
+      } catch (error) {
+        fail(error);
       }
-      chunks.push(chunk);
-    });
-    req.on('error', () => {
-      if (!finished) {
-        finished = true;
-        this.#inFlight--;
-      }
-    });
-    req.on('end', () => {
-      if (finished) return;
-      const timeoutMs = parseTimeoutMs(req.headers['connect-timeout-ms']);
-      let timer: NodeJS.Timeout | undefined;
-      if (timeoutMs !== undefined) {
-        deadline = Date.now() + timeoutMs;
-        timer = setTimeout(
-          () => fail(new ConnectError('deadline exceeded', Code.DeadlineExceeded)),
-          timeoutMs,
-        );
-      }
-      const requestId =
-        (req.headers['x-request-id'] as string | undefined) ?? `${this.instanceId}-${++this.#requestCounter}`;
-      const context: RequestContext = { deadline, requestId, headers: req.headers };
-      runInRequest(context, () => {
-        try {
-          const message = decodeMessage(
-            route.input,
-            codec,
-            chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-          );
-          const handlerContext = new UnaryHandlerContext(route, req, timeoutMs, this.#shutdown.signal);
-          Promise.resolve(route.impl(message, handlerContext)).then(
-            (output) => {
-              clearTimeout(timer);
-              try {
-                finish(200, encodeMessage(route.output, codec, output), undefined);
-              } catch (error) {
-                fail(error);
-              }
-            },
-            (error: unknown) => {
-              clearTimeout(timer);
-              fail(error);
-            },
-          );
-        } catch (error) {
-          clearTimeout(timer);
-          fail(error);
-        }
-      });
     });
   }
 
@@ -514,6 +566,32 @@ export class Service {
   }
 }
 
+function tooLarge(limit: number, size: number): ConnectError {
+  return new ConnectError(
+    `request body of ${size} bytes exceeds the limit of ${limit}`,
+    Code.ResourceExhausted,
+  );
+}
+
+function contentTypeOf(codec: UnaryCodec): string {
+  return codec === 'json' ? contentTypeJson : contentTypeProto;
+}
+
+/** Response headers of a frame, as JSON: one of four strings, made once. */
+const frameHeaders = new Map<string, string>();
+function frameHeadersJson(contentType: string, unprocessed: boolean): string {
+  const key = unprocessed ? `${contentType};unprocessed` : contentType;
+  let json = frameHeaders.get(key);
+  if (json === undefined) {
+    json = JSON.stringify({
+      'content-type': contentType,
+      ...(unprocessed ? { [unprocessedHeader]: '1' } : {}),
+    });
+    frameHeaders.set(key, json);
+  }
+  return json;
+}
+
 /** `/<Service>/<Method>` without a package: only the fast path serves this form. */
 const shortPath = /^\/[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
 
@@ -532,7 +610,8 @@ class UnaryHandlerContext implements HandlerContext {
   readonly service: DescService;
   readonly requestMethod = 'POST';
   readonly protocolName = 'connect';
-  readonly #req: IncomingMessage;
+  readonly url: string;
+  readonly #headers: IncomingHttpHeaders;
   readonly #deadline: number | undefined;
   readonly #shutdownSignal: AbortSignal;
   #requestHeader: Headers | undefined;
@@ -543,25 +622,23 @@ class UnaryHandlerContext implements HandlerContext {
 
   constructor(
     route: UnaryRoute,
-    req: IncomingMessage,
-    timeoutMs: number | undefined,
+    url: string,
+    headers: IncomingHttpHeaders,
+    deadline: number | undefined,
     shutdownSignal: AbortSignal,
   ) {
     this.method = route.method;
     this.service = route.service;
-    this.#req = req;
-    this.#deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    this.url = url;
+    this.#headers = headers;
+    this.#deadline = deadline;
     this.#shutdownSignal = shutdownSignal;
-  }
-
-  get url(): string {
-    return this.#req.url ?? '';
   }
 
   get requestHeader(): Headers {
     if (!this.#requestHeader) {
       const headers = new Headers();
-      for (const [name, value] of Object.entries(this.#req.headers)) {
+      for (const [name, value] of Object.entries(this.#headers)) {
         if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
       }
       this.#requestHeader = headers;
