@@ -95,3 +95,17 @@ test('bytes that are not frames are refused with a FrameError', () => {
 test('a path too long for its u16 length is refused before anything is sent', () => {
   assert.throws(() => encodeRequestFrame(1, `/${'p'.repeat(70_000)}`, {}, ''), RangeError);
 });
+
+test('a large frame in many small chunks arrives whole, followed by the next', () => {
+  const { seen, reader } = collect(4 * 1024 * 1024);
+  const body = Buffer.alloc(1024 * 1024, 'z');
+  const bytes = Buffer.concat([
+    encodeRequestFrame(1, '/a/b', {}, body),
+    encodeRequestFrame(2, '/a/b', {}, 'next'),
+  ]);
+  for (let offset = 0; offset < bytes.length; offset += 1000)
+    reader.push(bytes.subarray(offset, offset + 1000));
+  assert.equal(seen.length, 2);
+  assert.ok((seen[0] as RequestFrame).body.equals(body));
+  assert.equal((seen[1] as RequestFrame).body.toString(), 'next');
+});

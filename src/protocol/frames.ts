@@ -120,7 +120,10 @@ export interface FrameSink {
 export class FrameReader {
   readonly #sink: FrameSink;
   readonly #maxFrameBytes: number;
-  #buffered: Buffer | undefined;
+  /** Received bytes of an incomplete frame, kept as chunks until `#needed` have arrived. */
+  #parts: Buffer[] = [];
+  #partsBytes = 0;
+  #needed = 0;
   /** Bytes of an oversized frame still to skip. */
   #skipping = 0;
 
@@ -137,9 +140,14 @@ export class FrameReader {
       this.#skipping -= skipped;
       data = data.subarray(skipped);
     }
-    if (this.#buffered !== undefined) {
-      data = Buffer.concat([this.#buffered, data]);
-      this.#buffered = undefined;
+    if (this.#parts.length > 0) {
+      // Join once the frame is complete, not on every chunk: a large body comes in many.
+      this.#parts.push(data);
+      this.#partsBytes += data.length;
+      if (this.#partsBytes < this.#needed) return;
+      data = Buffer.concat(this.#parts, this.#partsBytes);
+      this.#parts = [];
+      this.#partsBytes = 0;
     }
     let offset = 0;
     while (data.length - offset >= lengthBytes + prologueBytes) {
@@ -162,7 +170,13 @@ export class FrameReader {
       );
       offset += lengthBytes + size;
     }
-    if (offset < data.length) this.#buffered = data.subarray(offset);
+    if (offset < data.length) {
+      const rest = data.subarray(offset);
+      this.#parts = [rest];
+      this.#partsBytes = rest.length;
+      const prologueEnd = lengthBytes + prologueBytes;
+      this.#needed = rest.length >= prologueEnd ? lengthBytes + rest.readUInt32BE(0) : prologueEnd;
+    }
   }
 
   #dispatch(kind: number, id: number, rest: Buffer): void {
