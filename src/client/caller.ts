@@ -9,7 +9,7 @@
  * and only while the retry budget allows. Used by typed clients and the gateway.
  */
 import { randomUUID } from 'node:crypto';
-import type { Balancer, BalancerName } from '../balancer/balancer.ts';
+import type { Balancer, BalancerName, CallOutcome } from '../balancer/balancer.ts';
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
@@ -67,6 +67,8 @@ export interface CallRequest {
   readonly signal?: AbortSignal;
   readonly idempotent?: boolean;
 }
+
+export type CallTarget = Pick<CallRequest, 'service' | 'protoService'>;
 
 export interface CallResponse extends PostResult {
   readonly instance: ServiceInstance;
@@ -148,7 +150,10 @@ export class ServiceCaller {
         );
       } catch (error) {
         const failure = error as SendError;
-        this.#report(instance, false, failure.failure !== 'timeout' && failure.failure !== 'aborted');
+        this.report(instance, {
+          reached: false,
+          connectFailure: failure.failure !== 'timeout' && failure.failure !== 'aborted',
+        });
         if (failure.failure === 'aborted') throw new ConnectError('call canceled', Code.Canceled);
         if (failure.failure === 'timeout') {
           throw new ConnectError(`deadline exceeded calling ${callee}`, Code.DeadlineExceeded);
@@ -161,7 +166,7 @@ export class ServiceCaller {
         if (safe && this.#budget.tryRetry()) continue;
         throw lastError;
       }
-      this.#report(instance, true, false);
+      this.report(instance, { reached: true, connectFailure: false });
       const unprocessed = result.status === 503 && result.headers[unprocessedHeader] !== undefined;
       const retryable = unprocessed || (result.status === 503 && request.idempotent === true);
       if (retryable && attempt < this.#maxAttempts && this.#budget.tryRetry()) {
@@ -186,7 +191,20 @@ export class ServiceCaller {
       : this.#http;
   }
 
-  #pick(request: CallRequest, tried: Set<string>): ServiceInstance | undefined {
+  /**
+   * An instance for a call made outside `call()` (the gateway's gRPC relay),
+   * balanced and ejection-aware like every call. `report` must follow, once.
+   */
+  pick(target: CallTarget): ServiceInstance | undefined {
+    return this.#pick(target, new Set());
+  }
+
+  report(instance: ServiceInstance, outcome: CallOutcome): void {
+    this.#balancer.report(instance, outcome);
+    this.#ejector.report(instance, outcome);
+  }
+
+  #pick(request: CallTarget, tried: Set<string>): ServiceInstance | undefined {
     let candidates =
       request.service !== undefined
         ? this.cache.instances(request.service)
@@ -196,11 +214,5 @@ export class ServiceCaller {
     }
     if (tried.size > 0) candidates = candidates.filter((instance) => !tried.has(instance.id));
     return this.#balancer.pick(this.#ejector.filter(candidates));
-  }
-
-  #report(instance: ServiceInstance, reached: boolean, connectFailure: boolean): void {
-    const outcome = { reached, connectFailure };
-    this.#balancer.report(instance, outcome);
-    this.#ejector.report(instance, outcome);
   }
 }

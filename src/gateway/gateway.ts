@@ -8,7 +8,9 @@
  *   POST /<pkg>.<Service>/<Method>    → #passThrough (Connect, gRPC-Web over HTTP/1.1)
  *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson
  *   GET anything else                 → static files (the web UI), when configured
- * HTTP/2 (gRPC)                       → relayHttp2 to an instance serving the proto service
+ * HTTP/2 (gRPC)                       → relayHttp2 to an instance serving the proto service,
+ *                                       picked by the caller's balancer and ejector (no retries:
+ *                                       a stream's body is relayed as it comes, not kept)
  *
  * Calls go through a ServiceCaller (registry cache, balancing, ejection, safe
  * retries). Errors answer micro's JSON `{id, code, detail, status}`.
@@ -161,8 +163,7 @@ export class Gateway {
 
   #onHttp2(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const proto = parseProtoPath(req.url);
-    const instances = proto ? this.cache.instancesServing(proto.protoService) : [];
-    const instance = instances[Math.floor(Math.random() * instances.length)];
+    const instance = proto ? this.#caller.pick({ protoService: proto.protoService }) : undefined;
     if (!proto || !instance) {
       const detail = proto ? `no instance serves ${proto.protoService}` : `no route for ${req.url}`;
       res.writeHead(200, {
@@ -175,12 +176,13 @@ export class Gateway {
     }
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
       this.#upstreams ??= new Http2Upstreams();
-      relayHttp2(this.#upstreams, instance.address, req, res, (error) => {
-        if (res.headersSent) return;
+      relayHttp2(this.#upstreams, instance.address, req, res, (outcome, error) => {
+        this.#caller.report(instance, outcome);
+        if (error === undefined || res.headersSent) return;
         res.writeHead(200, {
           'content-type': 'application/grpc',
           'grpc-status': '14',
-          'grpc-message': encodeURIComponent(error.message),
+          'grpc-message': encodeURIComponent(`${instance.address}: ${error.message}`),
         });
         res.end();
       });

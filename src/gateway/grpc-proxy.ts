@@ -10,6 +10,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
 } from 'node:http2';
+import type { CallOutcome } from '../balancer/balancer.ts';
 
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
 
@@ -36,14 +37,24 @@ export class Http2Upstreams {
   }
 }
 
-/** Relays one request; `onDone` receives the gRPC status (or the failure) for metrics. */
+/**
+ * Relays one request. `onSettled` is called once: with `reached` when the instance
+ * answered, or with the error when it could not be reached (connection refused or
+ * lost before any answer), so the balancer and ejector learn either way.
+ */
 export function relayHttp2(
   upstreams: Http2Upstreams,
   address: string,
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-  onFail: (error: Error) => void,
+  onSettled: (outcome: CallOutcome, error?: Error) => void,
 ): void {
+  let settled = false;
+  const settle = (outcome: CallOutcome, error?: Error) => {
+    if (settled) return;
+    settled = true;
+    onSettled(outcome, error);
+  };
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':') || name === 'connection' || name === 'host') continue;
@@ -55,10 +66,11 @@ export function relayHttp2(
   try {
     upstream = upstreams.session(address).request(headers);
   } catch (error) {
-    onFail(error as Error);
+    settle({ reached: false, connectFailure: true }, error as Error);
     return;
   }
   upstream.on('response', (responseHeaders) => {
+    settle({ reached: true, connectFailure: false });
     const status = Number(responseHeaders[HTTP2_HEADER_STATUS] ?? 200);
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(responseHeaders)) {
@@ -76,9 +88,11 @@ export function relayHttp2(
   });
   upstream.on('end', () => res.end());
   upstream.on('error', (error) => {
-    if (!res.headersSent) onFail(error);
+    if (!res.headersSent) settle({ reached: false, connectFailure: true }, error);
     else res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
+  // Closed before any answer and without an error: the client gave up first.
+  upstream.on('close', () => settle({ reached: false, connectFailure: false }));
   req.pipe(upstream);
   req.on('aborted', () => upstream.close(constants.NGHTTP2_CANCEL));
 }

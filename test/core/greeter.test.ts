@@ -5,6 +5,7 @@
  * the service.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { before, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import {
@@ -197,4 +198,46 @@ test('GET /_berth/services lists the instances per service', async () => {
     greeter?.instances.map((instance) => instance.id).sort(),
     greeters.map((process) => process.instance.id).sort(),
   );
+});
+
+test('gRPC through the gateway is balanced over live instances; a dead one is ejected after 3 failures', async (t) => {
+  const registry = new MemoryRegistry();
+  const live = ['a', 'b'].map((name) =>
+    new Service({ name: 'greeter', registry, deregisterDelayMs: 0 }).handle(Say, {
+      hello: () => ({ greeting: 'hi', instanceId: name }),
+    }),
+  );
+  for (const service of live) {
+    await service.start();
+    t.after(() => service.stop());
+  }
+  const refusing = createServer();
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  const deadPort = (refusing.address() as { port: number }).port;
+  await new Promise((resolve) => refusing.close(resolve));
+  await registry.register({
+    id: 'greeter-dead',
+    name: 'greeter',
+    version: '1',
+    address: `127.0.0.1:${deadPort}`,
+    protoServices: ['greeter.v1.Say'],
+    metadata: {},
+  });
+  const relay = new Gateway({ registry, port: 0, knownServices: ['greeter'] });
+  const { port } = await relay.start();
+  t.after(() => relay.stop(1_000));
+  const client = createClient(Say, grpcTransport(`http://127.0.0.1:${port}`, t.after.bind(t)));
+  const outcomes: string[] = [];
+  for (let call = 0; call < 15; call++) {
+    try {
+      outcomes.push((await client.hello({ name: 'x' })).instanceId);
+    } catch (error) {
+      assert.equal(ConnectError.from(error).code, Code.Unavailable);
+      assert.match(ConnectError.from(error).rawMessage, new RegExp(`127.0.0.1:${deadPort}`));
+      outcomes.push('failed');
+    }
+  }
+  assert.ok(outcomes.filter((outcome) => outcome === 'failed').length <= 3, outcomes.join(' '));
+  assert.ok(!outcomes.slice(9).includes('failed'), `ejected by the ninth call: ${outcomes.join(' ')}`);
+  assert.deepEqual(new Set(outcomes.slice(9)), new Set(['a', 'b']));
 });
