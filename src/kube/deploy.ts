@@ -1,8 +1,9 @@
 /**
  * `berth deploy`: apply a release and see it through.
  *
- *  1. Namespace; then every object is validated by a server-side dry run (strict
- *     fields): if the API server rejects one, nothing changes.
+ *  1. Namespace; a running canary stops the deploy (finish it first); then every
+ *     object is validated by a server-side dry run (strict fields): if the API
+ *     server rejects one, nothing changes.
  *  2. Generated Secrets (created once, values never overwritten, never rendered).
  *  3. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, policies), server-side apply.
  *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
@@ -196,6 +197,30 @@ async function recordHistory(client: KubeClient, release: Release, entry: Histor
   await client.apply(map);
 }
 
+/**
+ * A deploy would prune a running canary (it is not part of the rendered release)
+ * and race its promotion: the user finishes the canary first.
+ */
+async function refuseDuringCanary(client: KubeClient, release: Release): Promise<void> {
+  const { system } = release;
+  const canaries = await client.list<V1Deployment>(
+    'apps/v1',
+    'Deployment',
+    system.namespace,
+    `app.kubernetes.io/part-of=${system.system},berth.dev/track=canary`,
+  );
+  const services = canaries.items.map(
+    (deployment) => deployment.metadata?.labels?.['app.kubernetes.io/name'] ?? deployment.metadata?.name,
+  );
+  if (services.length === 0) return;
+  throw new Error(
+    `a canary is running for ${services.join(', ')}; nothing was changed. Finish it first: ` +
+      services
+        .map((service) => `berth canary promote ${service}, or berth canary abort ${service}`)
+        .join('; '),
+  );
+}
+
 async function prune(client: KubeClient, release: Release, rendered: KubernetesObject[]): Promise<string[]> {
   const { system } = release;
   const wanted = new Set(rendered.map(key));
@@ -273,6 +298,7 @@ export async function deploy(
   });
   const namespace = objects.find((object) => object.kind === 'Namespace');
   if (namespace) await client.apply(namespace);
+  await refuseDuringCanary(client, release);
   // Everything is validated by the API server before anything changes: an object
   // rejected halfway through would leave some services on the new release
   // without a rollout to watch or roll back.

@@ -163,6 +163,14 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
   const refused = await berth(cluster, ['canary', 'promote', 'user', ...target(), '--tag', 'r1']);
   assert.equal(refused.code, 1, show(refused));
   assert.match(refused.stderr, /canary user-canary is not healthy .*; abort it instead/);
+  // A deploy now would prune the canary behind the user's back: it is refused, changing nothing.
+  const deployRefused = await berth(cluster, deployArgs);
+  assert.equal(deployRefused.code, 1, show(deployRefused));
+  assert.match(
+    deployRefused.stderr,
+    /a canary is running for user; nothing was changed\. Finish it first: berth canary promote user, or berth canary abort user/,
+  );
+  assert.equal((await deploymentsByService()).user?.length, 2, 'the canary is still there');
 
   const aborted = await berth(cluster, ['canary', 'abort', 'user', ...target()]);
   assert.equal(aborted.code, 0, show(aborted));
