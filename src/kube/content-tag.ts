@@ -8,7 +8,27 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-const skipped = new Set(['node_modules', '.berth', '.git', 'dist', 'test-results', 'coverage']);
+/** Folders never part of an image under a copied folder: dev state, build output, tests. */
+const skippedFolders = ['node_modules', '.berth', '.git', 'dist', 'test-results', 'coverage', 'test'];
+const skippedFolderSet = new Set(skippedFolders);
+/** Test files beside the code they test (`*.test.ts` next to the module) are not shipped either. */
+const isTestFile = (name: string) => /\.test\.[jt]s$/.test(name);
+
+/**
+ * The same exclusions for the image build (`<Dockerfile>.dockerignore`), so an
+ * image holds exactly the files its tag was computed from. `keep` are folders
+ * copied whole although their name is excluded (the web UI's `dist`): a start
+ * folder of `contentTag` is always taken whole.
+ */
+export function imageDockerignore(keep: readonly string[] = []): string {
+  return [
+    ...skippedFolders.map((folder) => `**/${folder}`),
+    '**/*.test.ts',
+    '**/*.test.js',
+    ...keep.map((path) => `!${path}`),
+    '',
+  ].join('\n');
+}
 
 function collectFiles(dir: string, into: string[]): void {
   let entries: string[];
@@ -18,11 +38,10 @@ function collectFiles(dir: string, into: string[]): void {
     return;
   }
   for (const name of entries.sort()) {
-    if (skipped.has(name)) continue;
     const path = join(dir, name);
     const stat = statSync(path);
-    if (stat.isDirectory()) collectFiles(path, into);
-    else if (stat.isFile()) into.push(path);
+    if (stat.isDirectory() && !skippedFolderSet.has(name)) collectFiles(path, into);
+    else if (stat.isFile() && !isTestFile(name)) into.push(path);
   }
 }
 

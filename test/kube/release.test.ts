@@ -3,11 +3,12 @@
  * decides its tag. No cluster needed.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadSystemFile } from '../../src/config/system-file.ts';
+import { imageDockerignore } from '../../src/kube/content-tag.ts';
 import { dockerfileFor } from '../../src/kube/dockerfile.ts';
 import { createRelease, imageInputs, parseTagOverrides } from '../../src/kube/release.ts';
 import { repoRoot } from '../support/processes.ts';
@@ -50,6 +51,19 @@ test('changing a file of a service gives that service, and only it, a new tag', 
   assert.notEqual(second.vessel, first.vessel);
   assert.equal(second.user, first.user);
   assert.equal(second.gateway, first.gateway);
+
+  // Tests are not shipped, so they do not count: adding or changing one keeps every tag.
+  writeFileSync(join(root, 'vessel', 'handlers.test.ts'), 'test("x", () => {});\n');
+  mkdirSync(join(root, 'vessel', 'test'));
+  writeFileSync(join(root, 'vessel', 'test', 'fixture.json'), '{}');
+  assert.deepEqual(release(), second, 'tests do not change tags');
+});
+
+test('the build ignores what the tag ignores: tests and dev state, but keeps a static folder named dist', () => {
+  const ignore = imageDockerignore(['examples/shippy/ui/dist']).split('\n');
+  for (const pattern of ['**/*.test.ts', '**/test', '**/node_modules', '**/.berth', '**/dist'])
+    assert.ok(ignore.includes(pattern), pattern);
+  assert.equal(ignore.at(-2), '!examples/shippy/ui/dist', 'the exception comes last, so it wins');
 });
 
 test('--tag overrides: one for every image, or one per image; mistakes are named', () => {

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { imageDockerignore } from '../../kube/content-tag.ts';
 import { dockerfileFor } from '../../kube/dockerfile.ts';
 import { imageFor } from '../../kube/manifests.ts';
-import { berthRoot } from '../../kube/release.ts';
+import { berthRoot, contextPath } from '../../kube/release.ts';
 import { type Command, UsageError } from '../command.ts';
 import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
@@ -45,6 +46,9 @@ ${releaseOptionsHelp}
       mkdirSync(dir, { recursive: true });
       const dockerfile = join(dir, 'Dockerfile');
       writeFileSync(dockerfile, dockerfileFor(system, name));
+      // BuildKit reads `<Dockerfile>.dockerignore` beside it: no tests or dev state in the image.
+      const kept = name === 'gateway' && system.gateway.static ? [contextPath(system.gateway.static)] : [];
+      writeFileSync(`${dockerfile}.dockerignore`, imageDockerignore(kept));
       const image = imageFor(system, name, release.tags[name]!);
       const commands = [
         ['build', '-f', dockerfile, '-t', image, berthRoot],
