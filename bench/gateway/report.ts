@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './processes.ts';
+import type { TargetId } from './run.ts';
 
 export interface MachineFacts {
   readonly date: string;
@@ -14,7 +15,7 @@ export interface MachineFacts {
 }
 
 export interface Measurement {
-  readonly id: 'a' | 'b' | 'c' | 'd' | 'e';
+  readonly id: TargetId;
   readonly title: string;
   readonly requestsPerSec: number;
   readonly p50Ms: number;
@@ -62,7 +63,7 @@ interface Goal {
 
 function goals(input: ReportInput): Goal[] {
   const by = new Map(input.measurements.map((m) => [m.id, m]));
-  const ratio = (x: 'a' | 'b' | 'c' | 'd' | 'e', y: 'a' | 'b' | 'c' | 'd' | 'e') => {
+  const ratio = (x: TargetId, y: TargetId) => {
     const mx = by.get(x);
     const my = by.get(y);
     return mx && my ? mx.requestsPerSec / my.requestsPerSec : undefined;
@@ -101,7 +102,8 @@ function goals(input: ReportInput): Goal[] {
 function cpuCell(m: Measurement): string {
   const total = Math.round(m.cpu.reduce((sum, p) => sum + p.us, 0));
   if (m.cpu.length < 2) return String(total);
-  return `${total} (${m.cpu.map((p) => `${p.label.split(' ').at(-1)} ${Math.round(p.us)}`).join(' + ')})`;
+  const role = (label: string) => /gateway|service/.exec(label)?.[0] ?? label;
+  return `${total} (${m.cpu.map((p) => `${role(p.label)} ${Math.round(p.us)}`).join(' + ')})`;
 }
 
 export function renderReport(input: ReportInput): string {

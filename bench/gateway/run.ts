@@ -1,6 +1,6 @@
 /**
  * `npm run bench:gateway`: requests/s and latency of one trivial method (vessel
- * FindAvailable, answered from memory) through five stacks, measured one after
+ * FindAvailable, answered from memory) through six stacks, measured one after
  * another in the same run on this machine, with ratios against the bare baselines:
  *
  *   (a) bare node:http, one hop
@@ -8,6 +8,8 @@
  *   (c) berth Gateway /rpc → berth Service (local registry), two processes
  *   (d) moleculer-web → Moleculer service over the TCP transporter, two processes
  *   (e) berth Service called directly (Connect JSON), one hop
+ *   (f) as (c), with berth frames turned off (BERTH_CALL_PROTOCOL=http): the
+ *       gateway calls the service over HTTP/1.1 keep-alive (undici)
  *
  * Load: wrk with a POST script. Each target's processes are started fresh, given a
  * short idle (their RSS is read then), warmed up, measured, and stopped.
@@ -33,7 +35,7 @@ import { type Measurement, machineFacts, renderReport, writeDocs } from './repor
 import { expectedAnswer, specification } from './vessels.ts';
 import { assertWrkInstalled, runWrk, type WrkResult } from './wrk.ts';
 
-export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e';
+export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 
 interface Started {
   readonly processes: ServerProcess[];
@@ -71,6 +73,21 @@ async function removeRegistryDirs(): Promise<void> {
   registryDirs.clear();
 }
 
+/** The berth service and gateway of (c) and (f), sharing a fresh local registry. */
+async function startBerthPair(
+  profileArgs: readonly string[],
+  extraEnv: Readonly<Record<string, string>> = {},
+  suffix = '',
+): Promise<Started> {
+  const dir = await registryDir();
+  const env = { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir, ...extraEnv };
+  const service = startServer(`berth service${suffix}`, 'berth-vessel.ts', env, profileArgs);
+  await service.listening(listenMs);
+  const gateway = startServer(`berth gateway${suffix}`, 'berth-gateway.ts', env, profileArgs);
+  const address = await gateway.listening(listenMs);
+  return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
+}
+
 const targets: readonly Target[] = [
   {
     id: 'a',
@@ -95,15 +112,7 @@ const targets: readonly Target[] = [
   {
     id: 'c',
     title: 'berth Gateway /rpc → berth Service',
-    async start(profileArgs) {
-      const dir = await registryDir();
-      const env = { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir };
-      const service = startServer('berth service', 'berth-vessel.ts', env, profileArgs);
-      await service.listening(listenMs);
-      const gateway = startServer('berth gateway', 'berth-gateway.ts', env, profileArgs);
-      const address = await gateway.listening(listenMs);
-      return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
-    },
+    start: (profileArgs) => startBerthPair(profileArgs),
   },
   {
     id: 'd',
@@ -140,6 +149,11 @@ const targets: readonly Target[] = [
         headers: { ...json, 'Connect-Protocol-Version': '1' },
       };
     },
+  },
+  {
+    id: 'f',
+    title: 'berth Gateway /rpc → berth Service over HTTP/1.1',
+    start: (profileArgs) => startBerthPair(profileArgs, { BERTH_CALL_PROTOCOL: 'http' }, ' (HTTP/1.1 calls)'),
   },
 ];
 
@@ -187,10 +201,10 @@ function options() {
       throw new Error(`--${name} must be an integer ≥ ${min}, got "${value}"`);
     return n;
   };
-  const wanted = (values.targets ?? env.BENCH_TARGETS ?? 'a,b,c,d,e').split(',').map((t) => t.trim());
+  const wanted = (values.targets ?? env.BENCH_TARGETS ?? 'a,b,c,d,e,f').split(',').map((t) => t.trim());
   for (const id of wanted) {
     if (!targets.some((t) => t.id === id))
-      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e)`);
+      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e,f)`);
   }
   const connections = positive('connections', values.connections ?? env.BENCH_CONNECTIONS, 50);
   const threads = positive('threads', values.threads ?? env.BENCH_THREADS, 2);
