@@ -140,14 +140,14 @@ export class ServiceCaller {
       headers['connect-timeout-ms'] = String(remaining);
       let result: PostResult;
       try {
-        result = await this.#transportTo(instance, request.contentType).post(
-          instance.address,
-          request.path,
+        result = await this.#transportTo(instance, request.contentType).post({
+          address: instance.address,
+          path: request.path,
           headers,
-          request.body,
-          remaining,
-          request.signal,
-        );
+          body: request.body,
+          timeoutMs: remaining,
+          signal: request.signal,
+        });
       } catch (error) {
         const failure = error as SendError;
         this.report(instance, {

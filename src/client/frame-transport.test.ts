@@ -58,13 +58,13 @@ test('a berth service answers frames: many concurrent calls, each matched to its
   const names = Array.from({ length: 500 }, (_, index) => `caller ${index}`);
   const answers = await Promise.all(
     names.map((name) =>
-      frames.post(
-        instance.address,
-        '/greeter.v1.Say/Hello',
-        { ...json, 'x-via': 'frames' },
-        JSON.stringify({ name }),
-        5000,
-      ),
+      frames.post({
+        address: instance.address,
+        path: '/greeter.v1.Say/Hello',
+        headers: { ...json, 'x-via': 'frames' },
+        body: JSON.stringify({ name }),
+        timeoutMs: 5000,
+      }),
     ),
   );
   answers.forEach((answer, index) => {
@@ -78,7 +78,7 @@ test('errors over frames are Connect errors; the connection keeps serving after 
   const { instance } = await greeter(t.after.bind(t), { bodyLimitBytes: 1024 });
   const frames = transport(t.after.bind(t));
   const post = (path: string, body: string, headers: Record<string, string> = json) =>
-    frames.post(instance.address, path, headers, body, 5000);
+    frames.post({ address: instance.address, path, headers, body, timeoutMs: 5000 });
   const cases = [
     { path: '/greeter.v1.Say/Nope', body: '{}', status: 404, code: 'unimplemented' },
     { path: '/greeter.v1.Say/Hello', body: '{"name": 5}', status: 400, code: 'invalid_argument' },
@@ -126,12 +126,26 @@ test('failures say whether the request may have been seen: refused, lost, timed 
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const refusedAt = `127.0.0.1:${(closed.address() as { port: number }).port}`;
   await new Promise((resolve) => closed.close(resolve));
-  assert.equal((await failure(frames.post(refusedAt, '/a/b', json, '{}', 1000))).failure, 'not-sent');
+  assert.equal(
+    (
+      await failure(
+        frames.post({ address: refusedAt, path: '/a/b', headers: json, body: '{}', timeoutMs: 1000 }),
+      )
+    ).failure,
+    'not-sent',
+  );
 
   // Reads the preface and a frame, then the process "dies".
   const dropping = createServer((socket) => socket.once('data', () => socket.resetAndDestroy()));
   const droppingAt = await listen(dropping, cleanup);
-  assert.equal((await failure(frames.post(droppingAt, '/a/b', json, '{}', 1000))).failure, 'connection-lost');
+  assert.equal(
+    (
+      await failure(
+        frames.post({ address: droppingAt, path: '/a/b', headers: json, body: '{}', timeoutMs: 1000 }),
+      )
+    ).failure,
+    'connection-lost',
+  );
 
   const sockets: Socket[] = [];
   const silent = createServer((socket) => sockets.push(socket));
@@ -139,10 +153,24 @@ test('failures say whether the request may have been seen: refused, lost, timed 
     for (const socket of sockets) socket.destroy();
   });
   const silentAt = await listen(silent, cleanup);
-  assert.equal((await failure(frames.post(silentAt, '/a/b', json, '{}', 100))).failure, 'timeout');
+  assert.equal(
+    (
+      await failure(
+        frames.post({ address: silentAt, path: '/a/b', headers: json, body: '{}', timeoutMs: 100 }),
+      )
+    ).failure,
+    'timeout',
+  );
 
   const abort = new AbortController();
-  const aborted = frames.post(silentAt, '/a/b', json, '{}', 5000, abort.signal);
+  const aborted = frames.post({
+    address: silentAt,
+    path: '/a/b',
+    headers: json,
+    body: '{}',
+    timeoutMs: 5000,
+    signal: abort.signal,
+  });
   abort.abort();
   assert.equal((await failure(aborted)).failure, 'aborted');
 });
@@ -150,14 +178,28 @@ test('failures say whether the request may have been seen: refused, lost, timed 
 test('stopping a service lets calls in flight finish over frames; the next call finds it gone', async (t) => {
   const { service, instance } = await greeter(t.after.bind(t));
   const frames = transport(t.after.bind(t));
-  const slow = frames.post(instance.address, '/greeter.v1.Say/Hello', json, '{"name":"wait 300"}', 5000);
+  const slow = frames.post({
+    address: instance.address,
+    path: '/greeter.v1.Say/Hello',
+    headers: json,
+    body: '{"name":"wait 300"}',
+    timeoutMs: 5000,
+  });
   await new Promise((resolve) => setTimeout(resolve, 50));
   const stopped = service.stop();
   const answer = await slow;
   assert.equal(answer.status, 200);
   assert.match(answer.body.toString(), /wait 300/);
   await stopped;
-  const after = await failure(frames.post(instance.address, '/greeter.v1.Say/Hello', json, '{}', 1000));
+  const after = await failure(
+    frames.post({
+      address: instance.address,
+      path: '/greeter.v1.Say/Hello',
+      headers: json,
+      body: '{}',
+      timeoutMs: 1000,
+    }),
+  );
   assert.equal(after.failure, 'not-sent');
 });
 
@@ -168,13 +210,13 @@ test('a service drops a connection that sends garbage after the preface, and kee
   const socket = connect({ host, port: Number(port) });
   socket.write(Buffer.concat([framesPreface, Buffer.from('\0\0\0\x09\x07garbage!')]));
   await new Promise((resolve) => socket.once('close', resolve));
-  const answer = await transport(t.after.bind(t)).post(
-    instance.address,
-    '/greeter.v1.Say/Hello',
-    json,
-    '{}',
-    1000,
-  );
+  const answer = await transport(t.after.bind(t)).post({
+    address: instance.address,
+    path: '/greeter.v1.Say/Hello',
+    headers: json,
+    body: '{}',
+    timeoutMs: 1000,
+  });
   assert.equal(answer.status, 200);
 });
 

@@ -14,7 +14,7 @@ import {
   type ResponseFrame,
 } from '../protocol/frames.ts';
 import { deadlines, type PendingDeadline } from '../service/deadlines.ts';
-import { type PostResult, SendError, type Transport } from './transport.ts';
+import { type PostRequest, type PostResult, SendError, type Transport } from './transport.ts';
 
 const connectTimeoutMs = 2_000;
 /** Answers are at most this large; a larger one breaks the connection. */
@@ -23,14 +23,8 @@ const maxResponseBytes = 64 * 1024 * 1024;
 export class FrameTransport implements Transport {
   readonly #connections = new Map<string, FrameConnection>();
 
-  post(
-    address: string,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer | string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<PostResult> {
+  post(request: PostRequest): Promise<PostResult> {
+    const { address } = request;
     let connection = this.#connections.get(address);
     if (connection === undefined || !connection.usable) {
       const opened: FrameConnection = new FrameConnection(address, () => {
@@ -39,7 +33,7 @@ export class FrameTransport implements Transport {
       this.#connections.set(address, opened);
       connection = opened;
     }
-    return connection.post(path, headers, body, timeoutMs, signal);
+    return connection.post(request);
   }
 
   forget(address: string): void {
@@ -117,13 +111,7 @@ class FrameConnection implements FrameSink {
     return !this.#ending && !this.#socket.destroyed;
   }
 
-  post(
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer | string,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<PostResult> {
+  post({ path, headers, body, timeoutMs, signal }: PostRequest): Promise<PostResult> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new SendError('aborted', signal.reason));

@@ -5,7 +5,7 @@
  * spreads calls over instances (kube-proxy cannot, for one long h2 connection).
  */
 import type { Dispatcher, Pool } from 'undici';
-import { type PostResult, SendError, type Transport } from './transport.ts';
+import { type PostRequest, type PostResult, SendError, type Transport } from './transport.ts';
 
 /**
  * undici is loaded by the first call, not at start: it is ~14 MB of RSS and most
@@ -51,14 +51,7 @@ export class HttpTransport implements Transport {
    * AsyncResource and async iterator per call, which measured 15-40% more
    * requests/s through the gateway (bench/gateway, docs/benchmarks.md).
    */
-  async post(
-    address: string,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer | string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<PostResult> {
+  async post({ address, path, headers, body, timeoutMs, signal }: PostRequest): Promise<PostResult> {
     const pool = this.#pools.get(address) ?? this.#pool(address, undici ?? (await loadUndici()));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];

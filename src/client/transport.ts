@@ -22,16 +22,21 @@ export class SendError extends Error {
   }
 }
 
+/** One call's bytes for one instance. */
+export interface PostRequest {
+  /** `host:port` of the instance. */
+  readonly address: string;
+  /** `/<package>.<Service>/<Method>` or `/<Service>/<Method>` */
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer | string;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
 export interface Transport {
-  /** One request; rejects with a SendError when no answer came back. */
-  post(
-    address: string,
-    path: string,
-    headers: Record<string, string>,
-    body: Buffer | string,
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<PostResult>;
+  /** Rejects with a SendError when no answer came back. */
+  post(request: PostRequest): Promise<PostResult>;
   /** Closes the connections to an address that left the registry, once their calls have finished. */
   forget(address: string): void;
   close(): Promise<void>;

@@ -82,6 +82,9 @@ test('bytes that are not frames are refused with a FrameError', () => {
   badHeaders.write('{', badHeaders.length - 1); // the header block "{}" becomes "{{"
   assert.throws(() => collect().reader.push(badHeaders), /not JSON/);
 
+  const numberHeader = encodeRequestFrame(1, '/a/b', { 'content-type': 5 as unknown as string }, '');
+  assert.throws(() => collect().reader.push(numberHeader), /header content-type is not a string/);
+
   const tooShort = Buffer.alloc(9);
   tooShort.writeUInt32BE(2, 0);
   assert.throws(() => collect().reader.push(tooShort), /shorter than its prologue/);

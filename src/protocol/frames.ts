@@ -217,6 +217,11 @@ export class FrameReader {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
       throw new FrameError('frame headers are not a JSON object');
     }
+    for (const name in headers) {
+      if (typeof (headers as Record<string, unknown>)[name] !== 'string') {
+        throw new FrameError(`frame header ${name} is not a string`);
+      }
+    }
     return { headers: headers as FrameHeaders, body: rest.subarray(bodyStart) };
   }
 }
