@@ -13,7 +13,7 @@ import type { Balancer, BalancerName, CallOutcome } from '../balancer/balancer.t
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
-import { codecOf } from '../protocol/connect-unary.ts';
+import { codecOf, isIdentity } from '../protocol/connect-unary.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
@@ -140,7 +140,7 @@ export class ServiceCaller {
       headers['connect-timeout-ms'] = String(remaining);
       let result: PostResult;
       try {
-        result = await this.#transportTo(instance, request.contentType).post({
+        result = await this.#transportTo(instance, request.contentType, headers).post({
           address: instance.address,
           path: request.path,
           headers,
@@ -183,10 +183,12 @@ export class ServiceCaller {
     await Promise.all([this.#http.close(), this.#frames?.close()]);
   }
 
-  #transportTo(instance: ServiceInstance, contentType: string): Transport {
+  /** Frames for plain Connect unary calls to instances that take them; HTTP/1.1 for the rest. */
+  #transportTo(instance: ServiceInstance, contentType: string, headers: Record<string, string>): Transport {
     return this.#frames !== undefined &&
       instance.metadata[framesMetadataKey] === '1' &&
-      codecOf(contentType) !== undefined
+      codecOf(contentType) !== undefined &&
+      isIdentity(headers['content-encoding'])
       ? this.#frames
       : this.#http;
   }

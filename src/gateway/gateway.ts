@@ -392,6 +392,12 @@ export class Gateway {
       'x-grpc-web',
       'grpc-timeout',
       'accept',
+      'content-encoding',
+      'accept-encoding',
+      'connect-content-encoding',
+      'connect-accept-encoding',
+      'grpc-encoding',
+      'grpc-accept-encoding',
     ]) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;

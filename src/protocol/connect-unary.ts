@@ -38,6 +38,11 @@ export function codecOf(contentType: string | undefined): UnaryCodec | undefined
   return undefined;
 }
 
+/** No `content-encoding`, or `identity`: the body is the message as it is. */
+export function isIdentity(contentEncoding: string | string[] | undefined): boolean {
+  return contentEncoding === undefined || contentEncoding === '' || contentEncoding === 'identity';
+}
+
 export function decodeMessage<Desc extends DescMessage>(schema: Desc, codec: UnaryCodec, body: Buffer) {
   if (codec === 'proto') {
     try {

@@ -44,6 +44,7 @@ import {
   decodeMessage,
   encodeError,
   encodeMessage,
+  isIdentity,
   parseTimeoutMs,
   type UnaryCodec,
 } from '../protocol/connect-unary.ts';
@@ -295,7 +296,9 @@ export class Service {
     const url = req.url ?? '';
     if (req.method === 'POST') {
       const route = this.#routes.get(url);
-      const codec = route && codecOf(req.headers['content-type']);
+      // Compressed bodies go to connect-node, which negotiates and decompresses them.
+      const codec =
+        route && isIdentity(req.headers['content-encoding']) && codecOf(req.headers['content-type']);
       if (route && codec) {
         this.#serveUnary(route, codec, req, res);
         return;
@@ -441,7 +444,8 @@ export class Service {
     const reply: UnaryReply = (status, contentType, body, unprocessed) =>
       respond(status, frameHeadersJson(contentType, unprocessed), body);
     const route = this.#routes.get(frame.path);
-    const codec = codecOf(frame.headers['content-type']);
+    // Callers send compressed calls over HTTP (connect-node decompresses them); frames carry none.
+    const codec = isIdentity(frame.headers['content-encoding']) && codecOf(frame.headers['content-type']);
     if (route && codec) {
       if (frame.body.length > this.#bodyLimit) this.#replyTooLarge(route, reply, frame.body.length);
       else this.#answerUnary(route, codec, frame.path, frame.headers, frame.body, reply);
@@ -449,7 +453,7 @@ export class Service {
     }
     if (route) {
       const unsupported = new ConnectError(
-        `unsupported content type ${frame.headers['content-type']}`,
+        `unsupported content type ${frame.headers['content-type']} or encoding ${frame.headers['content-encoding']}`,
         Code.InvalidArgument,
       );
       reply(415, contentTypeJson, encodeError(unsupported).body, false);

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { before, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import {
+  compressionGzip,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
@@ -129,6 +130,22 @@ test('Connect JSON straight to an instance, and through the gateway', async () =
   // The typed Connect client (binary protobuf) through the gateway.
   const client = createClient(Say, createConnectTransport({ baseUrl: gatewayUrl, httpVersion: '1.1' }));
   assert.equal((await client.hello({ name: 'Dee' })).greeting, 'Hello Dee');
+});
+
+test('gzip-compressed Connect requests, straight to an instance and through the gateway', async () => {
+  for (const base of [greeters[0].url, gatewayUrl]) {
+    for (const useBinaryFormat of [false, true]) {
+      const transport = createConnectTransport({
+        baseUrl: base,
+        httpVersion: '1.1',
+        useBinaryFormat,
+        sendCompression: compressionGzip,
+        compressMinBytes: 0,
+      });
+      const response = await createClient(Say, transport).hello({ name: 'Gus' });
+      assert.equal(response.greeting, 'Hello Gus', `${base} binary=${useBinaryFormat}`);
+    }
+  }
 });
 
 test('a gRPC client, straight to an instance and through the gateway', async (t) => {
