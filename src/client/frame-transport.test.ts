@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import type { Cleanup } from '../../test/support/cleanup.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import type { Logger } from '../log/logger.ts';
 import { framesPreface } from '../protocol/frames.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
@@ -16,7 +19,7 @@ import type { SendError } from './transport.ts';
 const json = { 'content-type': 'application/json' };
 
 /** A greeter whose `hello` waits `delayMs` when the name asks for it. */
-async function greeter(cleanup: Cleanup, options: { bodyLimitBytes?: number } = {}) {
+async function greeter(cleanup: Cleanup, options: { bodyLimitBytes?: number; logger?: Logger } = {}) {
   const registry = new MemoryRegistry();
   const service = new Service({ name: 'greeter', registry, deregisterDelayMs: 0, ...options }).handle(Say, {
     async hello(request, context) {
@@ -203,13 +206,22 @@ test('stopping a service lets calls in flight finish over frames; the next call 
   assert.equal(after.failure, 'not-sent');
 });
 
-test('a service drops a connection that sends garbage after the preface, and keeps serving', async (t) => {
-  const { instance } = await greeter(t.after.bind(t));
+test('a service drops a connection that sends garbage after the preface, says why, and keeps serving', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const { instance } = await greeter(t.after.bind(t), { logger: pino(sink) });
   const [host, port] = instance.address.split(':');
   const { connect } = await import('node:net');
   const socket = connect({ host, port: Number(port) });
   socket.write(Buffer.concat([framesPreface, Buffer.from('\0\0\0\x09\x07garbage!')]));
   await new Promise((resolve) => socket.once('close', resolve));
+  const warning = lines.find((line) => line.msg === 'dropped a connection that does not speak berth frames');
+  assert.equal(warning?.reason, 'unknown frame kind 7');
   const answer = await transport(t.after.bind(t)).post({
     address: instance.address,
     path: '/greeter.v1.Say/Hello',

@@ -22,6 +22,8 @@ export interface FrameServerOptions {
   readonly maxFrameBytes: number;
   readonly onRequest: (frame: RequestFrame, respond: FrameResponder) => void;
   readonly onOversized: (size: number, respond: FrameResponder) => void;
+  /** The peer sent something that is not berth frames; the connection has been dropped. */
+  readonly onProtocolError: (reason: string) => void;
 }
 
 export class FrameServerConnection implements FrameSink {
@@ -67,7 +69,7 @@ export class FrameServerConnection implements FrameSink {
       const received = Buffer.concat([this.#preface, data]);
       const compared = Math.min(received.length, framesPreface.length);
       if (!received.subarray(0, compared).equals(framesPreface.subarray(0, compared))) {
-        this.#socket.destroy();
+        this.#drop(`bad preface ${JSON.stringify(received.subarray(0, compared).toString('latin1'))}`);
         return;
       }
       if (received.length < framesPreface.length) {
@@ -79,9 +81,14 @@ export class FrameServerConnection implements FrameSink {
     }
     try {
       this.#reader.push(data);
-    } catch {
-      // Not frames: nothing on this connection can be trusted any more.
-      this.#socket.destroy();
+    } catch (error) {
+      this.#drop((error as Error).message);
     }
+  }
+
+  /** Not frames: nothing more on this connection can be trusted. */
+  #drop(reason: string): void {
+    this.#socket.destroy();
+    this.#options.onProtocolError(reason);
   }
 }

@@ -425,10 +425,13 @@ export class Service {
   }
 
   #onFrames(socket: Socket, first: Buffer): void {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const connection = new FrameServerConnection(socket, first, {
       // The frame's path and headers come on top of the body.
       maxFrameBytes: this.#bodyLimit + 64 * 1024,
       onRequest: (frame, respond) => this.#serveFrame(frame, respond),
+      onProtocolError: (reason) =>
+        this.logger.warn({ remote, reason }, 'dropped a connection that does not speak berth frames'),
       onOversized: (size, respond) =>
         respond(
           413,
