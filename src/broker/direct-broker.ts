@@ -21,7 +21,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { type Logger, silentLogger } from '../log/logger.ts';
 import type { Registry, ServiceInstance } from '../registry/registry.ts';
@@ -192,7 +192,8 @@ export class DirectBroker implements Broker {
   readonly #maxBodyBytes: number;
   readonly #deliveryTimeoutMs: number;
   readonly #server: Server;
-  readonly #agent: Agent;
+  /** undici, loaded by the first delivery to another process: ~10 MB that subscribers alone never need. */
+  #agent: Promise<Agent> | undefined;
   readonly #cache: RegistryCache;
   readonly #instancePrefix = `${directBrokerServiceName}-${randomBytes(6).toString('hex')}`;
   #address = '';
@@ -245,13 +246,6 @@ export class DirectBroker implements Broker {
     this.#server.keepAliveTimeout = 60_000;
     // Bounds receiving a delivery (not running its handler), so close() never waits on a stalled sender.
     this.#server.requestTimeout = 10_000;
-    this.#agent = new Agent({
-      keepAliveTimeout: 30_000,
-      connections: 16,
-      headersTimeout: this.#deliveryTimeoutMs,
-      bodyTimeout: this.#deliveryTimeoutMs,
-      connectTimeout: 5_000,
-    });
     this.#cache = new RegistryCache(this.#registry, this.#logger);
     this.#cache.onChange(() => {
       this.#targets = new Map();
@@ -390,7 +384,7 @@ export class DirectBroker implements Broker {
         });
         this.#server.closeIdleConnections();
       });
-      await this.#agent.close();
+      await (await this.#agent)?.close();
       await this.#cache.close();
     })();
     return this.#closing;
@@ -469,6 +463,20 @@ export class DirectBroker implements Broker {
     return `queue group "${queue}" did not ack (${outcomes.join(', ')})`;
   }
 
+  #deliveryAgent(): Promise<Agent> {
+    this.#agent ??= import('undici').then(
+      ({ Agent }) =>
+        new Agent({
+          keepAliveTimeout: 30_000,
+          connections: 16,
+          headersTimeout: this.#deliveryTimeoutMs,
+          bodyTimeout: this.#deliveryTimeoutMs,
+          connectTimeout: 5_000,
+        }),
+    );
+    return this.#agent;
+  }
+
   async #deliver(
     target: Target,
     queue: string | undefined,
@@ -483,7 +491,7 @@ export class DirectBroker implements Broker {
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (queue !== undefined) headers[queueHeader] = queue;
-      const response = await this.#agent.request({
+      const response = await (await this.#deliveryAgent()).request({
         origin: `http://${target.address}`,
         path: deliverPath,
         method: 'POST',

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface Mail {
   /** Identifies the mail (the event id): the `.eml` name and the Message-ID. */
@@ -26,25 +26,40 @@ export interface Mailer {
   close(): void;
 }
 
+/**
+ * A nodemailer transport made by the first mail, not at start: nodemailer is ~9 MB
+ * of RSS, and an email service spends most of its life waiting for events.
+ */
+function lazyTransport(options: string | Record<string, unknown>) {
+  let transport: Promise<Transporter> | undefined;
+  return {
+    get: () => {
+      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(options));
+      return transport;
+    },
+    close: () => void transport?.then((made) => made.close()),
+  };
+}
+
 export async function createMailer(settings: { smtpUrl?: string; berthDataDir: string }): Promise<Mailer> {
   if (settings.smtpUrl) {
-    const transport = nodemailer.createTransport(settings.smtpUrl);
+    const transport = lazyTransport(settings.smtpUrl);
     const url = new URL(settings.smtpUrl);
     return {
       target: `${url.protocol}//${url.host}`,
       async send(mail) {
-        await transport.sendMail(message(mail));
+        await (await transport.get()).sendMail(message(mail));
       },
-      close: () => transport.close(),
+      close: transport.close,
     };
   }
   const dir = join(settings.berthDataDir, 'email', 'outbox');
   await mkdir(dir, { recursive: true });
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transport = lazyTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     target: dir,
     async send(mail) {
-      const info = await transport.sendMail(message(mail));
+      const info = await (await transport.get()).sendMail(message(mail));
       const file = join(dir, `${fileSafe(mail.id)}.eml`);
       const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
       try {
@@ -54,7 +69,7 @@ export async function createMailer(settings: { smtpUrl?: string; berthDataDir: s
         await rm(temp, { force: true });
       }
     },
-    close: () => transport.close(),
+    close: transport.close,
   };
 }
 
