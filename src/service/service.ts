@@ -91,7 +91,14 @@ interface UnaryRoute {
 
 type Closer = () => Promise<void> | void;
 /** Sends a unary call's answer, whatever carried the call (HTTP/1.1 or a frame). */
-type UnaryReply = (status: number, contentType: string, body: string | Buffer, unprocessed: boolean) => void;
+type UnaryReply = (
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  unprocessed: boolean,
+  /** Response headers (and `trailer-` prefixed trailers) the handler set. */
+  metadata?: Record<string, string>,
+) => void;
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
@@ -389,8 +396,9 @@ export class Service {
 
   /** Connect unary over HTTP/1.1: reads the body within the limit, then answers as any unary call. */
   #serveUnary(route: UnaryRoute, codec: UnaryCodec, req: IncomingMessage, res: ServerResponse): void {
-    const reply: UnaryReply = (status, contentType, body, unprocessed) => {
+    const reply: UnaryReply = (status, contentType, body, unprocessed, metadata) => {
       const headers: Record<string, string | number> = {
+        ...metadata,
         'content-type': contentType,
         'content-length': Buffer.byteLength(body),
       };
@@ -444,8 +452,14 @@ export class Service {
   }
 
   #serveFrame(frame: RequestFrame, respond: FrameResponder): void {
-    const reply: UnaryReply = (status, contentType, body, unprocessed) =>
-      respond(status, frameHeadersJson(contentType, unprocessed), body);
+    const reply: UnaryReply = (status, contentType, body, unprocessed, metadata) =>
+      respond(
+        status,
+        metadata === undefined
+          ? frameHeadersJson(contentType, unprocessed)
+          : JSON.stringify({ ...metadata, 'content-type': contentType }),
+        body,
+      );
     const route = this.#routes.get(frame.path);
     // Callers send compressed calls over HTTP (connect-node decompresses them); frames carry none.
     const codec = isIdentity(frame.headers['content-encoding']) && codecOf(frame.headers['content-type']);
@@ -503,13 +517,15 @@ export class Service {
     const timeoutMs = parseTimeoutMs(headers['connect-timeout-ms']);
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     let expiry: PendingDeadline | undefined;
+    let context: UnaryHandlerContext | undefined;
     let finished = false;
     const finish = (status: number, answer: string | Buffer, code: Code | undefined) => {
       if (finished) return;
       finished = true;
       this.#inFlight--;
       expiry?.cancel();
-      reply(status, status === 200 ? contentTypeOf(codec) : contentTypeJson, answer, false);
+      const contentType = status === 200 ? contentTypeOf(codec) : contentTypeJson;
+      reply(status, contentType, answer, false, context?.responseMetadata());
       this.metrics.observeRpc(
         route.label,
         code === undefined ? 'ok' : codeToString(code),
@@ -539,7 +555,7 @@ export class Service {
     runInRequest({ deadline, requestId, headers }, () => {
       try {
         const message = decodeMessage(route.input, codec, body);
-        const context = new UnaryHandlerContext(route, url, headers, deadline, this.#shutdown.signal);
+        context = new UnaryHandlerContext(route, url, headers, deadline, this.#shutdown.signal);
         Promise.resolve(route.impl(message, context)).then((output) => {
           try {
             finish(200, encodeMessage(route.output, codec, output), undefined);
@@ -661,6 +677,22 @@ class UnaryHandlerContext implements HandlerContext {
   get responseTrailer(): Headers {
     this.#responseTrailer ??= new Headers();
     return this.#responseTrailer;
+  }
+
+  /**
+   * What the handler set, as Connect unary sends it: headers as they are, trailers
+   * as `trailer-<name>` headers. Undefined when it set nothing (the usual case).
+   */
+  responseMetadata(): Record<string, string> | undefined {
+    if (this.#responseHeader === undefined && this.#responseTrailer === undefined) return undefined;
+    const metadata: Record<string, string> = {};
+    this.#responseHeader?.forEach((value, name) => {
+      metadata[name] = value;
+    });
+    this.#responseTrailer?.forEach((value, name) => {
+      metadata[`trailer-${name}`] = value;
+    });
+    return metadata;
   }
 
   get signal(): AbortSignal {
