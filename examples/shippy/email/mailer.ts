@@ -34,7 +34,9 @@ function lazyTransport(options: string | Record<string, unknown>) {
   let transport: Promise<Transporter> | undefined;
   return {
     get: () => {
-      transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(options));
+      transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+        nodemailer.createTransport(options),
+      );
       return transport;
     },
     close: () => void transport?.then((made) => made.close()),
