@@ -269,3 +269,14 @@ test('callers use frames only with instances that advertise them, and HTTP when 
   const answer = await call(http1);
   assert.equal(answer.body.toString(), '{"greeting":"over http"}');
 });
+
+test('BERTH_CALL_PROTOCOL names what it accepts when set to something else', async (t) => {
+  const registry = new MemoryRegistry();
+  const cache = new RegistryCache(registry);
+  t.after(() => cache.close());
+  process.env.BERTH_CALL_PROTOCOL = 'h3';
+  t.after(() => {
+    delete process.env.BERTH_CALL_PROTOCOL;
+  });
+  assert.throws(() => new ServiceCaller({ cache }), /BERTH_CALL_PROTOCOL must be "auto" or "http", not "h3"/);
+});
