@@ -14,6 +14,7 @@ import {
   type ResponseFrame,
 } from '../protocol/frames.ts';
 import { deadlines, type PendingDeadline } from '../service/deadlines.ts';
+import { outsideRequest } from '../service/request-context.ts';
 import { type PostRequest, type PostResult, SendError, type Transport } from './transport.ts';
 
 const connectTimeoutMs = 2_000;
@@ -27,9 +28,12 @@ export class FrameTransport implements Transport {
     const { address } = request;
     let connection = this.#connections.get(address);
     if (connection === undefined || !connection.usable) {
-      const opened: FrameConnection = new FrameConnection(address, () => {
-        if (this.#connections.get(address) === opened) this.#connections.delete(address);
-      });
+      const opened: FrameConnection = outsideRequest(
+        () =>
+          new FrameConnection(address, () => {
+            if (this.#connections.get(address) === opened) this.#connections.delete(address);
+          }),
+      );
       this.#connections.set(address, opened);
       connection = opened;
     }

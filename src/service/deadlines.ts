@@ -5,6 +5,8 @@
  * profiled on the service's hot path). A deadline fires at most `tickMs` late;
  * the timer runs only while some deadline is pending.
  */
+import { outsideRequest } from './request-context.ts';
+
 export interface PendingDeadline {
   cancel(): void;
 }
@@ -36,7 +38,7 @@ export class DeadlineSweeper {
     entries.add(entry);
     if (this.#timer === undefined) {
       // unref: a pending deadline alone must not keep a process alive that has nothing else to do.
-      this.#timer = setInterval(() => this.#sweep(), this.#tickMs).unref();
+      this.#timer = outsideRequest(() => setInterval(() => this.#sweep(), this.#tickMs).unref());
     }
     return entry;
   }

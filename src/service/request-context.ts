@@ -26,6 +26,15 @@ export function runInRequest<T>(context: RequestContext, fn: () => T): T {
 }
 
 /**
+ * Runs `fn` with no request context: for resources that outlive the request that
+ * happened to create them (a connection, a timer), so their callbacks do not carry
+ * — and keep alive — that request's context.
+ */
+export function outsideRequest<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+/**
  * Headers that belong to one hop (HTTP framing, protocol negotiation) and must not
  * be forwarded as metadata; every other header travels downstream, as micro does.
  */
