@@ -1,7 +1,8 @@
 /**
- * ServiceCaller: one unary HTTP call to some instance of a service. Finds
+ * ServiceCaller: one unary Connect call to some instance of a service. Finds
  * instances in the watch-fed registry cache, leaves out ejected ones, lets the
- * balancer pick, sends with the remaining deadline and the caller's metadata, and
+ * balancer pick, sends with the remaining deadline and the caller's metadata (over
+ * berth frames to instances that take them, else HTTP/1.1; see #transportTo), and
  * retries on another instance only where that is safe:
  *  - the request never reached a service (connection refused, or the instance
  *    answered "unprocessed" because it is shutting down), or
