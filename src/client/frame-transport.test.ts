@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import type { Cleanup } from '../../test/support/cleanup.ts';
+import { capturingLogger } from '../../test/support/log-capture.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { framesPreface } from '../protocol/frames.ts';
@@ -207,14 +206,8 @@ test('stopping a service lets calls in flight finish over frames; the next call 
 });
 
 test('a service drops a connection that sends garbage after the preface, says why, and keeps serving', async (t) => {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  const { instance } = await greeter(t.after.bind(t), { logger: pino(sink) });
+  const { logger, lines } = capturingLogger();
+  const { instance } = await greeter(t.after.bind(t), { logger });
   const [host, port] = instance.address.split(':');
   const { connect } = await import('node:net');
   const socket = connect({ host, port: Number(port) });

@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { pino } from 'pino';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
+import { capturingLogger } from '../../test/support/log-capture.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import { Service } from './service.ts';
 
 test('requestLogger() tags a handler’s log lines with the caller’s x-request-id', async (t) => {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
+  const { logger, lines } = capturingLogger();
   const service = new Service({
     name: 'greeter',
     registry: new MemoryRegistry(),
-    logger: pino(sink),
+    logger,
     deregisterDelayMs: 0,
   });
   service.handle(Say, {
