@@ -318,9 +318,15 @@ export class Gateway {
       return;
     }
     // Unknown methods are caught here when the registry lists endpoints (local),
-    // else by the service itself (Kubernetes discovery knows addresses only).
-    const endpoints = instances[0].endpoints;
-    if (endpoints !== undefined && endpoints.length > 0 && !endpoints.includes(method)) {
+    // else by the service itself (Kubernetes discovery knows addresses only). Any
+    // instance will do: during a rolling upgrade only the new ones list a new method.
+    const served = instances.some(
+      (instance) =>
+        instance.endpoints === undefined ||
+        instance.endpoints.length === 0 ||
+        instance.endpoints.includes(method),
+    );
+    if (!served) {
       this.#sendError(
         send,
         service,
@@ -336,7 +342,7 @@ export class Gateway {
         body: requestJson,
         headers: forwardableHeaders(req.headers),
         timeoutMs: this.#timeoutMs,
-        idempotent: instances[0].idempotentEndpoints?.includes(method) === true,
+        idempotent: instances.some((instance) => instance.idempotentEndpoints?.includes(method)),
       })
       .then(
         (response) => {

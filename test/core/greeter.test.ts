@@ -258,3 +258,44 @@ test('gRPC through the gateway is balanced over live instances; a dead one is ej
   assert.ok(!outcomes.slice(9).includes('failed'), `ejected by the ninth call: ${outcomes.join(' ')}`);
   assert.deepEqual(new Set(outcomes.slice(9)), new Set(['a', 'b']));
 });
+
+test('during a rolling upgrade, a method only the new instances list is served, not refused', async (t) => {
+  const registry = new MemoryRegistry();
+  // An old instance, first in the registry, from before Say.Hello existed (and already gone).
+  const refusing = createServer();
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  const oldPort = (refusing.address() as { port: number }).port;
+  await new Promise((resolve) => refusing.close(resolve));
+  await registry.register({
+    id: 'greeter-old',
+    name: 'greeter',
+    version: '1',
+    address: `127.0.0.1:${oldPort}`,
+    protoServices: ['greeter.v1.Say'],
+    endpoints: ['Say.Wave'],
+    metadata: {},
+  });
+  const current = new Service({ name: 'greeter', registry, deregisterDelayMs: 0 }).handle(Say, {
+    hello: (request) => ({ greeting: `Hello ${request.name}` }),
+  });
+  await current.start();
+  t.after(() => current.stop());
+  const upgrading = new Gateway({ registry, port: 0, knownServices: ['greeter'] });
+  const { port } = await upgrading.start();
+  t.after(() => upgrading.stop(1_000));
+  for (let call = 0; call < 4; call++) {
+    const response = await fetch(`http://127.0.0.1:${port}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'greeter', method: 'Say.Hello', request: { name: 'Lu' } }),
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(((await response.json()) as { greeting: string }).greeting, 'Hello Lu');
+  }
+  const unknown = await fetch(`http://127.0.0.1:${port}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ service: 'greeter', method: 'Say.Nothing', request: {} }),
+  });
+  assert.equal(unknown.status, 404, 'a method no instance lists is still refused');
+});
