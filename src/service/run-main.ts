@@ -39,9 +39,20 @@ export async function runtimeFromEnv(
     registry: await registryFromEnv(env, logger),
     logger,
     host: env.BERTH_HOST ?? '127.0.0.1',
-    port: Number(env.PORT ?? env.BERTH_PORT ?? 0),
+    port: portFromEnv(env),
     advertiseHost: env.BERTH_ADVERTISE_HOST,
   };
+}
+
+/** PORT (or BERTH_PORT), 0 when unset; anything but a port number is refused, naming the variable. */
+function portFromEnv(env: Readonly<Record<string, string | undefined>>): number {
+  const name = env.PORT !== undefined ? 'PORT' : env.BERTH_PORT !== undefined ? 'BERTH_PORT' : undefined;
+  if (name === undefined) return 0;
+  const value = env[name]!;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new Error(`${name}: expected a port number (0-65535), got "${value}"`);
+  }
+  return Number(value);
 }
 
 export async function registryFromEnv(
