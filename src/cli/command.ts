@@ -1,5 +1,6 @@
 /**
- * A `berth` command: one file per command under ./commands, listed in ./commands/index.ts.
+ * A `berth` command: one file per command under ./commands, listed (with its one-line
+ * summary) in ./commands/index.ts.
  * Commands receive parsed arguments and an IO object, and return an exit code;
  * only main.ts touches process.argv, process.env and process.exit.
  */
@@ -18,8 +19,6 @@ export interface CommandIo {
 
 export interface Command {
   readonly name: string;
-  /** One line for `berth help`. */
-  readonly summary: string;
   /** Usage text shown by `berth help <name>` and on a usage error. */
   readonly usage: string;
   /**
@@ -35,3 +34,25 @@ export interface Command {
 
 /** A mistake in how a command was invoked: main prints it with the usage and exits 2. */
 export class UsageError extends Error {}
+
+/**
+ * A whole-number option within [min, max], or undefined when it was not given.
+ * Anything else is a UsageError naming the option: `Number()` alone would let
+ * "5m" through as NaN, and a NaN deadline never passes.
+ */
+export function integerOption(
+  values: Record<string, unknown>,
+  name: string,
+  what: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `${min}-${max}`;
+    throw new UsageError(`--${name}: expected ${what} (${range}), got "${String(raw)}"`);
+  }
+  return value;
+}

@@ -26,12 +26,12 @@ export const clusterLogsHelp: ReadonlyArray<readonly [string, string]> = [
 export async function clusterLogs(
   positionals: readonly string[],
   values: Record<string, unknown>,
+  tail: number,
   io: CommandIo,
 ): Promise<number> {
   if (positionals.length === 0)
     throw new UsageError('--cluster needs a service name: berth logs vessel --cluster');
   if (values.follow) throw new UsageError('--follow is not supported with --cluster');
-  const tail = values.tail === undefined ? 100 : Number(values.tail);
   // Loaded here: local `berth logs` must not pay for the Kubernetes client.
   const { podLogs } = await import('../kube/operate.ts');
   const { connectCluster, loadTargetSystem } = await import('./kube-target.ts');

@@ -7,26 +7,37 @@ import { parseArgs } from 'node:util';
 import { type CommandIo, UsageError } from './command.ts';
 import { commands } from './commands/index.ts';
 
-async function help(): Promise<string> {
-  const loaded = await Promise.all(commands.map(([, load]) => load()));
-  const width = Math.max(...loaded.map((command) => command.name.length), 4);
-  const lines = loaded.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+function help(): string {
+  const width = Math.max(...commands.map(([name]) => name.length), 4);
+  const lines = commands.map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
   return `berth: TypeScript microservices, on a laptop and on Kubernetes\n\nUsage: berth <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun "berth help <command>" for a command's options.\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    if (rest[0] === undefined) {
+      process.stdout.write(help());
+      return 0;
+    }
     const topic = commands.find(([commandName]) => commandName === rest[0]);
-    process.stdout.write(topic ? `${(await topic[1]()).usage}\n` : await help());
+    if (!topic) {
+      process.stderr.write(`berth help: no command "${rest[0]}"\n\n${help()}`);
+      return 2;
+    }
+    process.stdout.write(`${(await topic[2]()).usage}\n`);
     return 0;
   }
   const entry = commands.find(([commandName]) => commandName === name);
   if (!entry) {
-    process.stderr.write(`berth: unknown command "${name}"\n\n${await help()}`);
+    process.stderr.write(`berth: unknown command "${name}"\n\n${help()}`);
     return 2;
   }
-  const command = await entry[1]();
+  const command = await entry[2]();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {

@@ -22,7 +22,6 @@ function containerEngine(): string | undefined {
 
 export const buildCommand: Command = {
   name: 'build',
-  summary: 'write Dockerfiles and build images (with docker or podman when present)',
   usage: `Usage: berth build [service] [-f berth.yaml] [--env production] [--push]
 
 Writes a multi-stage Dockerfile per service (and the gateway) into

@@ -2,7 +2,7 @@
  * `berth call`, as `micro call`: one request to a running service, straight or
  * through the gateway (../service-call.ts), its answer pretty-printed.
  */
-import { type Command, type CommandIo, UsageError } from '../command.ts';
+import { type Command, type CommandIo, integerOption, UsageError } from '../command.ts';
 import { formatOptions } from '../format/usage.ts';
 import { openLocalRegistry, registryDirHelp, registryDirOption } from '../local-system.ts';
 
@@ -30,7 +30,6 @@ function pretty(json: string): string {
 
 export const callCommand: Command = {
   name: 'call',
-  summary: 'Call a method of a running service and print the JSON response',
   usage: `Usage: berth call <service> <Service.Method> ['<json request>'] [options]
 
 Calls an instance of <service> found in the local registry (Connect JSON), or
@@ -63,13 +62,7 @@ ${formatOptions([
     if (!/^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$/.test(method)) {
       throw new UsageError(`method "${method}" must look like Service.Method, e.g. Say.Hello`);
     }
-    let timeoutMs: number | undefined;
-    if (values.timeout !== undefined) {
-      timeoutMs = Number(values.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-        throw new UsageError(`--timeout must be a positive number of milliseconds, got "${values.timeout}"`);
-      }
-    }
+    const timeoutMs = integerOption(values, 'timeout', 'milliseconds', 1);
     const gatewayUrl = values['via-gateway'] as string | undefined;
     if (gatewayUrl !== undefined && !/^https?:\/\/[^/]/.test(gatewayUrl)) {
       throw new UsageError(

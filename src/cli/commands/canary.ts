@@ -1,11 +1,10 @@
 import { abortCanary, promoteCanary, startCanary } from '../../kube/operate.ts';
 import { createProgress } from '../../kube/progress.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, integerOption, UsageError } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 export const canaryCommand: Command = {
   name: 'canary',
-  summary: 'canary <service> --weight 10 | canary promote|abort <service>',
   usage: `Usage: berth canary <service> --weight <percent>
        berth canary promote <service>
        berth canary abort <service>
@@ -26,10 +25,11 @@ ${releaseOptionsHelp}
   async run({ positionals, values }, io) {
     const [first, second] = positionals;
     if (!first) throw new UsageError('expected a service, or promote|abort <service>');
+    const timeoutMs = integerOption(values, 'timeout', 'seconds', 1)! * 1000;
+    const weight = integerOption(values, 'weight', 'a percentage of pods', 1, 99)!;
     const release = loadTargetRelease(values, io);
     const client = await connectCluster(values);
     const progress = createProgress(io.stdout, io.isTty);
-    const timeoutMs = Number(values.timeout) * 1000;
     try {
       if (first === 'abort' || first === 'promote') {
         if (!second) throw new UsageError(`expected: berth canary ${first} <service>`);
@@ -42,7 +42,7 @@ ${releaseOptionsHelp}
         io.stdout.write(`${second}: ${result.detail}\n`);
         return result.ok ? 0 : 1;
       }
-      const result = await startCanary(client, release, first, Number(values.weight), progress, timeoutMs);
+      const result = await startCanary(client, release, first, weight, progress, timeoutMs);
       io.stdout.write(
         result.ok
           ? `${first}-canary ready (${result.detail}); next: berth canary promote ${first}, or berth canary abort ${first}\n`

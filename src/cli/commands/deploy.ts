@@ -1,12 +1,11 @@
 import { deploy, dryRun } from '../../kube/deploy.ts';
 import { imageFor } from '../../kube/manifests.ts';
 import { createProgress } from '../../kube/progress.ts';
-import type { Command } from '../command.ts';
+import { type Command, integerOption } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
 export const deployCommand: Command = {
   name: 'deploy',
-  summary: 'apply the system to Kubernetes, watch rollouts, roll back on failure',
   usage: `Usage: berth deploy [-f berth.yaml] [--env production] [--context c] [--namespace n] [--tag t]
 
 Has the API server validate every object first (if one is rejected, nothing
@@ -28,6 +27,8 @@ ${releaseOptionsHelp}
     'dry-run': { type: 'boolean', default: false },
   },
   async run({ values }, io) {
+    const timeoutS = integerOption(values, 'timeout', 'seconds', 1)!;
+    const progressDeadlineSeconds = integerOption(values, 'progress-deadline', 'seconds', 1)!;
     const release = loadTargetRelease(values, io);
     const { system } = release;
     const client = await connectCluster(values);
@@ -56,8 +57,8 @@ ${releaseOptionsHelp}
         client,
         release,
         progress: createProgress(io.stdout, io.isTty),
-        timeoutMs: Number(values.timeout) * 1000,
-        progressDeadlineSeconds: Number(values['progress-deadline']),
+        timeoutMs: timeoutS * 1000,
+        progressDeadlineSeconds,
         signal: io.signal,
       });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -7,7 +7,6 @@ import { openLocalRegistry, registryDirHelp, registryDirOption } from '../local-
 
 export const gatewayCommand: Command = {
   name: 'gateway',
-  summary: 'Run the gateway (the public HTTP entry point) in the foreground',
   usage: `Usage: berth gateway [options]
 
 Serves /rpc, path routes, Connect/gRPC-Web/gRPC pass-through, /healthz, /readyz

@@ -22,7 +22,6 @@ const probeTimeoutMs = 2_000;
 
 export const healthCommand: Command = {
   name: 'health',
-  summary: 'Check liveness and readiness of running services (exit 1 unless all ready)',
   usage: `Usage: berth health [service] [options]
 
 Asks every instance (of one service, or of all) for GET /healthz and GET /readyz

@@ -1,24 +1,85 @@
 import type { Command } from '../command.ts';
 
 /**
- * Every command `berth` knows, in the order `berth help` lists them. Each loads
- * only when used, so `berth call` does not pay for the runner's or the Kubernetes
- * client's imports.
+ * Every command `berth` knows, in the order `berth help` lists them, with the
+ * one line help shows. Each loads only when used, so `berth call` does not pay for
+ * the runner's or the Kubernetes client's imports, and `berth help` for none.
  */
-export const commands: ReadonlyArray<readonly [name: string, load: () => Promise<Command>]> = [
-  ['call', async () => (await import('./call.ts')).callCommand],
-  ['list', async () => (await import('./list.ts')).listCommand],
-  ['health', async () => (await import('./health.ts')).healthCommand],
-  ['gateway', async () => (await import('./gateway.ts')).gatewayCommand],
-  ['run', async () => (await import('./run.ts')).runCommand],
-  ['logs', async () => (await import('./logs.ts')).logsCommand],
-  ['stop', async () => (await import('./stop.ts')).stopCommand],
-  ['start', async () => (await import('./start.ts')).startCommand],
-  ['manifests', async () => (await import('./manifests.ts')).manifestsCommand],
-  ['build', async () => (await import('./build.ts')).buildCommand],
-  ['deploy', async () => (await import('./deploy.ts')).deployCommand],
-  ['status', async () => (await import('./status.ts')).statusCommand],
-  ['rollout', async () => (await import('./rollout.ts')).rolloutCommand],
-  ['scale', async () => (await import('./scale.ts')).scaleCommand],
-  ['canary', async () => (await import('./canary.ts')).canaryCommand],
-];
+export const commands: ReadonlyArray<readonly [name: string, summary: string, load: () => Promise<Command>]> =
+  [
+    [
+      'call',
+      'Call a method of a running service and print the JSON response',
+      async () => (await import('./call.ts')).callCommand,
+    ],
+    [
+      'list',
+      'List running services and their instances, with readiness',
+      async () => (await import('./list.ts')).listCommand,
+    ],
+    [
+      'health',
+      'Check liveness and readiness of running services (exit 1 unless all ready)',
+      async () => (await import('./health.ts')).healthCommand,
+    ],
+    [
+      'gateway',
+      'Run the gateway (the public HTTP entry point) in the foreground',
+      async () => (await import('./gateway.ts')).gatewayCommand,
+    ],
+    [
+      'run',
+      'Run a system locally: embedded Postgres, the gateway and every service',
+      async () => (await import('./run.ts')).runCommand,
+    ],
+    [
+      'logs',
+      'Show the logs of a locally running system, or of some of its services',
+      async () => (await import('./logs.ts')).logsCommand,
+    ],
+    [
+      'stop',
+      'Stop services of the locally running system (berth run), or the whole system',
+      async () => (await import('./stop.ts')).stopCommand,
+    ],
+    [
+      'start',
+      'Start services of the locally running system (berth run) again',
+      async () => (await import('./start.ts')).startCommand,
+    ],
+    [
+      'manifests',
+      'Render the Kubernetes objects of the system as YAML',
+      async () => (await import('./manifests.ts')).manifestsCommand,
+    ],
+    [
+      'build',
+      'Write Dockerfiles and build images (with docker or podman when present)',
+      async () => (await import('./build.ts')).buildCommand,
+    ],
+    [
+      'deploy',
+      'Apply the system to Kubernetes, watch rollouts, roll back on failure',
+      async () => (await import('./deploy.ts')).deployCommand,
+    ],
+    [
+      'status',
+      'Show each service (and postgres, nats) on Kubernetes: replicas, revision, image tag',
+      async () => (await import('./status.ts')).statusCommand,
+    ],
+    [
+      'rollout',
+      'Go back to an earlier release of a service: rollout undo <service> [--to-revision n]',
+      async () => (await import('./rollout.ts')).rolloutCommand,
+    ],
+    [
+      'scale',
+      'Scale a service on Kubernetes: scale <service>=N (until the next deploy)',
+      async () => (await import('./scale.ts')).scaleCommand,
+    ],
+    [
+      'canary',
+      'Try a release on some pods: canary <service> --weight 10, then promote|abort',
+      async () => (await import('./canary.ts')).canaryCommand,
+    ],
+  ];

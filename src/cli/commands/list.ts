@@ -18,7 +18,6 @@ const probeTimeoutMs = 1_000;
 
 export const listCommand: Command = {
   name: 'list',
-  summary: 'List running services and their instances, with readiness',
   usage: `Usage: berth list [options]
 
 Lists the services in the local registry: per instance its id, address,

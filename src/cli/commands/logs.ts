@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { colourFor, createPrettifier, prefixed } from '../../runner/log-output.ts';
 import { findDataDir } from '../../runner/state.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, integerOption, UsageError } from '../command.ts';
 import { formatOptions } from '../format/usage.ts';
 import { clusterLogs, clusterLogsHelp, clusterLogsOptions } from '../kube-logs.ts';
 
@@ -27,7 +27,6 @@ interface Line {
 
 export const logsCommand: Command = {
   name: 'logs',
-  summary: 'Show the logs of a locally running system, or of some of its services',
   usage: `Usage: berth logs [service | instance ...] [options]
 
 Prints what the processes of the system started by "berth run" wrote (the
@@ -47,11 +46,8 @@ ${formatOptions([
     ...clusterLogsOptions,
   },
   async run({ positionals, values }, io) {
-    const tail = values.tail === undefined ? undefined : Number(values.tail);
-    if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) {
-      throw new UsageError(`--tail: expected a number of lines, got "${values.tail}"`);
-    }
-    if (values.cluster === true) return clusterLogs(positionals, values, io);
+    const tail = integerOption(values, 'tail', 'a number of lines', 0);
+    if (values.cluster === true) return clusterLogs(positionals, values, tail ?? 100, io);
     const dataDir = findDataDir({ cwd: io.cwd, env: io.env });
     if (dataDir === undefined) {
       throw new Error('no system here: run it with "berth run", or set BERTH_DATA_DIR to its data dir');

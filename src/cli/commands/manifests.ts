@@ -6,7 +6,6 @@ import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-t
 
 export const manifestsCommand: Command = {
   name: 'manifests',
-  summary: 'render the Kubernetes objects of the system as YAML',
   usage: `Usage: berth manifests [-f berth.yaml] [--env production] [-o dir]
 
 Prints every object (or writes one file per object into -o dir). The output is

@@ -1,11 +1,10 @@
 import { createProgress } from '../../kube/progress.ts';
 import { undoRollout, waitForRollout } from '../../kube/rollout.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, integerOption, UsageError } from '../command.ts';
 import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '../kube-target.ts';
 
 export const rolloutCommand: Command = {
   name: 'rollout',
-  summary: 'rollout undo <service> [--to-revision n]: go back to an earlier release of a service',
   usage: `Usage: berth rollout undo <service> [--to-revision n]
 
 ${kubeOptionsHelp}
@@ -14,10 +13,10 @@ ${kubeOptionsHelp}
   async run({ positionals, values }, io) {
     const [action, service] = positionals;
     if (action !== 'undo' || !service) throw new UsageError('expected: berth rollout undo <service>');
+    const to = integerOption(values, 'to-revision', 'a revision number', 1);
     const system = loadTargetSystem(values, io);
     const client = await connectCluster(values);
     try {
-      const to = values['to-revision'] === undefined ? undefined : Number(values['to-revision']);
       const restored = await undoRollout(client, system.namespace, service, to);
       io.stdout.write(`${service}: restoring revision ${restored}\n`);
       const state = await waitForRollout(client, system.namespace, service, {

@@ -2,12 +2,11 @@
 import { loadSystemFile } from '../../config/system-file.ts';
 import { Runner } from '../../runner/runner.ts';
 import { dataDirFor } from '../../runner/state.ts';
-import { type Command, UsageError } from '../command.ts';
+import { type Command, integerOption, UsageError } from '../command.ts';
 import { formatOptions } from '../format/usage.ts';
 
 export const runCommand: Command = {
   name: 'run',
-  summary: 'Run a system locally: embedded Postgres, the gateway and every service',
   usage: `Usage: berth run [dir | berth.yaml] [options]
 
 Starts the system of berth.yaml (default: the one in the current folder): the
@@ -28,13 +27,7 @@ of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
   options: { env: { type: 'string' }, only: { type: 'string' }, port: { type: 'string' } },
   async run({ positionals, values }, io) {
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    let gatewayPort: number | undefined;
-    if (values.port !== undefined) {
-      gatewayPort = Number(values.port);
-      if (!Number.isInteger(gatewayPort) || gatewayPort < 1 || gatewayPort > 65535) {
-        throw new UsageError(`--port: expected a port number (1-65535), got "${values.port}"`);
-      }
-    }
+    const gatewayPort = integerOption(values, 'port', 'a port number', 1, 65_535);
     const only = ((values.only as string | undefined) ?? '')
       .split(',')
       .map((name) => name.trim())

@@ -4,7 +4,6 @@ import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '
 
 export const scaleCommand: Command = {
   name: 'scale',
-  summary: 'scale <service>=N on Kubernetes (until the next deploy applies berth.yaml again)',
   usage: `Usage: berth scale <service>=<replicas> [...]
 
 ${kubeOptionsHelp}`,

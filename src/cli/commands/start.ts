@@ -5,7 +5,6 @@ import { type Command, UsageError } from '../command.ts';
 
 export const startCommand: Command = {
   name: 'start',
-  summary: 'Start services of the locally running system (berth run) again',
   usage: `Usage: berth start <service ...>
 
 Starts the named services of the system "berth run" is running (after "berth stop",

@@ -4,8 +4,6 @@ import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '
 
 export const statusCommand: Command = {
   name: 'status',
-  summary:
-    'per service (and postgres, nats) on Kubernetes: replicas desired/ready/updated, revision, image tag',
   usage: `Usage: berth status [-f berth.yaml] [--env production] [--json]
 
 ${kubeOptionsHelp}

@@ -5,7 +5,6 @@ import type { Command } from '../command.ts';
 
 export const stopCommand: Command = {
   name: 'stop',
-  summary: 'Stop services of the locally running system (berth run), or the whole system',
   usage: `Usage: berth stop [service ...]
 
 Stops every instance of the named services of the system "berth run" is running
