@@ -26,13 +26,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import {
-  managedBy,
-  postgresSecret,
-  type RenderOptions,
-  renderManifests,
-  requiredSecrets,
-} from './manifests.ts';
+import { managedBy, postgresSecret, renderManifests, requiredSecrets } from './manifests.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { podProblem, revisionOf, undoRollout, waitForRollout } from './rollout.ts';
@@ -285,17 +279,15 @@ async function rollBack(
   }
 }
 
-export async function deploy(
-  options: DeployOptions,
-  render: Partial<RenderOptions> = {},
-): Promise<DeployResult> {
+/** What a deploy applies and a dry run validates: the same objects, rendered once here. */
+function renderRelease(release: Release, progressDeadlineSeconds: number | undefined): KubernetesObject[] {
+  return renderManifests(release.system, { tags: release.tags, progressDeadlineSeconds });
+}
+
+export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { client, release, progress } = options;
   const { system } = release;
-  const objects = renderManifests(system, {
-    tags: release.tags,
-    progressDeadlineSeconds: options.progressDeadlineSeconds,
-    ...render,
-  });
+  const objects = renderRelease(release, options.progressDeadlineSeconds);
   const namespace = objects.find((object) => object.kind === 'Namespace');
   if (namespace) await client.apply(namespace);
   await refuseDuringCanary(client, release);
@@ -441,8 +433,12 @@ async function validate(
 }
 
 /** Server-side dry run of every rendered object: the API server validates (strictly) without changing anything. */
-export async function dryRun(client: KubeClient, release: Release): Promise<DryRunResult> {
-  const objects = renderManifests(release.system, { tags: release.tags });
+export async function dryRun(
+  client: KubeClient,
+  release: Release,
+  progressDeadlineSeconds?: number,
+): Promise<DryRunResult> {
+  const objects = renderRelease(release, progressDeadlineSeconds);
   const namespace = objects.find((object) => object.kind === 'Namespace');
   let createdNamespace: string | undefined;
   if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!))) {

@@ -83,7 +83,16 @@ export class KubeClient {
   static async connect(options: KubeClientOptions = {}): Promise<KubeClient> {
     const kubeConfig = options.kubeConfig ?? new KubeConfig();
     if (!options.kubeConfig) kubeConfig.loadFromDefault();
-    if (options.context) kubeConfig.setCurrentContext(options.context);
+    if (options.context) {
+      // client-node takes any name here; a mistyped one would surface as "no cluster configured".
+      if (!kubeConfig.getContextObject(options.context)) {
+        const known = kubeConfig.getContexts().map((context) => context.name);
+        throw new Error(
+          `the kubeconfig has no context "${options.context}"; it has: ${known.join(', ') || 'none'}`,
+        );
+      }
+      kubeConfig.setCurrentContext(options.context);
+    }
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) {
       throw new Error(

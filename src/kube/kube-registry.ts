@@ -111,7 +111,13 @@ export class KubeRegistry implements Registry {
     const informer = makeInformer<V1EndpointSlice>(
       this.#kubeConfig,
       `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      () => api.listNamespacedEndpointSlice({ namespace, labelSelector }),
+      // The backoff resets on a list that succeeds: client-node emits 'connect'
+      // before it lists, so resetting there kept a refused (403) watch at ~1 s forever.
+      () =>
+        api.listNamespacedEndpointSlice({ namespace, labelSelector }).then((list) => {
+          this.#failures = 0;
+          return list;
+        }),
       labelSelector,
     );
     const key = (slice: V1EndpointSlice) => `${slice.metadata?.namespace}/${slice.metadata?.name}`;
@@ -119,9 +125,6 @@ export class KubeRegistry implements Registry {
     informer.on('add', update);
     informer.on('update', update);
     informer.on('delete', (slice) => this.#replace(key(slice), []));
-    informer.on('connect', () => {
-      this.#failures = 0;
-    });
     informer.on('error', (error: unknown) => {
       if (this.#closed) return;
       this.#failures += 1;

@@ -31,8 +31,6 @@ import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system
 export const podPort = 8080;
 export const fieldManager = 'berth';
 export const managedBy = 'berth';
-/** Annotation with the deploy's release id, so a rollout can be matched to a deploy. */
-export const releaseAnnotation = 'berth.dev/release';
 
 export interface RenderOptions {
   /** Image tag per service name, plus `gateway`. */

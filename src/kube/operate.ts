@@ -119,8 +119,14 @@ export async function startCanary(
   weight: number,
   progress: Progress,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; detail: string }> {
   const { system } = release;
+  if (!system.services[name]) {
+    throw new Error(
+      `no service "${name}" in ${system.file}; services: ${Object.keys(system.services).join(', ')}`,
+    );
+  }
   const stable = await deploymentOf(client, system, name);
   const stableTag = stable.metadata?.labels?.['app.kubernetes.io/version'];
   if (!stableTag) throw new Error(`${name} has no version label; deploy it with berth first`);
@@ -145,6 +151,7 @@ export async function startCanary(
     timeoutMs,
     progress,
     label: `${name}-canary`,
+    signal,
   });
   progress.end();
   return { ok: state.phase === 'complete', detail: state.detail };
@@ -157,6 +164,7 @@ export async function promoteCanary(
   name: string,
   progress: Progress,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<{ ok: boolean; detail: string }> {
   const { system } = release;
   const canary = await deploymentOf(client, system, `${name}-canary`);
@@ -173,7 +181,12 @@ export async function promoteCanary(
   });
   const stable = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === name)!;
   await client.apply(stable);
-  const rollout = await waitForRollout(client, system.namespace, name, { timeoutMs, progress, label: name });
+  const rollout = await waitForRollout(client, system.namespace, name, {
+    timeoutMs,
+    progress,
+    label: name,
+    signal,
+  });
   progress.end();
   if (rollout.phase !== 'complete')
     return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };

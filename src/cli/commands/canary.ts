@@ -38,11 +38,11 @@ ${releaseOptionsHelp}
           io.stdout.write(`${second}: canary removed; the stable release serves alone\n`);
           return 0;
         }
-        const result = await promoteCanary(client, release, second, progress, timeoutMs);
+        const result = await promoteCanary(client, release, second, progress, timeoutMs, io.signal);
         io.stdout.write(`${second}: ${result.detail}\n`);
         return result.ok ? 0 : 1;
       }
-      const result = await startCanary(client, release, first, weight, progress, timeoutMs);
+      const result = await startCanary(client, release, first, weight, progress, timeoutMs, io.signal);
       io.stdout.write(
         result.ok
           ? `${first}-canary ready (${result.detail}); next: berth canary promote ${first}, or berth canary abort ${first}\n`

@@ -34,7 +34,7 @@ ${releaseOptionsHelp}
     const client = await connectCluster(values);
     try {
       if (values['dry-run']) {
-        const { problems, createdNamespace } = await dryRun(client, release);
+        const { problems, createdNamespace } = await dryRun(client, release, progressDeadlineSeconds);
         if (createdNamespace)
           io.stdout.write(
             `created namespace ${createdNamespace}: objects in it can only be validated there\n`,
