@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadSystemFile } from '../../src/config/system-file.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
-import { KubeClient as Client } from '../../src/kube/kube-client.ts';
+import { KubeClient } from '../../src/kube/kube-client.ts';
 import { startCanary } from '../../src/kube/operate.ts';
 import { createProgress } from '../../src/kube/progress.ts';
 import { createRelease } from '../../src/kube/release.ts';
@@ -20,7 +19,7 @@ test('a --context the kubeconfig does not have is named, with the ones it has', 
     currentContext: 'lab',
   });
   await assert.rejects(
-    Client.connect({ kubeConfig, context: 'labb' }),
+    KubeClient.connect({ kubeConfig, context: 'labb' }),
     /the kubeconfig has no context "labb"; it has: lab/,
   );
 });
