@@ -4,7 +4,8 @@
  * event id it handled in the same transaction as its own writes: a redelivered
  * duplicate finds the id and is dropped. The marker is inserted first, so a
  * concurrent duplicate waits on the primary key until the first one commits or
- * rolls back.
+ * rolls back. A side effect outside the database (a mail) uses `effectOnce`, which
+ * holds no transaction open across the effect's network I/O.
  */
 
 import { qualify, quoteIdent, type SqlClient, type SqlPool, withTransaction } from '../store/sql.ts';
@@ -51,6 +52,37 @@ export async function handleOnce(
     await fn(tx);
     return true;
   });
+}
+
+/**
+ * For an effect outside the database (sending a mail, calling an API): runs `fn`
+ * unless `consumer` already handled `event`, then records it. No transaction is
+ * held open while `fn` waits on the network: a transaction held across an SMTP
+ * exchange blocks other writers, and with the embedded database every service's
+ * queries. The cost is at-least-once for the effect: a crash between `fn` and the
+ * record, or two deliveries at once, repeat it, so key it by the event id (a
+ * Message-ID, an idempotency key). If `fn` throws, nothing is recorded and the
+ * error is rethrown for the broker to redeliver. Resolves false for a duplicate.
+ */
+export async function effectOnce(
+  db: SqlClient,
+  consumer: string,
+  event: Pick<BrokerEvent, 'id'>,
+  fn: () => Promise<void>,
+  options: HandleOnceOptions = {},
+): Promise<boolean> {
+  const markers = qualify(options.schema, table);
+  const seen = await db.query(`SELECT 1 FROM ${markers} WHERE consumer = $1 AND event_id = $2`, [
+    consumer,
+    event.id,
+  ]);
+  if (seen.rows.length > 0) return false;
+  await fn();
+  await db.query(`INSERT INTO ${markers} (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+    consumer,
+    event.id,
+  ]);
+  return true;
 }
 
 /** Deletes markers older than `olderThanMs`; keep them longer than any redelivery can take. */

@@ -12,7 +12,13 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './broker.ts';
-export { ensureProcessedTable, type HandleOnceOptions, handleOnce, pruneProcessed } from './dedupe.ts';
+export {
+  effectOnce,
+  ensureProcessedTable,
+  type HandleOnceOptions,
+  handleOnce,
+  pruneProcessed,
+} from './dedupe.ts';
 export {
   type AdvertisedSubscriber,
   type AdvertisedSubscription,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrokerEvent } from '../../src/broker/broker.ts';
-import { ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
+import { effectOnce, ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
 import { DirectBroker } from '../../src/broker/direct-broker.ts';
 import { enqueue, ensureOutboxTable, OutboxRelay } from '../../src/broker/outbox.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
@@ -139,6 +139,26 @@ describe('outbox + DirectBroker on PGlite', () => {
     assert.deepEqual(outcomes, [true, false]);
     const { rows } = await pglite.pool.query('SELECT event_id FROM welcome_mails');
     assert.deepEqual(rows, [{ event_id: eventId }]);
+  });
+
+  it('effectOnce: the effect runs outside any transaction, once per event; a failed one is retried', async () => {
+    const event = { id: 'evt-effect-1' };
+    const effects: string[] = [];
+    let failNext = true;
+    const effect = async () => {
+      // No transaction holds a row lock meanwhile: another session writes freely.
+      await pglite.pool.query("INSERT INTO welcome_mails (user_id, event_id) VALUES ('during', 'effect')");
+      if (failNext) {
+        failNext = false;
+        throw new Error('SMTP said 451, try later');
+      }
+      effects.push(event.id);
+    };
+    await assert.rejects(effectOnce(pglite.pool, 'mailer', event, effect), /451/);
+    assert.deepEqual(effects, [], 'the failed attempt recorded nothing');
+    assert.equal(await effectOnce(pglite.pool, 'mailer', event, effect), true, 'the redelivery runs it');
+    assert.equal(await effectOnce(pglite.pool, 'mailer', event, effect), false, 'a duplicate is dropped');
+    assert.deepEqual(effects, ['evt-effect-1']);
   });
 
   it('lets relays of several replicas share one table without losing events', async () => {

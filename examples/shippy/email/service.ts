@@ -3,7 +3,9 @@
  * health, metrics, graceful stop). It subscribes to `user.created` in queue group
  * `email`, so each event reaches one replica, and sends a welcome mail.
  */
+
 import { z } from 'zod';
+import { pruneProcessed } from '../../../src/broker/dedupe.ts';
 import type { Runtime } from '../../../src/service/run-main.ts';
 import type { Service } from '../../../src/service/service.ts';
 import { newService, openBroker, openDatabase } from '../configs/resources.ts';
@@ -17,13 +19,14 @@ import {
 import { createMailer } from './mailer.ts';
 import { migrations, queue, topic, welcomeSubscriber } from './subscriber.ts';
 
+/** A week: far beyond the outbox's longest backoff between redeliveries. */
+const markerLifetimeMs = 7 * 24 * 3_600_000;
+
 export const emailConfig = z.strictObject({
   ...databaseSettings,
   ...brokerSettings,
   ...dataDirSettings,
-  smtpUrl: optionalSetting(
-    z.string().regex(/^smtps?:\/\//, { error: 'expected an smtp:// or smtps:// URL' }),
-  ),
+  smtpUrl: optionalSetting(z.url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' })),
   mailFrom: z.string().min(3),
 });
 
@@ -42,6 +45,13 @@ export async function createEmailService(runtime: Runtime): Promise<Service> {
     logger: service.logger,
   });
   await broker.subscribe(topic, handler, { queue });
+  // Markers of handled events need only outlive any redelivery of them; pruned so the table stays small.
+  const pruning = setInterval(() => {
+    pruneProcessed(pool, markerLifetimeMs, config.databaseSchema).catch((error: unknown) =>
+      service.logger.warn({ err: error }, 'pruning handled-event markers failed; next try in an hour'),
+    );
+  }, 3_600_000).unref();
+  service.onClose(() => clearInterval(pruning));
   service.logger.info({ topic, queue, mailTo: mailer.target }, 'subscribed');
   return service;
 }

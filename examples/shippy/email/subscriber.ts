@@ -1,14 +1,16 @@
 /**
  * What the email service does with `user.created`: send the welcome mail once per
- * event. Brokers deliver at least once, so the send runs inside `handleOnce`: the
- * event id is recorded in the same transaction, and a redelivered event finds it
- * and is dropped. If sending fails the transaction rolls back and the handler
- * throws, so the broker redelivers later.
+ * event. Brokers deliver at least once, so the send goes through `effectOnce`: the
+ * event id is recorded after the mail is sent, and a redelivered event finds it
+ * and is dropped. No transaction is open while SMTP answers. If sending fails
+ * nothing is recorded and the handler throws, so the broker redelivers later; the
+ * rare repeat (a crash right after sending) carries the same Message-ID and `.eml`
+ * name, so mail systems and the outbox folder keep one.
  */
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import type pg from 'pg';
 import type { EventHandler } from '../../../src/broker/broker.ts';
-import { ensureProcessedTable, handleOnce } from '../../../src/broker/dedupe.ts';
+import { effectOnce, ensureProcessedTable } from '../../../src/broker/dedupe.ts';
 import type { Logger } from '../../../src/log/logger.ts';
 import type { Migration } from '../../../src/store/migrate.ts';
 import { UserCreatedSchema } from '../gen/shippy/user/v1/user_pb.js';
@@ -51,7 +53,7 @@ export function welcomeSubscriber(options: WelcomeSubscriberOptions): EventHandl
       logger.error({ eventId: event.id, userId: user.id }, 'dropping a user.created event without an email');
       return;
     }
-    const sent = await handleOnce(
+    const sent = await effectOnce(
       pool,
       consumer,
       event,
