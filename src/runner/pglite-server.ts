@@ -21,15 +21,12 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { createLogger } from '../log/logger.ts';
+import { loggerFromEnv } from '../log/logger.ts';
 import { PgWireServer } from './pg-wire-server.ts';
 
 const env = process.env;
-const logger = createLogger({
-  name: 'postgres',
-  level: env.LOG_LEVEL ?? 'info',
-  pretty: env.LOG_FORMAT === 'pretty',
-});
+// The runner reads its children's output through a pipe: JSON unless LOG_FORMAT says otherwise.
+const logger = loggerFromEnv(env, false, 'postgres');
 const dataDir = env.BERTH_PGLITE_DIR;
 if (!dataDir) {
   logger.fatal('BERTH_PGLITE_DIR is not set: the folder that holds the database');

@@ -13,3 +13,19 @@ test('PORT and BERTH_PORT: a port number, or an error naming the variable', asyn
   );
   await assert.rejects(runtimeFromEnv({ ...env, BERTH_PORT: '70000' }), /BERTH_PORT: expected a port number/);
 });
+
+test('LOG_LEVEL and LOG_FORMAT: a value berth does not know is named', async () => {
+  const env = { BERTH_REGISTRY: 'memory' };
+  await assert.rejects(
+    runtimeFromEnv({ ...env, LOG_LEVEL: 'verbose' }),
+    /LOG_LEVEL: expected one of .*debug.*, got "verbose"/,
+  );
+  await assert.rejects(
+    runtimeFromEnv({ ...env, LOG_FORMAT: 'prety' }),
+    /LOG_FORMAT: expected json or pretty, got "prety"/,
+  );
+  assert.equal(
+    (await runtimeFromEnv({ ...env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' })).logger.level,
+    'warn',
+  );
+});

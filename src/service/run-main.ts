@@ -12,7 +12,7 @@
  *   LOG_LEVEL, LOG_FORMAT=json|pretty
  */
 import type { Logger } from '../log/logger.ts';
-import { createLogger } from '../log/logger.ts';
+import { loggerFromEnv } from '../log/logger.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -30,10 +30,7 @@ export interface Runtime {
 export async function runtimeFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<Runtime> {
-  const logger = createLogger({
-    level: env.LOG_LEVEL ?? 'info',
-    pretty: env.LOG_FORMAT ? env.LOG_FORMAT === 'pretty' : process.stdout.isTTY === true,
-  });
+  const logger = loggerFromEnv(env, process.stdout.isTTY === true);
   return {
     env,
     registry: await registryFromEnv(env, logger),

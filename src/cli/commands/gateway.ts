@@ -1,6 +1,6 @@
 /** `berth gateway`: the gateway in the foreground, over the local registry, until Ctrl-C. */
 import { GatewaySettingError, gatewayFlags, gatewayOptionsFrom, runGateway } from '../../gateway/main.ts';
-import { createLogger } from '../../log/logger.ts';
+import { loggerFromEnv } from '../../log/logger.ts';
 import { type Command, UsageError } from '../command.ts';
 import { formatOptions } from '../format/usage.ts';
 import { openLocalRegistry, registryDirHelp, registryDirOption } from '../local-system.ts';
@@ -35,10 +35,7 @@ ${formatOptions([
           env: io.env,
           cwd: io.cwd,
           registry,
-          logger: createLogger({
-            level: io.env.LOG_LEVEL ?? 'info',
-            pretty: io.env.LOG_FORMAT ? io.env.LOG_FORMAT === 'pretty' : io.isTty,
-          }),
+          logger: loggerFromEnv(io.env, io.isTty),
         });
       } catch (error) {
         // A bad flag is an invocation mistake; a bad environment variable is not.
