@@ -65,9 +65,22 @@ export interface WaitForDatabaseOptions {
 }
 
 /**
+ * Answers no wait can change: the server is up and refuses these credentials
+ * (SQLSTATE class 28) or has no such database (3D000).
+ */
+function refusal(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('28')) return 'check the user and password in the database URL';
+  if (code === '3D000') return 'create the database, or fix its name in the database URL';
+  return undefined;
+}
+
+/**
  * Resolves once the database answers, retrying with backoff: services started
  * together with their database (or by Kubernetes before it is up) wait for it
- * instead of crash-looping. Throws with the last reason after `timeoutMs`.
+ * instead of crash-looping. Throws with the last reason after `timeoutMs`, and at
+ * once when the server answers with a refusal no wait can change.
  */
 export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOptions = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -78,6 +91,13 @@ export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOpt
       return;
     } catch (error) {
       const reason = (error as Error).message;
+      const fix = refusal(error);
+      if (fix !== undefined) {
+        const code = (error as { code: string }).code;
+        throw new Error(`the database refused the connection: ${reason} (SQLSTATE ${code}); ${fix}`, {
+          cause: error,
+        });
+      }
       if (Date.now() >= deadline) {
         throw new Error(`database not reachable after ${attempt} attempts: ${reason}`, { cause: error });
       }

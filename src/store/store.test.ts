@@ -114,6 +114,34 @@ describe('readiness', () => {
     );
   });
 
+  it('waitForDatabase stops at once when the server refuses the credentials or has no such database', async () => {
+    for (const [code, message, fix] of [
+      ['28P01', 'password authentication failed for user "app"', /check the user and password/],
+      ['3D000', 'database "shipy" does not exist', /create the database, or fix its name/],
+    ] as const) {
+      // A server that answers every startup with this PostgreSQL ErrorResponse.
+      const fields = Buffer.from(`SFATAL\0C${code}\0M${message}\0\0`);
+      const header = Buffer.alloc(5);
+      header.write('E');
+      header.writeInt32BE(4 + fields.length, 1);
+      const refusing = createServer((socket) =>
+        socket.once('data', () => socket.end(Buffer.concat([header, fields]))),
+      );
+      refusing.listen(0, '127.0.0.1');
+      await once(refusing, 'listening');
+      cleanup(() => new Promise((resolve) => refusing.close(resolve)));
+      const { port } = refusing.address() as AddressInfo;
+      const probe = new pg.Pool({ connectionString: `postgres://app:x@127.0.0.1:${port}/shipy` });
+      cleanup(() => probe.end());
+      // Without the refusal check this would retry for 30 s, then fail "not reachable".
+      await assert.rejects(waitForDatabase(probe, { timeoutMs: 30_000 }), (error: Error) => {
+        assert.match(error.message, new RegExp(`the database refused the connection: .*SQLSTATE ${code}`));
+        assert.match(error.message, fix);
+        return true;
+      });
+    }
+  });
+
   it('redactUrl hides the password', () => {
     assert.equal(redactUrl('postgres://app:s3cret@db:5432/shippy'), 'postgres://app:***@db:5432/shippy');
     assert.equal(redactUrl('postgres://db/shippy'), 'postgres://db/shippy');
