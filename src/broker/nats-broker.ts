@@ -212,6 +212,14 @@ export class NatsBroker implements Broker {
     } catch (error) {
       throw new ConnectError(`event data is not JSON-serialisable: ${String(error)}`, Code.InvalidArgument);
     }
+    // Too large for the server is as permanent as unserialisable: no retry can store it.
+    const maxPayload = this.#nc.info?.max_payload;
+    if (maxPayload !== undefined && Buffer.byteLength(body) > maxPayload) {
+      throw new ConnectError(
+        `event is larger than the NATS server's max_payload of ${maxPayload} bytes`,
+        Code.InvalidArgument,
+      );
+    }
     const published = this.#js.publish(this.#subject(topic), body, {
       msgID: event.id,
       timeout: this.#publishTimeoutMs,

@@ -17,6 +17,7 @@
  * event id (dedupe.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { Code, ConnectError } from '../errors/berth-error.ts';
 import { type Logger, silentLogger } from '../log/logger.ts';
 import { qualify, quoteIdent, type SqlClient } from '../store/sql.ts';
 import type { Broker, PublishInput } from './broker.ts';
@@ -220,8 +221,20 @@ export class OutboxRelay {
       );
     } catch (error) {
       const attempts = row.attempts + 1;
-      const retryMs = this.#backoff(attempts);
       const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof ConnectError && error.code === Code.InvalidArgument) {
+        // No retry can publish it (too large, not serialisable): keep it, with its error, out of the queue.
+        await this.#db.query(
+          `UPDATE ${this.#table} SET attempts = attempts + 1, last_error = $2, next_attempt_at = 'infinity' WHERE id = $1`,
+          [row.id, reason],
+        );
+        this.#logger.error(
+          { eventId: row.id, topic: row.topic, reason },
+          `outbox event can never be published; kept in ${this.#table} with its error (fix it, then set next_attempt_at = now() to retry)`,
+        );
+        return undefined;
+      }
+      const retryMs = this.#backoff(attempts);
       await this.#db.query(
         `UPDATE ${this.#table}
          SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + $3::integer * interval '1 millisecond'

@@ -5,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { BrokerEvent } from '../../src/broker/broker.ts';
 import { ensureProcessedTable, handleOnce } from '../../src/broker/dedupe.ts';
 import { durableName, NatsBroker, type NatsBrokerOptions } from '../../src/broker/nats-broker.ts';
+import { Code, type ConnectError } from '../../src/errors/berth-error.ts';
 import { waitFor } from '../support/wait.ts';
 import { type NatsServer, startNatsServer } from './nats-server.ts';
 
@@ -81,6 +82,19 @@ describe('NatsBroker on a real nats-server -js', () => {
     assert.deepEqual([...groupG].sort(), [...ids].sort(), 'group g got each event exactly once');
     assert.deepEqual(received.get('h'), ids, 'group h got each event exactly once, in order');
     assert.deepEqual(received.get('plain'), ids);
+  });
+
+  it('refuses an event larger than the server takes as InvalidArgument, a mistake no retry fixes', async () => {
+    const publisher = await system().broker();
+    const maxPayload = publisher.connection.info!.max_payload;
+    await assert.rejects(
+      publisher.publish('report.ready', { data: { blob: 'x'.repeat(maxPayload) } }),
+      (error: ConnectError) => {
+        assert.equal(error.code, Code.InvalidArgument);
+        assert.match(error.rawMessage, new RegExp(`max_payload of ${maxPayload} bytes`));
+        return true;
+      },
+    );
   });
 
   it('keeps events for a queue group while it is down', async () => {

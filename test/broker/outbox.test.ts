@@ -161,6 +161,31 @@ describe('outbox + DirectBroker on PGlite', () => {
     assert.deepEqual(effects, ['evt-effect-1']);
   });
 
+  it('an event no broker can ever take is kept with its error, out of the retry loop; the rest flow', async () => {
+    const broker = await DirectBroker.start({ registry, stateDir, maxBodyBytes: 1024 });
+    closers.push(() => broker.close());
+    const relay = new OutboxRelay({ db: pglite.pool, broker, minBackoffMs: 20, pollIntervalMs: 50 });
+    closers.push(() => relay.close());
+    const [oversized, fine] = await withTransaction(pglite.pool, async (tx) => [
+      await enqueue(tx, 'report.ready', { data: { blob: 'x'.repeat(4096) } }),
+      await enqueue(tx, 'report.ready', { data: { blob: 'small' } }),
+    ]);
+    relay.wake();
+    await waitFor(async () => (await outboxRow(fine))?.delivered_at, { what: 'the small event delivered' });
+    const parked = await waitFor(
+      async () => {
+        const { rows } = await pglite.pool.query(
+          "SELECT attempts, last_error, next_attempt_at = 'infinity' AS parked FROM berth_outbox WHERE id = $1",
+          [oversized],
+        );
+        return rows[0]?.parked === true && rows[0];
+      },
+      { what: 'the oversized event parked' },
+    );
+    assert.equal(parked.attempts, 1, 'tried once, not retried');
+    assert.match(parked.last_error, /larger than 1024 bytes/);
+  });
+
   it('lets relays of several replicas share one table without losing events', async () => {
     const topic = 'vessel.booked';
     const got: string[] = [];
