@@ -18,7 +18,7 @@
  *     │── POST /berth/broker/v1/deliver ───────────────────────────────►│ handler(event)
  *     │◄───────────────────────────────── 200 ack / 500 nack ───────────│
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from 'undici';
@@ -35,6 +35,7 @@ import type {
   Subscription,
 } from './broker.ts';
 import { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
+import { encodeEvent, parseEvent } from './envelope.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
 
 /** Registry service name under which direct brokers with subscriptions register. */
@@ -133,36 +134,6 @@ function isWildcard(host: string): boolean {
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Parses a delivered event; undefined when it is not one. */
-function parseEvent(body: string): BrokerEvent | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const event = value as Record<string, unknown>;
-  if (typeof event.id !== 'string' || event.id === '') return undefined;
-  if (typeof event.topic !== 'string' || typeof event.publishedAt !== 'string') return undefined;
-  if (!('data' in event)) return undefined;
-  const headers = event.headers ?? {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) return undefined;
-  if (!Object.values(headers).every((v) => typeof v === 'string')) return undefined;
-  try {
-    checkTopic(event.topic);
-  } catch {
-    return undefined;
-  }
-  return {
-    id: event.id,
-    topic: event.topic,
-    data: event.data,
-    publishedAt: event.publishedAt,
-    headers: headers as Record<string, string>,
-  };
 }
 
 function parseSubscriptions(instance: ServiceInstance): AdvertisedSubscription[] {
@@ -276,19 +247,7 @@ export class DirectBroker implements Broker {
     checkTopic(topic);
     signal?.throwIfAborted();
     if (this.#closing) throw new ConnectError('broker is closed', Code.Unavailable);
-    const event: BrokerEvent = {
-      id: input.id ?? randomUUID(),
-      topic,
-      data: input.data ?? null,
-      publishedAt: input.publishedAt ?? new Date().toISOString(),
-      headers: { ...input.headers },
-    };
-    let body: string;
-    try {
-      body = JSON.stringify(event);
-    } catch (error) {
-      throw new ConnectError(`event data is not JSON-serialisable: ${String(error)}`, Code.InvalidArgument);
-    }
+    const { event, body } = encodeEvent(topic, input);
     if (Buffer.byteLength(body) > this.#maxBodyBytes) {
       throw new ConnectError(`event is larger than ${this.#maxBodyBytes} bytes`, Code.InvalidArgument);
     }

@@ -42,6 +42,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './broker.ts';
+import { encodeEvent, parseEvent } from './envelope.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
 
 export interface NatsBrokerOptions {
@@ -111,18 +112,6 @@ interface ActiveSubscription {
 export function durableName(queue: string, topic: string): string {
   const hash = createHash('sha256').update(topic).digest('hex').slice(0, 8);
   return `${queue}_${topic.replaceAll('.', '_')}_${hash}`;
-}
-
-function isEvent(value: unknown): value is BrokerEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.id === 'string' &&
-    typeof v.topic === 'string' &&
-    typeof v.publishedAt === 'string' &&
-    typeof v.headers === 'object' &&
-    v.headers !== null
-  );
 }
 
 export class NatsBroker implements Broker {
@@ -199,19 +188,7 @@ export class NatsBroker implements Broker {
     checkTopic(topic);
     signal?.throwIfAborted();
     if (this.#closing) throw new ConnectError('broker is closed', Code.Unavailable);
-    const event: BrokerEvent = {
-      id: input.id ?? crypto.randomUUID(),
-      topic,
-      data: input.data ?? null,
-      publishedAt: input.publishedAt ?? new Date().toISOString(),
-      headers: { ...input.headers },
-    };
-    let body: string;
-    try {
-      body = JSON.stringify(event);
-    } catch (error) {
-      throw new ConnectError(`event data is not JSON-serialisable: ${String(error)}`, Code.InvalidArgument);
-    }
+    const { event, body } = encodeEvent(topic, input);
     // Too large for the server is as permanent as unserialisable: no retry can store it.
     const maxPayload = this.#nc.info?.max_payload;
     if (maxPayload !== undefined && Buffer.byteLength(body) > maxPayload) {
@@ -392,13 +369,8 @@ export class NatsBroker implements Broker {
   }
 
   async #handle(active: ActiveSubscription, message: JsMsg, handler: EventHandler): Promise<void> {
-    let event: unknown;
-    try {
-      event = message.json();
-    } catch {
-      event = undefined;
-    }
-    if (!isEvent(event)) {
+    const event = parseEvent(message.string());
+    if (event === undefined) {
       this.#logger.error(
         { subject: message.subject, seq: message.seq },
         'dropping a message that is not a berth event',
