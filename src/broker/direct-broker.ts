@@ -36,7 +36,7 @@ import type {
 } from './broker.ts';
 import { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
 import { encodeEvent, parseEvent } from './envelope.ts';
-import { checkSubscribe, checkTopic } from './names.ts';
+import { checkSubscribe, checkTopic, isQueue } from './names.ts';
 
 /** Registry service name under which direct brokers with subscriptions register. */
 
@@ -575,7 +575,7 @@ export class DirectBroker implements Broker {
       const event = parseEvent(body);
       const queueValue = req.headers[queueHeader];
       const queue = typeof queueValue === 'string' && queueValue !== '' ? queueValue : undefined;
-      if (!event || (queue !== undefined && !/^[A-Za-z0-9_-]+$/.test(queue))) {
+      if (!event || (queue !== undefined && !isQueue(queue))) {
         return answer(
           400,
           'malformed delivery: expected a JSON event {id, topic, data, publishedAt, headers}',

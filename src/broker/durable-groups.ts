@@ -8,7 +8,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkQueue, checkTopic } from './names.ts';
+import { checkQueue, checkTopic, isQueue } from './names.ts';
 
 export interface DurableGroups {
   /** Queue groups that ever subscribed to `topic`. */
@@ -33,7 +33,7 @@ export class FileDurableGroups implements DurableGroups {
     checkTopic(topic);
     try {
       const names = await readdir(join(this.dir, topic));
-      return names.filter((name) => /^[A-Za-z0-9_-]+$/.test(name));
+      return names.filter(isQueue);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;

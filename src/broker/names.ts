@@ -21,6 +21,11 @@ export function checkTopic(topic: string): void {
   }
 }
 
+/** Whether `name` is a valid queue group name, for input that is dropped rather than refused. */
+export function isQueue(name: string): boolean {
+  return name.length <= maxLength && queuePattern.test(name);
+}
+
 export function checkQueue(queue: string): void {
   if (typeof queue !== 'string' || queue.length > maxLength || !queuePattern.test(queue)) {
     throw new ConnectError(

@@ -183,6 +183,16 @@ export class NatsBroker implements Broker {
   get connection(): NatsConnection {
     return this.#nc;
   }
+  /**
+   * Readiness: a round trip to the server, so it fails while the connection is
+   * closed, or disconnected and reconnecting; rejects when `signal` aborts first.
+   */
+  async check(signal: AbortSignal): Promise<void> {
+    if (this.#nc.isClosed()) throw new Error('NATS connection closed');
+    await raceAbort(this.#nc.flush(), signal).catch((error: unknown) => {
+      throw signal.aborted ? new Error('NATS did not answer in time') : error;
+    });
+  }
 
   async publish(topic: string, input: PublishInput, signal?: AbortSignal): Promise<BrokerEvent> {
     checkTopic(topic);

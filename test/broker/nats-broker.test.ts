@@ -97,6 +97,13 @@ describe('NatsBroker on a real nats-server -js', () => {
     );
   });
 
+  it('check() answers while connected and fails, saying why, once closed', async () => {
+    const broker = await system().broker();
+    await broker.check(AbortSignal.timeout(5_000));
+    await broker.close();
+    await assert.rejects(broker.check(AbortSignal.timeout(5_000)), /NATS connection closed/);
+  });
+
   it('keeps events for a queue group while it is down', async () => {
     const sys = system();
     const topic = 'user.created';

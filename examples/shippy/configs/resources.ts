@@ -74,18 +74,7 @@ export async function openBroker(
       stream: system,
       subjectPrefix: system,
     });
-    service.checkReady('broker', async (signal) => {
-      if (nats.connection.isClosed()) throw new Error('NATS connection closed');
-      // A round trip to the server: fails while disconnected and reconnecting.
-      await Promise.race([
-        nats.connection.flush(),
-        new Promise((_, reject) => {
-          signal.addEventListener('abort', () => reject(new Error('NATS did not answer in time')), {
-            once: true,
-          });
-        }),
-      ]);
-    });
+    service.checkReady('broker', (signal) => nats.check(signal));
     broker = nats;
   } else {
     const { DirectBroker } = await import('../../../src/broker/direct-broker.ts');
