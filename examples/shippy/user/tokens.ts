@@ -25,7 +25,12 @@ export async function loadSigningKey(settings: KeySettings): Promise<Uint8Array>
   if (settings.jwtSecret !== undefined) {
     secret = settings.jwtSecret;
   } else if (settings.jwtSecretFile !== undefined) {
-    secret = (await readFile(settings.jwtSecretFile, 'utf8')).trim();
+    const file = settings.jwtSecretFile;
+    secret = (
+      await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`JWT_SECRET_FILE ${file}: cannot read it (${error.code ?? error.message})`);
+      })
+    ).trim();
     if (secret.length < minSecretLength) {
       throw new Error(
         `JWT_SECRET_FILE ${settings.jwtSecretFile}: expected a secret of at least ${minSecretLength} characters`,

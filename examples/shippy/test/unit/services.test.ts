@@ -103,6 +103,14 @@ describe('configuration', () => {
     );
   });
 
+  it('a JWT_SECRET_FILE that cannot be read is named, with why', async () => {
+    const missing = join(dataDir, 'no-such-secret');
+    await assert.rejects(
+      loadSigningKey({ berthDataDir: dataDir, jwtSecretFile: missing }),
+      new RegExp(`JWT_SECRET_FILE ${missing}: cannot read it \\(ENOENT\\)`),
+    );
+  });
+
   it('creates the signing key file once (mode 0600) when no secret is configured', async () => {
     const keys = await Promise.all([
       loadSigningKey({ berthDataDir: dataDir }),
