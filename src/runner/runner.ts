@@ -83,11 +83,6 @@ export class Runner {
     });
   }
 
-  /** Milliseconds from this process's start to every selected process ready. */
-  get readyMs(): number | undefined {
-    return this.#readyMs;
-  }
-
   /** The processes, as the state file lists them. */
   get processes(): ProcessState[] {
     return [...this.#units.values()].flatMap((unit) => unit.processes.map((process) => process.state));

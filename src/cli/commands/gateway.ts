@@ -1,7 +1,9 @@
 /** `berth gateway`: the gateway in the foreground, over the local registry, until Ctrl-C. */
+
 import { GatewaySettingError, gatewayFlags, gatewayOptionsFrom, runGateway } from '../../gateway/main.ts';
 import { loggerFromEnv } from '../../log/logger.ts';
 import { type Command, UsageError } from '../command.ts';
+import { colourEnabled } from '../format/colour.ts';
 import { formatOptions } from '../format/usage.ts';
 import { openLocalRegistry, registryDirHelp, registryDirOption } from '../local-system.ts';
 
@@ -35,7 +37,7 @@ ${formatOptions([
           env: io.env,
           cwd: io.cwd,
           registry,
-          logger: loggerFromEnv(io.env, io.isTty),
+          logger: loggerFromEnv(io.env, colourEnabled(io)),
         });
       } catch (error) {
         // A bad flag is an invocation mistake; a bad environment variable is not.

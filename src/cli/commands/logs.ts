@@ -3,12 +3,14 @@
  * `<data dir>/logs/<instance>.log`. Several instances are merged by time and
  * prefixed; on a terminal JSON lines are rendered for people.
  */
+
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { colourFor, createPrettifier, prefixed } from '../../runner/log-output.ts';
 import { findDataDir } from '../../runner/state.ts';
 import { type Command, integerOption, UsageError } from '../command.ts';
+import { colourEnabled } from '../format/colour.ts';
 import { formatOptions } from '../format/usage.ts';
 import { clusterLogs, clusterLogsHelp, clusterLogsOptions } from '../kube-logs.ts';
 
@@ -73,7 +75,7 @@ ${formatOptions([
       offset: 0,
       partial: '',
     }));
-    const pretty = io.isTty && !io.env.NO_COLOR;
+    const pretty = colourEnabled(io);
     const prettify = pretty ? createPrettifier(true) : (line: string) => line;
     const width = Math.max(...chosen.map((instance) => instance.length));
     const print = (lines: Line[]) => {

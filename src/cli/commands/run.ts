@@ -1,8 +1,10 @@
 /** `berth run`: the whole system on this machine, until Ctrl-C (src/runner/README.md). */
+
 import { loadSystemFile } from '../../config/system-file.ts';
 import { Runner } from '../../runner/runner.ts';
 import { dataDirFor } from '../../runner/state.ts';
 import { type Command, integerOption, UsageError } from '../command.ts';
+import { colourEnabled } from '../format/colour.ts';
 import { formatOptions } from '../format/usage.ts';
 
 export const runCommand: Command = {
@@ -48,7 +50,7 @@ of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
       only,
       gatewayPort,
       out: io.stdout,
-      pretty: io.isTty && !io.env.NO_COLOR,
+      pretty: colourEnabled(io),
     });
     // A second Ctrl-C makes main exit at once: the children must not outlive it.
     const onExit = () => runner.terminateNow();

@@ -1,5 +1,6 @@
 import { systemStatus } from '../../kube/operate.ts';
 import type { Command } from '../command.ts';
+import { renderTable } from '../format/table.ts';
 import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '../kube-target.ts';
 
 export const statusCommand: Command = {
@@ -22,26 +23,17 @@ ${kubeOptionsHelp}
         io.stdout.write(`nothing of ${system.system} is deployed in namespace ${system.namespace}\n`);
         return 1;
       }
-      const rows = [
-        ['NAME', 'DESIRED', 'READY', 'UPDATED', 'REVISION', 'TAG', 'STATE'],
-        ...statuses.map((s) => [
-          s.name,
-          String(s.desired),
-          String(s.ready),
-          String(s.updated),
-          s.kind === 'Deployment' ? String(s.revision) : '-',
-          s.tag,
-          s.state,
-        ]),
-      ];
-      const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
-      for (const row of rows)
-        io.stdout.write(
-          `${row
-            .map((cell, column) => cell.padEnd(widths[column]))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      const header = ['NAME', 'DESIRED', 'READY', 'UPDATED', 'REVISION', 'TAG', 'STATE'];
+      const rows = statuses.map((s) => [
+        s.name,
+        String(s.desired),
+        String(s.ready),
+        String(s.updated),
+        s.kind === 'Deployment' ? String(s.revision) : '-',
+        s.tag,
+        s.state,
+      ]);
+      io.stdout.write(renderTable(header, rows));
       for (const s of statuses)
         if (s.ready < s.desired) io.stdout.write(`  ${s.name}: ${s.conditions.join(', ')}\n`);
       return statuses.every((s) => s.ready >= s.desired) ? 0 : 1;

@@ -16,7 +16,12 @@ const codes: Record<Colour, [number, number]> = {
 
 export type Paint = (text: string, colour: Colour) => string;
 
+/** Colour (and pretty logs) only for a terminal, and never when NO_COLOR is set. */
+export function colourEnabled(io: Pick<CommandIo, 'isTty' | 'env'>): boolean {
+  return io.isTty && (io.env.NO_COLOR ?? '') === '';
+}
+
 export function painter(io: CommandIo): Paint {
-  if (!io.isTty || (io.env.NO_COLOR ?? '') !== '') return (text) => text;
+  if (!colourEnabled(io)) return (text) => text;
   return (text, colour) => `\u001b[${codes[colour][0]}m${text}\u001b[${codes[colour][1]}m`;
 }
