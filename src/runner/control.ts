@@ -86,11 +86,15 @@ export class ControlServer {
   }
 }
 
-/** Sends a control request to the runner of `state`; rejects with the runner's message. */
+/**
+ * Sends a control request to the runner of `state`; rejects with the runner's
+ * message, or when `signal` aborts (the runner carries on with what it was asked).
+ */
 export function sendControl(
   state: Pick<RunState, 'runner'>,
   action: 'stop' | 'start',
   services: readonly string[],
+  signal?: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -98,6 +102,7 @@ export function sendControl(
       {
         method: 'POST',
         agent: false,
+        signal,
         headers: { authorization: `Bearer ${state.runner.token}`, 'content-type': 'application/json' },
       },
       (res) => {
@@ -115,7 +120,13 @@ export function sendControl(
         });
       },
     );
-    req.on('error', (error) => reject(new Error(`cannot reach the runner: ${error.message}`)));
+    req.on('error', (error) =>
+      reject(
+        signal?.aborted
+          ? new Error(`stopped waiting; the runner goes on with "${action}"`)
+          : new Error(`cannot reach the runner: ${error.message}`),
+      ),
+    );
     req.end(JSON.stringify({ services }));
   });
 }

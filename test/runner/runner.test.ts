@@ -115,6 +115,7 @@ describe('berth run (back ×2 ← front, no postgres)', () => {
     assert.equal((await rpc(run.gateway, hello('front'))).status, 503);
     const started = await berth(['start', 'front'], env);
     assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^starting front \(waiting until ready\)…\nstarted front\n$/);
     assert.equal((await rpc(run.gateway, hello('front'))).status, 200);
     assert.equal(run.state().processes.find((p) => p.instance === 'front-1')!.restarts, 0);
     const unknown = await berth(['stop', 'nope'], env);

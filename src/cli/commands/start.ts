@@ -14,7 +14,8 @@ returns once they are ready.`,
     if (positionals.length === 0) throw new UsageError('name the services to start');
     const state = findRunningSystem({ cwd: io.cwd, env: io.env });
     if (!state) throw new Error('no system is running here (start one with "berth run")');
-    await sendControl(state, 'start', positionals);
+    io.stdout.write(`starting ${positionals.join(', ')} (waiting until ready)…\n`);
+    await sendControl(state, 'start', positionals, io.signal);
     io.stdout.write(`started ${positionals.join(', ')}\n`);
     return 0;
   },

@@ -14,7 +14,7 @@ service, the whole system stops and "berth run" exits.`,
   async run({ positionals }, io) {
     const state = findRunningSystem({ cwd: io.cwd, env: io.env });
     if (!state) throw new Error('no system is running here (start one with "berth run")');
-    await sendControl(state, 'stop', positionals);
+    await sendControl(state, 'stop', positionals, io.signal);
     io.stdout.write(
       positionals.length > 0 ? `stopped ${positionals.join(', ')}\n` : `stopping ${state.system}\n`,
     );
