@@ -1,13 +1,20 @@
 import { scale } from '../../kube/operate.ts';
-import { type Command, UsageError } from '../command.ts';
+import { createProgress } from '../../kube/progress.ts';
+import { waitForRollout } from '../../kube/rollout.ts';
+import { type Command, integerOption, UsageError } from '../command.ts';
 import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '../kube-target.ts';
 
 export const scaleCommand: Command = {
   name: 'scale',
   usage: `Usage: berth scale <service>=<replicas> [...]
 
+Sets the replicas now and waits, showing progress, until each service has them
+ready; exits 1 if one does not within the timeout (say, pods that cannot be
+scheduled). The next "berth deploy" applies berth.yaml's replicas again.
+
+      --timeout <seconds> how long to wait per service (default 300)
 ${kubeOptionsHelp}`,
-  options: kubeOptions,
+  options: { ...kubeOptions, timeout: { type: 'string', default: '300' } },
   async run({ positionals, values }, io) {
     if (positionals.length === 0) throw new UsageError('expected at least one <service>=<replicas>');
     const targets = positionals.map((argument) => {
@@ -15,14 +22,28 @@ ${kubeOptionsHelp}`,
       if (!match) throw new UsageError(`"${argument}" is not <service>=<replicas>, e.g. vessel=3`);
       return { name: match[1], replicas: Number(match[2]) };
     });
+    const timeoutMs = integerOption(values, 'timeout', 'seconds', 1)! * 1000;
     const system = loadTargetSystem(values, io);
     const client = await connectCluster(values);
     try {
+      for (const target of targets) await scale(client, system, target.name, target.replicas);
+      const progress = createProgress(io.stdout, io.isTty);
+      let failed = 0;
       for (const target of targets) {
-        await scale(client, system, target.name, target.replicas);
-        io.stdout.write(`${target.name}: scaled to ${target.replicas}\n`);
+        const state = await waitForRollout(client, system.namespace, target.name, {
+          timeoutMs,
+          progress,
+          label: target.name,
+          signal: io.signal,
+        });
+        progress.end();
+        if (state.phase === 'complete') io.stdout.write(`${target.name}: scaled to ${target.replicas}\n`);
+        else {
+          failed += 1;
+          io.stderr.write(`${target.name}: not scaled to ${target.replicas}: ${state.detail}\n`);
+        }
       }
-      return 0;
+      return failed === 0 ? 0 : 1;
     } finally {
       await client.close();
     }
