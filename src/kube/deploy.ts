@@ -174,9 +174,15 @@ export async function readHistory(
   }
 }
 
-async function recordHistory(client: KubeClient, release: Release, entry: HistoryEntry): Promise<void> {
+/** Appends `entry` to the history read at the start of this deploy (keeping the last 20). */
+async function recordHistory(
+  client: KubeClient,
+  release: Release,
+  history: readonly HistoryEntry[],
+  entry: HistoryEntry,
+): Promise<void> {
   const { system } = release;
-  const history = [...(await readHistory(client, system.system, system.namespace)), entry].slice(-20);
+  const kept = [...history, entry].slice(-20);
   const map: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -186,7 +192,7 @@ async function recordHistory(client: KubeClient, release: Release, entry: Histor
       // Not part-of the system's rendered objects, so pruning never removes it.
       labels: { 'berth.dev/history': system.system },
     },
-    data: { 'history.json': JSON.stringify(history, null, 2) },
+    data: { 'history.json': JSON.stringify(kept, null, 2) },
   };
   await client.apply(map);
 }
@@ -348,6 +354,23 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const revisions: Record<string, number> = {};
   const history = await readHistory(client, system.system, system.namespace);
   const deployNumber = (history.at(-1)?.deploy ?? 0) + 1;
+  /** Reads the revision every Deployment runs now and records the deploy with them. */
+  const finish = async (ok: boolean) => {
+    for (const deployment of deployments) {
+      const name = deployment.metadata!.name!;
+      revisions[name] = revisionOf(
+        await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name),
+      );
+    }
+    await recordHistory(client, release, history, {
+      deploy: deployNumber,
+      time: new Date().toISOString(),
+      environment: system.environment,
+      tags: release.tags,
+      ok,
+      revisions,
+    });
+  };
 
   if (failed.length > 0) {
     progress.note(
@@ -366,44 +389,22 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
       )),
     );
     progress.end();
-    for (const deployment of deployments) {
-      const name = deployment.metadata!.name!;
-      revisions[name] = revisionOf(
-        await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name),
-      );
-    }
-    await recordHistory(client, release, {
-      deploy: deployNumber,
-      time: new Date().toISOString(),
-      environment: system.environment,
-      tags: release.tags,
-      ok: false,
-      revisions,
-    });
+    await finish(false);
     return { ok: false, deployNumber, services: outcomes, pruned: [] };
   }
 
+  const pruned = await prune(client, release, objects);
+  for (const id of pruned) progress.note(`pruned ${id} (no longer in ${system.file})`);
+  progress.end();
+  await finish(true);
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;
-    const current = await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name);
-    revisions[name] = revisionOf(current);
     outcomes.push({
       name,
       result: changed.includes(name) ? 'updated' : 'unchanged',
       revision: revisions[name],
     });
   }
-  const pruned = await prune(client, release, objects);
-  for (const id of pruned) progress.note(`pruned ${id} (no longer in ${system.file})`);
-  progress.end();
-  await recordHistory(client, release, {
-    deploy: deployNumber,
-    time: new Date().toISOString(),
-    environment: system.environment,
-    tags: release.tags,
-    ok: true,
-    revisions,
-  });
   return { ok: true, deployNumber, services: outcomes, pruned };
 }
 
