@@ -58,6 +58,13 @@ export function labelsFor(
 }
 
 /** Labels that select a workload's pods; they never change across releases. */
+/** `{a: 1, b: 2}` → `a=1,b=2`, the label selector the API's list calls take. */
+export function labelSelector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
+
 export function selectorFor(system: SystemFile, name: string): Record<string, string> {
   return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': system.system };
 }

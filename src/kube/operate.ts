@@ -5,7 +5,7 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { renderManifests, selectorFor } from './manifests.ts';
+import { labelSelector, renderManifests, selectorFor } from './manifests.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';
@@ -217,10 +217,12 @@ export async function podLogs(
   name: string,
   tailLines = 100,
 ): Promise<PodLog[]> {
-  const selector = Object.entries(selectorFor(system, name))
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
-  const pods = await client.list<V1Pod>('v1', 'Pod', system.namespace, selector);
+  const pods = await client.list<V1Pod>(
+    'v1',
+    'Pod',
+    system.namespace,
+    labelSelector(selectorFor(system, name)),
+  );
   if (pods.items.length === 0) throw new Error(`no pods of "${name}" in namespace ${system.namespace}`);
   return Promise.all(
     pods.items

@@ -4,8 +4,10 @@
  * an earlier revision (as `kubectl rollout undo`: the ReplicaSet of that revision
  * holds its exact pod template).
  */
+
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
+import { labelSelector } from './manifests.ts';
 import type { Progress } from './progress.ts';
 
 export type RolloutState =
@@ -46,9 +48,7 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
 }
 
 function selectorString(deployment: V1Deployment | V1StatefulSet): string {
-  return Object.entries(deployment.spec?.selector.matchLabels ?? {})
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+  return labelSelector(deployment.spec?.selector.matchLabels ?? {});
 }
 
 /** Waiting reasons that will not fix themselves: the rollout fails at once instead of at its deadline. */
