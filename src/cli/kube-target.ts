@@ -4,7 +4,7 @@
  */
 import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
 import { KubeClient } from '../kube/kube-client.ts';
-import { createRelease, parseTagOverrides, type Release } from '../kube/release.ts';
+import { createRelease, imageNames, parseTagOverrides, type Release } from '../kube/release.ts';
 import { type CommandIo, UsageError } from './command.ts';
 
 export const kubeOptions = {
@@ -43,7 +43,7 @@ export const releaseOptionsHelp = `${kubeOptionsHelp}
 
 export function loadTargetRelease(values: Record<string, unknown>, io: CommandIo): Release {
   const system = loadTargetSystem(values, io);
-  const names = [...Object.keys(system.services), 'gateway'];
+  const names = imageNames(system);
   try {
     return createRelease(system, parseTagOverrides((values.tag as string[] | undefined) ?? [], names));
   } catch (error) {

@@ -103,9 +103,14 @@ export function parseTagOverrides(
   return { ...all, ...named };
 }
 
+/** The images a system is made of: one per service, and the gateway's. */
+export function imageNames(system: SystemFile): string[] {
+  return [...Object.keys(system.services), 'gateway'];
+}
+
 export function createRelease(system: SystemFile, overrides: Readonly<Record<string, string>> = {}): Release {
   const tags: Record<string, string> = {};
-  for (const name of [...Object.keys(system.services), 'gateway']) {
+  for (const name of imageNames(system)) {
     tags[name] = overrides[name] ?? contentTag(berthRoot, imageInputs(system, name));
   }
   return { system, tags };

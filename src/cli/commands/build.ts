@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { imageDockerignore } from '../../kube/content-tag.ts';
 import { dockerfileFor } from '../../kube/dockerfile.ts';
 import { imageFor } from '../../kube/manifests.ts';
-import { berthRoot, contextPath } from '../../kube/release.ts';
+import { berthRoot, contextPath, imageNames } from '../../kube/release.ts';
 import { type Command, UsageError } from '../command.ts';
 import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
@@ -34,7 +34,7 @@ ${releaseOptionsHelp}
   async run({ positionals, values }, io) {
     const release = loadTargetRelease(values, io);
     const { system } = release;
-    const all = [...Object.keys(system.services), 'gateway'];
+    const all = imageNames(system);
     const only = positionals[0];
     if (only && !all.includes(only))
       throw new UsageError(`no service "${only}" in ${system.file}; services: ${all.join(', ')}`);
