@@ -86,7 +86,7 @@ const prunableKinds: Array<[string, string]> = [
   ['networking.k8s.io/v1', 'NetworkPolicy'],
 ];
 
-export const historyName = (system: string) => `${system}-berth-history`;
+const historyName = (system: string) => `${system}-berth-history`;
 
 function key(object: KubernetesObject): string {
   return `${object.kind}/${object.metadata?.name}`;

@@ -27,7 +27,7 @@ export interface KubeRegistryOptions {
 const serviceNameLabel = 'kubernetes.io/service-name';
 
 /** Instances of the ready endpoints of one slice. */
-export function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
+function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
   const labels = slice.metadata?.labels ?? {};
   const name = labels[serviceNameLabel];
   if (!name) return [];
@@ -196,7 +196,7 @@ export class StaticRegistry implements Registry {
 }
 
 /** In a pod: the service account; elsewhere: KUBECONFIG or ~/.kube/config. */
-export function defaultKubeConfig(): KubeConfig {
+function defaultKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   return kubeConfig;

@@ -28,7 +28,7 @@ import { stringify } from 'yaml';
 import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system-file.ts';
 
 /** Port every berth process listens on inside a pod. */
-export const podPort = 8080;
+const podPort = 8080;
 export const fieldManager = 'berth';
 export const managedBy = 'berth';
 
@@ -41,7 +41,7 @@ export interface RenderOptions {
   readonly canaries?: Readonly<Record<string, { readonly tag: string; readonly replicas: number }>>;
 }
 
-export function labelsFor(
+function labelsFor(
   system: SystemFile,
   name: string,
   component: string,

@@ -102,7 +102,7 @@ export async function scale(
 }
 
 /** Canary replicas so that they take about `weight` % of a service's pods (at least one). */
-export function canaryReplicas(stableReplicas: number, weight: number): number {
+function canaryReplicas(stableReplicas: number, weight: number): number {
   if (!(weight > 0 && weight < 100)) throw new Error(`--weight must be between 1 and 99, got ${weight}`);
   return Math.max(1, Math.round((stableReplicas * weight) / (100 - weight)));
 }

@@ -150,7 +150,7 @@ export async function waitForRollout(
 }
 
 /** ReplicaSets owned by the deployment, newest revision first. */
-export async function replicaSetsOf(client: KubeClient, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
+async function replicaSetsOf(client: KubeClient, deployment: V1Deployment): Promise<V1ReplicaSet[]> {
   const sets = await client.list<V1ReplicaSet>(
     'apps/v1',
     'ReplicaSet',
