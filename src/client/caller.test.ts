@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import type { Cleanup } from '../../test/support/cleanup.ts';
+import { refusingAddress } from '../../test/support/instances.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
@@ -43,15 +44,6 @@ function instanceAt(address: string, name: string): ServiceInstance {
     protoServices: ['greeter.v1.Say'],
     metadata: {},
   };
-}
-
-/** An address where nothing listens: connections are refused. */
-async function refusingAddress(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `127.0.0.1:${port}`;
 }
 
 /** Accepts connections and drops each one once a request arrives: a process dying mid-call. */

@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import type { Cleanup } from '../../test/support/cleanup.ts';
+import { refusingAddress } from '../../test/support/instances.ts';
 import { capturingLogger } from '../../test/support/log-capture.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
@@ -124,10 +125,7 @@ test('failures say whether the request may have been seen: refused, lost, timed 
   const cleanup = t.after.bind(t);
   const frames = transport(cleanup);
 
-  const closed = createServer();
-  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-  const refusedAt = `127.0.0.1:${(closed.address() as { port: number }).port}`;
-  await new Promise((resolve) => closed.close(resolve));
+  const refusedAt = await refusingAddress();
   assert.equal(
     (
       await failure(

@@ -5,7 +5,6 @@
  * the service.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { before, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import {
@@ -22,6 +21,7 @@ import { Health, HealthCheckResponse_ServingStatus } from '../../src/gen/grpc/he
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
 import { Service } from '../../src/service/service.ts';
 import { type Cleanup, fileCleanup } from '../support/cleanup.ts';
+import { refusingAddress } from '../support/instances.ts';
 import { type ServiceProcess, startGreeter, tempRegistry } from '../support/processes.ts';
 
 const after = fileCleanup();
@@ -228,15 +228,12 @@ test('gRPC through the gateway is balanced over live instances; a dead one is ej
     await service.start();
     t.after(() => service.stop());
   }
-  const refusing = createServer();
-  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
-  const deadPort = (refusing.address() as { port: number }).port;
-  await new Promise((resolve) => refusing.close(resolve));
+  const deadAddress = await refusingAddress();
   await registry.register({
     id: 'greeter-dead',
     name: 'greeter',
     version: '1',
-    address: `127.0.0.1:${deadPort}`,
+    address: deadAddress,
     protoServices: ['greeter.v1.Say'],
     metadata: {},
   });
@@ -250,7 +247,7 @@ test('gRPC through the gateway is balanced over live instances; a dead one is ej
       outcomes.push((await client.hello({ name: 'x' })).instanceId);
     } catch (error) {
       assert.equal(ConnectError.from(error).code, Code.Unavailable);
-      assert.match(ConnectError.from(error).rawMessage, new RegExp(`127.0.0.1:${deadPort}`));
+      assert.match(ConnectError.from(error).rawMessage, new RegExp(deadAddress));
       outcomes.push('failed');
     }
   }
@@ -262,15 +259,11 @@ test('gRPC through the gateway is balanced over live instances; a dead one is ej
 test('during a rolling upgrade, a method only the new instances list is served, not refused', async (t) => {
   const registry = new MemoryRegistry();
   // An old instance, first in the registry, from before Say.Hello existed (and already gone).
-  const refusing = createServer();
-  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
-  const oldPort = (refusing.address() as { port: number }).port;
-  await new Promise((resolve) => refusing.close(resolve));
   await registry.register({
     id: 'greeter-old',
     name: 'greeter',
     version: '1',
-    address: `127.0.0.1:${oldPort}`,
+    address: await refusingAddress(),
     protoServices: ['greeter.v1.Say'],
     endpoints: ['Say.Wave'],
     metadata: {},
