@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build (once) and cache the binaries of the test Kubernetes control plane:
-#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok,
+#   and for the real node kubelet, kube-proxy and crictl
 # from Go modules only (no container registry, no release downloads).
 #
 # Cache: ${BERTH_K8S_CACHE:-~/.cache/berth-k8s}/<K8S_VERSION>/bin  (outside the repo)
@@ -79,7 +80,7 @@ else
 fi
 
 # ---------------------------------------------------------------- kubernetes
-K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 K8S_STAMP="k8s $K8S_VERSION $(sum_files "$HERE/wrapper/go.mod" "$HERE/wrapper/go.sum")"
 need=()
 for b in "${K8S_BINS[@]}"; do
@@ -109,21 +110,27 @@ if [ "${#need[@]}" -gt 0 ]; then
   log "kubernetes: built in $(( $(date +%s) - t0 ))s"
 fi
 
-# ---------------------------------------------------------------- kwok
-KWOK_STAMP="kwok $KWOK_VERSION"
-if up_to_date kwok "$KWOK_STAMP"; then
-  log "kwok $KWOK_VERSION: cached"
-else
-  log "kwok $KWOK_VERSION: building (log: $LOGDIR/kwok.log)"
+# ---------------------------------------------------------------- go install tools
+# go_install NAME VERSION PACKAGE: tools whose module has no replace directives,
+# so `go install pkg@version` builds them with their own go.sum.
+go_install() {
+  local name="$1" version="$2" package="$3" stamp="$1 $2"
+  if up_to_date "$name" "$stamp"; then log "$name $version: cached"; return; fi
+  log "$name $version: building (log: $LOGDIR/$name.log)"
+  local t0 tmp
   t0=$(date +%s)
   tmp="$(mktemp -d "$BIN/.tmp.XXXXXX")"
-  # sigs.k8s.io/kwok has no replace directives: go install @version uses its own go.sum.
-  ( cd "$tmp" && GOFLAGS=-buildvcs=false GOBIN="$tmp" run_logged "$LOGDIR/kwok.log" "$GO" install -p "$P" -trimpath -ldflags "-s -w" \
-      "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" )
-  mv -f "$tmp/kwok" "$BIN/kwok"; rmdir "$tmp"
-  echo "$KWOK_STAMP" >"$BIN/kwok.stamp"
-  log "kwok: built in $(( $(date +%s) - t0 ))s"
-fi
+  ( cd "$tmp" && GOFLAGS=-buildvcs=false GOBIN="$tmp" run_logged "$LOGDIR/$name.log" "$GO" install -p "$P" -trimpath -ldflags "-s -w" \
+      "$package@$version" )
+  mv -f "$tmp/$name" "$BIN/$name"; rmdir "$tmp"
+  echo "$stamp" >"$BIN/$name.stamp"
+  log "$name: built in $(( $(date +%s) - t0 ))s"
+}
+go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+# crictl: the real node's pods are stopped and removed through CRI on down.sh.
+go_install crictl "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+# coredns: the cluster DNS of the real node (pods resolve <service>.<namespace>.svc).
+go_install coredns "$COREDNS_VERSION" github.com/coredns/coredns
 
 log "binaries in $BIN"
 echo "$BIN"

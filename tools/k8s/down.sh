@@ -23,29 +23,40 @@ pid_ok() {
   [ -z "$exe" ] || [ "$(basename "${exe% (deleted)}")" = "$1" ]
 }
 
-# SIGTERM all components at once (the state is thrown away, so order does not matter),
-# wait up to 10 s, then SIGKILL what is left.
-names=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
-declare -A pids=()
-for name in "${names[@]}"; do
-  pf="$STATE/pids/$name.pid"
-  [ -f "$pf" ] || continue
-  pid="$(cat "$pf")"
-  if pid_ok "$name" "$pid"; then kill -TERM "$pid" 2>/dev/null && pids[$name]=$pid; fi
-done
-for _ in $(seq 1 50); do
-  left=0
-  for name in "${!pids[@]}"; do pid_ok "$name" "${pids[$name]}" && left=1; done
-  [ "$left" = 0 ] && break
-  sleep 0.2
-done
-for name in "${!pids[@]}"; do
-  if pid_ok "$name" "${pids[$name]}"; then
-    log "$name (pid ${pids[$name]}) ignored SIGTERM; sending SIGKILL"
-    kill -KILL "${pids[$name]}" 2>/dev/null || true
-  fi
-  log "stopped $name (pid ${pids[$name]})"
-done
+# stop_components NAME... : SIGTERM them all at once, wait up to 10 s, then SIGKILL what is left.
+stop_components() {
+  local name pid
+  declare -A pids=()
+  for name in "$@"; do
+    pf="$STATE/pids/$name.pid"
+    [ -f "$pf" ] || continue
+    pid="$(cat "$pf")"
+    if pid_ok "$name" "$pid"; then kill -TERM "$pid" 2>/dev/null && pids[$name]=$pid; fi
+    rm -f "$pf"
+  done
+  for _ in $(seq 1 50); do
+    left=0
+    for name in "${!pids[@]}"; do pid_ok "$name" "${pids[$name]}" && left=1; done
+    [ "$left" = 0 ] && break
+    sleep 0.2
+  done
+  for name in "${!pids[@]}"; do
+    if pid_ok "$name" "${pids[$name]}"; then
+      log "$name (pid ${pids[$name]}) ignored SIGTERM; sending SIGKILL"
+      kill -KILL "${pids[$name]}" 2>/dev/null || true
+    fi
+    log "stopped $name (pid ${pids[$name]})"
+  done
+}
+
+# The real node first: its pods are removed through the API's kubelet and containerd.
+if [ -f "$STATE/mode" ] && [ "$(cat "$STATE/mode")" = real-node ]; then
+  # shellcheck source=real-node-down.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/real-node-down.sh"
+  real_node_down
+fi
+# The control plane's state is thrown away, so the order does not matter.
+stop_components kwok kube-scheduler kube-controller-manager kube-apiserver etcd
 
 if [ -n "${BERTH_K8S_KEEP_LOGS:-}" ] && [ -d "$STATE/logs" ]; then
   mkdir -p "$BERTH_K8S_KEEP_LOGS" && cp -r "$STATE/logs/." "$BERTH_K8S_KEEP_LOGS/" && log "logs copied to $BERTH_K8S_KEEP_LOGS"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Start a real, local Kubernetes control plane for tests:
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler (built by build.sh)
-#   + KWOK faking 3 nodes (kwok-node-0..2) and the pod lifecycle (no containers run).
-# Everything listens on 127.0.0.1 on free ports chosen at run time.
+#   + KWOK faking 3 nodes (kwok-node-0..2) and the pod lifecycle (no containers run)
+#   + with BERTH_K8S_REAL_NODE=1, one real node (containerd, runc, CNI bridge,
+#     kubelet, kube-proxy, CoreDNS; see real-node.sh) that runs locally built images.
+# Everything listens on 127.0.0.1 on free ports chosen at run time; with the real
+# node the API server listens on the node's bridge address instead, so pods reach it.
 #
 # Env:
 #   BERTH_K8S_STATE   run-state dir (default ${BERTH_K8S_CACHE:-~/.cache/berth-k8s}/run):
@@ -11,6 +14,8 @@
 #   BERTH_K8S_NODES   number of fake nodes (default 3)
 #   BERTH_K8S_TIMEOUT seconds to wait for each readiness step (default 120)
 #   BERTH_K8S_KEEP_ON_FAIL=1  leave processes/state in place when startup fails
+#   BERTH_K8S_REAL_NODE=1     add the real node (needs root; the fake nodes are then
+#                     tainted kwok.x-k8s.io/node=fake:NoSchedule, so workloads land on it)
 #
 # Output: $BERTH_K8S_STATE/kubeconfig (admin, token auth, CA pinned) and
 #         $BERTH_K8S_STATE/env (KUBECONFIG, BERTH_K8S_TOKEN, BERTH_K8S_SERVER, PATH hint).
@@ -23,6 +28,8 @@ CACHE_ROOT="${BERTH_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth-k8s}"
 STATE="${BERTH_K8S_STATE:-$CACHE_ROOT/run}"
 NODES="${BERTH_K8S_NODES:-3}"
 TIMEOUT="${BERTH_K8S_TIMEOUT:-120}"
+REPO_ROOT="$(cd "$HERE/../.." && pwd)"
+if [ "${BERTH_K8S_REAL_NODE:-0}" = 1 ]; then MODE=real-node; else MODE=kwok; fi
 KUBECONFIG_OUT="$STATE/kubeconfig"
 
 T_START=$(date +%s.%N)
@@ -35,9 +42,14 @@ print_result() {
 }
 
 # ------------------------------------------------------------------ reuse a running one
-if [ -f "$STATE/.berth-k8s-state" ] && [ -f "$STATE/env" ]; then
-  all_alive=1
-  for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+if [ -f "$STATE/.berth-k8s-state" ]; then
+  # An env file is written last: without one, a start failed or is under way.
+  all_alive=0
+  [ -f "$STATE/env" ] && all_alive=1
+  [ "$(cat "$STATE/mode" 2>/dev/null || echo kwok)" = "$MODE" ] || all_alive=0
+  components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+  [ "$MODE" = real-node ] && components+=(containerd kubelet kube-proxy coredns)
+  for n in "${components[@]}"; do
     pid="$(cat "$STATE/pids/$n.pid" 2>/dev/null || true)"
     if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then all_alive=0; fi
   done
@@ -46,12 +58,12 @@ if [ -f "$STATE/.berth-k8s-state" ] && [ -f "$STATE/env" ]; then
     . "$STATE/env"
     if curl -fsS --max-time 5 --cacert "$STATE/pki/ca.crt" -H "Authorization: Bearer $BERTH_K8S_TOKEN" \
         "$BERTH_K8S_SERVER/readyz" >/dev/null 2>&1; then
-      log "control plane already running (state: $STATE)"
+      log "control plane already running (state: $STATE, $MODE)"
       print_result
       exit 0
     fi
   fi
-  log "stale state in $STATE: cleaning it up"
+  log "stale state in $STATE (or another mode than $MODE): cleaning it up"
   BERTH_K8S_STATE="$STATE" "$HERE/down.sh" >&2 || true
 fi
 
@@ -62,9 +74,14 @@ for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok
 done
 KUBECTL=("$BIN/kubectl" --kubeconfig "$KUBECONFIG_OUT")
 
-for tool in openssl curl; do
+for tool in openssl curl python3; do
   command -v "$tool" >/dev/null || { echo "up.sh: '$tool' is required (apt-get install $tool)" >&2; exit 1; }
 done
+if [ "$MODE" = real-node ]; then
+  # shellcheck source=real-node.sh
+  . "$HERE/real-node.sh"
+  real_node_require
+fi
 
 if [ -e "$STATE" ] && [ ! -f "$STATE/.berth-k8s-state" ] && [ -n "$(ls -A "$STATE" 2>/dev/null)" ]; then
   echo "up.sh: $STATE exists, is not empty and is not a berth-k8s state dir; refusing to use it" >&2
@@ -72,6 +89,7 @@ if [ -e "$STATE" ] && [ ! -f "$STATE/.berth-k8s-state" ] && [ -n "$(ls -A "$STAT
 fi
 mkdir -p "$STATE"/{pki,logs,pids}
 touch "$STATE/.berth-k8s-state"
+echo "$MODE" >"$STATE/mode"
 echo "$BIN" >"$STATE/bin-dir"
 
 on_fail() {
@@ -113,36 +131,40 @@ PY
   fi
 }
 read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT KWOK_PORT < <(free_ports 6)
-SERVER="https://127.0.0.1:$API_PORT"
+API_HOST=127.0.0.1
+[ "$MODE" = real-node ] && API_HOST=$REAL_NODE_IP
+SERVER="https://$API_HOST:$API_PORT"
 log "ports: etcd=$ETCD_PORT apiserver=$API_PORT controller-manager=$KCM_PORT scheduler=$SCHED_PORT kwok=$KWOK_PORT"
 
 # ------------------------------------------------------------------ pki + auth
 PKI="$STATE/pki"
-SERVICE_CIDR=10.96.0.0/16
-SERVICE_IP=10.96.0.1
+# Outside 10/8, 172.16/12 and 192.168/16, so test traffic plainly stays on this machine.
+SERVICE_CIDR=198.19.0.0/16
+SERVICE_IP=198.19.0.1
 # EC P-256 keys: RSA key generation can take >10 s on a loaded 2-core machine.
-(
-  cd "$PKI"
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 3650 -subj "/CN=berth-k8s-test-ca" 2>/dev/null
-  # sign NAME SUBJECT EXTENSIONS...
-  sign() {
-    local name="$1" subj="$2"; shift 2
-    openssl req "${ec[@]}" -keyout "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
+EC_KEY=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+# sign_cert NAME SUBJECT EXTENSIONS... : $PKI/NAME.{key,crt} signed by the test CA
+sign_cert() {
+  local name="$1" subj="$2"; shift 2
+  (
+    cd "$PKI"
+    openssl req "${EC_KEY[@]}" -keyout "$name.key" -out "$name.csr" -subj "$subj" 2>/dev/null
     printf '%s\n' "$@" >"$name.ext"
     openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile "$name.ext" -out "$name.crt" 2>/dev/null
     rm -f "$name.csr" "$name.ext"
-  }
-  sign apiserver "/CN=kube-apiserver" \
-    "subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
-    "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
-  # client cert the apiserver uses towards aggregated apiservers (requestheader auth)
-  sign front-proxy-client "/CN=front-proxy-client" \
-    "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
-  openssl ecparam -name prime256v1 -genkey -noout -out sa.key
-  openssl ec -in sa.key -pubout -out sa.pub 2>/dev/null
-)
+  )
+}
+openssl req -x509 "${EC_KEY[@]}" -keyout "$PKI/ca.key" -out "$PKI/ca.crt" -days 3650 -subj "/CN=berth-k8s-test-ca" 2>/dev/null
+sign_cert apiserver "/CN=kube-apiserver" \
+  "subjectAltName=IP:127.0.0.1,IP:$API_HOST,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+  "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
+# client cert the apiserver uses towards aggregated apiservers (requestheader auth)
+sign_cert front-proxy-client "/CN=front-proxy-client" \
+  "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature,keyEncipherment"
+openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key"
+openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+[ "$MODE" = real-node ] && real_node_certs
 TOKEN="berth-$(openssl rand -hex 16)"
 # token,user,uid,"group1,group2"
 printf '%s,%s,%s,"%s"\n' "$TOKEN" "berth-admin" "berth-admin" "system:masters" >"$PKI/tokens.csv"
@@ -217,10 +239,24 @@ start etcd "$BIN/etcd" \
 wait_for "etcd healthy" curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
 
 # ------------------------------------------------------------------ kube-apiserver
+if [ "$MODE" = real-node ]; then
+  real_node_network
+  # The default (lease) endpoint reconciler gives the `kubernetes` Service this
+  # address; the API server reaches the kubelet by its InternalIP, verified.
+  api_mode_flags=(
+    --kubelet-preferred-address-types=InternalIP,Hostname
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt"
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+    --kubelet-certificate-authority="$PKI/ca.crt"
+  )
+else
+  # Nothing outside this machine's loopback could use an endpoint: none is published.
+  api_mode_flags=(--endpoint-reconciler-type=none)
+fi
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-  --bind-address=127.0.0.1 \
-  --advertise-address=127.0.0.1 \
+  --bind-address="$API_HOST" \
+  --advertise-address="$API_HOST" \
   --secure-port="$API_PORT" \
   --cert-dir="$PKI" \
   --tls-cert-file="$PKI/apiserver.crt" \
@@ -232,7 +268,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-key-file="$PKI/sa.pub" \
   --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
-  --endpoint-reconciler-type=none \
+  "${api_mode_flags[@]}" \
   --requestheader-client-ca-file="$PKI/ca.crt" \
   --requestheader-allowed-names=front-proxy-client \
   --requestheader-username-headers=X-Remote-User \
@@ -289,15 +325,22 @@ done
 start kwok "$BIN/kwok" \
   --kubeconfig="$KUBECONFIG_OUT" \
   --config="$STATE/kwok.yaml" \
-  --manage-all-nodes=true \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --node-lease-duration-seconds=40 \
-  --cidr=10.244.0.0/16 \
-  --node-ip=10.255.0.1 \
+  --cidr=198.18.64.0/18 \
+  --node-ip=198.18.250.1 \
   --server-address="127.0.0.1:$KWOK_PORT"
 
 # ------------------------------------------------------------------ fake nodes
 nodes_yaml="$STATE/nodes.yaml"
 : >"$nodes_yaml"
+# Beside a real node, fake nodes take only pods that tolerate them (KWOK's own convention).
+fake_taints='spec: {}'
+[ "$MODE" = real-node ] && fake_taints='spec:
+  taints:
+  - { key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule }'
+
 for i in $(seq 0 $(( NODES - 1 ))); do
   cat >>"$nodes_yaml" <<EOF
 ---
@@ -318,11 +361,11 @@ metadata:
     node-role.kubernetes.io/agent: ""
     topology.kubernetes.io/zone: kwok-zone-$i
     type: kwok
-spec: {}
+$fake_taints
 status:
   addresses:
   - type: InternalIP
-    address: 10.255.0.$(( i + 1 ))
+    address: 198.18.250.$(( i + 1 ))
   - type: Hostname
     address: kwok-node-$i
   allocatable:
@@ -347,6 +390,8 @@ wait_for "default service account" "${KUBECTL[@]}" -n default get serviceaccount
 wait_for "kube-controller-manager healthy" curl -fsSk --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"
 wait_for "kube-scheduler healthy" curl -fsSk --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"
 
+[ "$MODE" = real-node ] && real_node_start
+
 cat >"$STATE/env" <<EOF
 export KUBECONFIG=$KUBECONFIG_OUT
 export BERTH_K8S_SERVER=$SERVER
@@ -354,7 +399,8 @@ export BERTH_K8S_TOKEN=$TOKEN
 export BERTH_K8S_CA=$PKI/ca.crt
 export BERTH_K8S_BIN=$BIN
 EOF
+[ "$MODE" = real-node ] && real_node_env >>"$STATE/env"
 trap - ERR
-log "control plane up in $(elapsed): $SERVER ($K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
+log "control plane up in $(elapsed): $SERVER ($K8S_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION, $MODE)"
 log "kubectl: $BIN/kubectl   env file: $STATE/env   logs: $STATE/logs"
 print_result
