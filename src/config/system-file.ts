@@ -5,6 +5,8 @@
  *   system: shippy                  # required; lowercase name: a-z first, then a-z 0-9 -
  *   namespace: shippy               # Kubernetes namespace; default: the system name
  *   registry: registry.example.com/shippy   # image registry; default: none (local images)
+ *   build:                          # how `berth build` makes images; all optional
+ *     base: node:24-bookworm-slim   # image every Dockerfile starts FROM; part of every image tag
  *   gateway:                        # all optional
  *     port: 8080                    # default 8080
  *     cors: { origins: ['*'] }      # default ['*']
@@ -13,7 +15,8 @@
  *     static: ui/dist               # folder served at `/`, relative to berth.yaml; default none
  *   resources:                      # optional; a resource a service uses but not listed here
  *     postgres: { embedded: true }  #   gets the embedded default. postgres: { url: postgres://... }
- *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise
+ *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise;
+ *                                   #   { image: ... } for the in-cluster server's image
  *   services:                       # required; keys are service names (same rule as system)
  *     vessel:                       # an empty entry (`vessel:`) takes every default
  *       path: vessel                # folder relative to berth.yaml; default: the service name
@@ -27,9 +30,11 @@
  *                                   #   Secret <service>-secrets, generated once by `berth deploy`
  *       resources:                  # Kubernetes requests (cpu, memory) and limits; default none
  *         { cpu: 250m, memory: 256Mi, limits: { cpu: '1', memory: 512Mi } }
+ *       serves: [shippy.vessel.v1.VesselService]   # proto services it serves; default: those the
+ *                                   #   system's .proto files declare in package <system>.<name>[.*]
  *   environments:                   # optional overlays by environment name (dev, production, any)
  *     production:
- *       namespace: shippy-prod      # namespace, registry, gateway, resources, services as above;
+ *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, services as above;
  *       registry: registry.example.com/shippy
  *       services: { vessel: { replicas: 3 } }   # services must exist in the base `services`
  *
@@ -73,6 +78,29 @@ const computeResources = z.strictObject({
   limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
 });
 
+// A proto service's fully-qualified name: package, then service (`shippy.vessel.v1.VesselService`).
+const protoServiceName = z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/, {
+  error: 'expected a fully-qualified proto service name such as shippy.vessel.v1.VesselService',
+});
+
+// The image of an in-cluster resource, e.g. postgres:16.4-bookworm or registry.example.com/pg@sha256:…
+const resourceImage = z
+  .string()
+  .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)*(:\w[\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/, {
+    error: 'expected an image reference such as postgres:16.4-bookworm',
+  });
+
+/** An image only makes sense for the server berth runs in the cluster, not next to an external `url`. */
+function imageNeedsNoUrl(ctx: z.core.ParsePayload<{ image?: string; url?: string }>): void {
+  if (ctx.value.image !== undefined && ctx.value.url !== undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: 'image is for the server berth runs; with a url there is none: set one or the other',
+    });
+  }
+}
+
 export const RESOURCE_KINDS = ['postgres', 'nats'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -93,6 +121,7 @@ const serviceInput = z.strictObject({
     )
     .optional(),
   resources: computeResources.optional(),
+  serves: z.array(protoServiceName).optional(),
 });
 
 const gatewayInput = z.strictObject({
@@ -110,7 +139,9 @@ const postgresInput = z
       .string()
       .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' })
       .optional(),
+    image: resourceImage.optional(),
   })
+  .check(imageNeedsNoUrl)
   .check((ctx) => {
     const { embedded, url } = ctx.value;
     if (embedded === true && url !== undefined) {
@@ -132,7 +163,9 @@ const resourcesInput = z.strictObject({
         .string()
         .regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' })
         .optional(),
+      image: resourceImage.optional(),
     })
+    .check(imageNeedsNoUrl)
     .optional(),
 });
 
@@ -140,9 +173,13 @@ const registry = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, {
   error: 'expected an image registry such as registry.example.com/shippy (no scheme)',
 });
 
+// `berth build`'s settings. The base image is any image reference, as a resource's image is.
+const buildInput = z.strictObject({ base: resourceImage.optional() });
+
 const overlayInput = z.strictObject({
   namespace: name.optional(),
   registry: registry.optional(),
+  build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
   services: z.record(name, serviceInput).optional(),
@@ -152,6 +189,7 @@ const systemInput = z.strictObject({
   system: name,
   namespace: name.optional(),
   registry: registry.optional(),
+  build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
   services: z.record(name, serviceInput),
@@ -190,6 +228,11 @@ export interface ServiceSpec {
   /** Env vars whose values are secrets (Kubernetes: Secret `<name>-secrets`). */
   readonly secrets: readonly string[];
   readonly resources: ComputeResources | undefined;
+  /**
+   * Fully-qualified proto services it serves, as berth.yaml lists them; undefined:
+   * those the system's .proto files declare in its package (src/kube/proto-services.ts).
+   */
+  readonly serves: readonly string[] | undefined;
 }
 
 export interface GatewaySpec {
@@ -206,11 +249,20 @@ export interface PostgresSpec {
   /** True: berth runs an embedded Postgres locally (and one in the cluster). */
   readonly embedded: boolean;
   readonly url: string | undefined;
+  /** Image of the in-cluster PostgreSQL (when embedded). */
+  readonly image: string;
 }
 
 export interface NatsSpec {
   /** External server; undefined: berth provides one (local direct delivery / in-cluster NATS). */
   readonly url: string | undefined;
+  /** Image of the in-cluster NATS server (without a url). */
+  readonly image: string;
+}
+
+export interface BuildSpec {
+  /** Image reference the Dockerfiles start FROM (`FROM <base>`); its text is part of every image tag. */
+  readonly base: string;
 }
 
 export interface ResourceSpecs {
@@ -228,6 +280,7 @@ export interface SystemFile {
   readonly system: string;
   readonly namespace: string;
   readonly registry: string | undefined;
+  readonly build: BuildSpec;
   readonly gateway: GatewaySpec;
   readonly resources: ResourceSpecs;
   /** Services in file order; see startOrder() for the order to start them. */
@@ -241,6 +294,8 @@ export const SYSTEM_DEFAULTS = {
   environment: 'dev',
   gateway: { port: 8080, origins: ['*'], bodyLimit: '1mb', timeoutMs: 10_000 },
   service: { entry: 'main.ts', port: 0, replicas: 1 },
+  build: { base: 'node:24-bookworm-slim' },
+  images: { postgres: 'postgres:16.4-bookworm', nats: 'nats:2.10.22-alpine' },
 } as const;
 
 export interface LoadSystemFileOptions {
@@ -397,6 +452,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, String(v)])),
       secrets: [...new Set(spec.secrets ?? [])],
       resources: spec.resources,
+      serves: spec.serves && [...new Set(spec.serves)],
     };
   }
   const used = new Set(Object.values(services).flatMap((s) => s.uses));
@@ -409,6 +465,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
     system: input.system,
     namespace: overlay.namespace ?? input.namespace ?? input.system,
     registry: overlay.registry ?? input.registry,
+    build: { base: overlay.build?.base ?? input.build?.base ?? SYSTEM_DEFAULTS.build.base },
     gateway: {
       port: gateway.port ?? SYSTEM_DEFAULTS.gateway.port,
       cors: { origins: gateway.cors?.origins ?? [...SYSTEM_DEFAULTS.gateway.origins] },
@@ -422,8 +479,16 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
             : resolve(root, gateway.static),
     },
     resources: {
-      ...(postgres ? { postgres: { embedded: postgres.url === undefined, url: postgres.url } } : {}),
-      ...(nats ? { nats: { url: nats.url } } : {}),
+      ...(postgres
+        ? {
+            postgres: {
+              embedded: postgres.url === undefined,
+              url: postgres.url,
+              image: postgres.image ?? SYSTEM_DEFAULTS.images.postgres,
+            },
+          }
+        : {}),
+      ...(nats ? { nats: { url: nats.url, image: nats.image ?? SYSTEM_DEFAULTS.images.nats } } : {}),
     },
     services,
     environments: Object.keys(input.environments ?? {}),

@@ -26,10 +26,12 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { managedBy, postgresSecret, renderManifests, requiredSecrets } from './manifests.ts';
+import { renderManifests, requiredSecrets } from './manifests.ts';
+import { managedBy } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { podProblem, revisionOf, undoRollout, waitForRollout } from './rollout.ts';
+import { postgresSecret } from './stateful-resources.ts';
 
 export interface DeployOptions {
   readonly client: KubeClient;

@@ -6,15 +6,26 @@
  * relied on pod lifecycle. Client-side balancing matters on Kubernetes because
  * kube-proxy balances connections, and one HTTP/2 connection sticks to one pod.
  *
- * client-node's informer stops on errors other than 410 Gone
- * (kubernetes-client/javascript#795), so it is restarted here with backoff.
+ * What an instance serves comes from its Service's `berth.dev/proto-services`
+ * annotation (written by `berth manifests`): slices copy a Service's labels, not
+ * its annotations, so the Services are watched too. Typed clients and the
+ * gateway's pass-through pick instances by proto service.
  */
 
-import { DiscoveryV1Api, KubeConfig, makeInformer, type V1EndpointSlice } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  type V1EndpointSlice,
+  type V1Service,
+} from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from '../registry/registry.ts';
 import { WatchHub } from '../registry/watch-hub.ts';
+import { callableServiceLabels, labelSelector, protoServicesAnnotation } from './object-meta.ts';
+import { RestartingInformer } from './restarting-informer.ts';
 
 export interface KubeRegistryOptions {
   readonly kubeConfig?: KubeConfig;
@@ -26,7 +37,7 @@ export interface KubeRegistryOptions {
 
 const serviceNameLabel = 'kubernetes.io/service-name';
 
-/** Instances of the ready endpoints of one slice. */
+/** Instances of the ready endpoints of one slice, before their proto services are known. */
 function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
   const labels = slice.metadata?.labels ?? {};
   const name = labels[serviceNameLabel];
@@ -59,17 +70,28 @@ function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
   return instances;
 }
 
+/** `a.B,c.D` → `['a.B', 'c.D']`; a Service without the annotation serves none. */
+function protoServicesOfService(service: V1Service): string[] {
+  const annotation = service.metadata?.annotations?.[protoServicesAnnotation] ?? '';
+  return annotation
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+const objectKey = (object: V1EndpointSlice | V1Service) =>
+  `${object.metadata?.namespace}/${object.metadata?.name}`;
+
 export class KubeRegistry implements Registry {
   readonly #options: KubeRegistryOptions;
   readonly #kubeConfig: KubeConfig;
   readonly #hub = new WatchHub();
-  /** Instances by slice (namespace/name), so a slice update replaces exactly its own. */
+  /** Endpoints by slice (namespace/name), so a slice update replaces exactly its own. */
   readonly #bySlice = new Map<string, ServiceInstance[]>();
-  #informer: ReturnType<typeof makeInformer<V1EndpointSlice>> | undefined;
+  /** What each Service's pods serve, by Service name. */
+  readonly #protoServices = new Map<string, readonly string[]>();
+  readonly #informers: Array<RestartingInformer<V1EndpointSlice> | RestartingInformer<V1Service>> = [];
   #started: Promise<void> | undefined;
-  #closed = false;
-  #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KubeRegistryOptions) {
     this.#options = options;
@@ -82,7 +104,7 @@ export class KubeRegistry implements Registry {
 
   async list(name?: string): Promise<ServiceInstance[]> {
     await this.#start();
-    const all = [...this.#bySlice.values()].flat();
+    const all = this.#withProtoServices([...this.#bySlice.values()].flat());
     return name === undefined ? all : all.filter((instance) => instance.name === name);
   }
 
@@ -91,68 +113,83 @@ export class KubeRegistry implements Registry {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#restartTimer);
-    await this.#informer?.stop();
+    await Promise.all(this.#informers.map((informer) => informer.stop()));
     this.#hub.endAll();
   }
 
   #start(): Promise<void> {
-    this.#started ??= this.#startInformer();
+    this.#started ??= this.#startInformers();
     return this.#started;
   }
 
-  async #startInformer(): Promise<void> {
-    const { namespace, system } = this.#options;
-    const api = this.#kubeConfig.makeApiClient(DiscoveryV1Api);
-    // EndpointSlices carry their Service's labels. The gateway and the stateful
-    // resources (postgres, nats) are no services to call, so they stay out.
-    const labelSelector = `app.kubernetes.io/part-of=${system},app.kubernetes.io/component=service`;
-    const informer = makeInformer<V1EndpointSlice>(
-      this.#kubeConfig,
-      `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-      // The backoff resets on a list that succeeds: client-node emits 'connect'
-      // before it lists, so resetting there kept a refused (403) watch at ~1 s forever.
-      () =>
-        api.listNamespacedEndpointSlice({ namespace, labelSelector }).then((list) => {
-          this.#failures = 0;
-          return list;
-        }),
-      labelSelector,
-    );
-    const key = (slice: V1EndpointSlice) => `${slice.metadata?.namespace}/${slice.metadata?.name}`;
-    const update = (slice: V1EndpointSlice) => this.#replace(key(slice), instancesOfSlice(slice));
-    informer.on('add', update);
-    informer.on('update', update);
-    informer.on('delete', (slice) => this.#replace(key(slice), []));
-    informer.on('error', (error: unknown) => {
-      if (this.#closed) return;
-      this.#failures += 1;
-      const delay = Math.min(30_000, 500 * 2 ** this.#failures) * (0.5 + Math.random() / 2);
-      this.#options.logger?.warn(
-        { err: error, retryInMs: Math.round(delay) },
-        'EndpointSlice watch failed; restarting',
-      );
-      this.#restartTimer = setTimeout(() => void informer.start().catch(() => {}), delay);
+  async #startInformers(): Promise<void> {
+    const { namespace, system, logger } = this.#options;
+    const kubeConfig = this.#kubeConfig;
+    // The gateway and the stateful resources (postgres, nats) are no services to call, so they stay out.
+    const selector = labelSelector(callableServiceLabels(system));
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+    const services = new RestartingInformer<V1Service>({
+      kubeConfig,
+      path: `/api/v1/namespaces/${namespace}/services`,
+      labelSelector: selector,
+      list: () => core.listNamespacedService({ namespace, labelSelector: selector }),
+      kind: 'Service',
+      logger,
+      onUpsert: (service) => this.#setProtoServices(service.metadata?.name, protoServicesOfService(service)),
+      onDelete: (service) => this.#setProtoServices(service.metadata?.name, undefined),
     });
-    this.#informer = informer;
-    await informer.start();
+    const slices = new RestartingInformer<V1EndpointSlice>({
+      kubeConfig,
+      path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
+      labelSelector: selector,
+      list: () => discovery.listNamespacedEndpointSlice({ namespace, labelSelector: selector }),
+      kind: 'EndpointSlice',
+      logger,
+      onUpsert: (slice) => this.#setSlice(objectKey(slice), instancesOfSlice(slice)),
+      onDelete: (slice) => this.#setSlice(objectKey(slice), []),
+    });
+    this.#informers.push(services, slices);
+    // Services first, so instances carry their proto services from their first add.
+    await services.start();
+    await slices.start();
   }
 
-  #replace(sliceKey: string, next: ServiceInstance[]): void {
-    const previous = this.#bySlice.get(sliceKey) ?? [];
+  /** The instances as they are offered: with what their Service's pods serve. */
+  #withProtoServices(instances: readonly ServiceInstance[]): ServiceInstance[] {
+    return instances.map((instance) => ({
+      ...instance,
+      protoServices: this.#protoServices.get(instance.name) ?? [],
+    }));
+  }
+
+  #setSlice(sliceKey: string, next: ServiceInstance[]): void {
+    const before = this.#withProtoServices(this.#bySlice.get(sliceKey) ?? []);
     if (next.length === 0) this.#bySlice.delete(sliceKey);
     else this.#bySlice.set(sliceKey, next);
-    const nextIds = new Map(next.map((instance) => [instance.id, instance]));
-    for (const instance of previous) {
-      const replacement = nextIds.get(instance.id);
-      if (!replacement || replacement.address !== instance.address)
+    this.#emitChanges(before, this.#withProtoServices(next));
+  }
+
+  #setProtoServices(serviceName: string | undefined, protoServices: readonly string[] | undefined): void {
+    if (serviceName === undefined) return;
+    const endpoints = [...this.#bySlice.values()].flat().filter((instance) => instance.name === serviceName);
+    const before = this.#withProtoServices(endpoints);
+    if (protoServices === undefined) this.#protoServices.delete(serviceName);
+    else this.#protoServices.set(serviceName, protoServices);
+    this.#emitChanges(before, this.#withProtoServices(endpoints));
+  }
+
+  /** A changed instance (new address, new proto services) is removed, then added again as it is now. */
+  #emitChanges(before: readonly ServiceInstance[], after: readonly ServiceInstance[]): void {
+    const afterById = new Map(after.map((instance) => [instance.id, instance]));
+    const beforeById = new Map(before.map((instance) => [instance.id, instance]));
+    for (const instance of before) {
+      if (!isDeepStrictEqual(afterById.get(instance.id), instance))
         this.#hub.emit({ type: 'remove', instance });
     }
-    const previousIds = new Map(previous.map((instance) => [instance.id, instance]));
-    for (const instance of next) {
-      const before = previousIds.get(instance.id);
-      if (!before || before.address !== instance.address) this.#hub.emit({ type: 'add', instance });
+    for (const instance of after) {
+      if (!isDeepStrictEqual(beforeById.get(instance.id), instance))
+        this.#hub.emit({ type: 'add', instance });
     }
   }
 }

@@ -5,7 +5,8 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { labelSelector, renderManifests, selectorFor } from './manifests.ts';
+import { renderManifests } from './manifests.ts';
+import { labelSelector, selectorFor } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';

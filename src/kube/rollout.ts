@@ -7,7 +7,7 @@
 
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
-import { labelSelector } from './manifests.ts';
+import { labelSelector } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 
 export type RolloutState =

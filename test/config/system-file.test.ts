@@ -73,8 +73,8 @@ describe('system file: happy paths', () => {
       static: '/srv/shippy/ui/dist',
     });
     assert.deepEqual(system.resources, {
-      postgres: { embedded: true, url: undefined },
-      nats: { url: undefined },
+      postgres: { embedded: true, url: undefined, image: 'postgres:16.4-bookworm' },
+      nats: { url: undefined, image: 'nats:2.10.22-alpine' },
     });
     assert.deepEqual(system.services.vessel, {
       name: 'vessel',
@@ -88,6 +88,7 @@ describe('system file: happy paths', () => {
       env: { KEY: 'value', RETRIES: '3' },
       secrets: [],
       resources: undefined,
+      serves: undefined,
     });
     assert.deepEqual(system.services.email?.dependsOn, []);
     assert.deepEqual(system.environments, ['production']);
@@ -104,7 +105,11 @@ describe('system file: happy paths', () => {
       limits: { cpu: '1', memory: '512Mi' },
     });
     assert.deepEqual(system.services.vessel?.uses, ['postgres']); // untouched keys keep the base value
-    assert.deepEqual(system.resources.postgres, { embedded: false, url: 'postgres://db.internal/shippy' });
+    assert.deepEqual(system.resources.postgres, {
+      embedded: false,
+      url: 'postgres://db.internal/shippy',
+      image: 'postgres:16.4-bookworm',
+    });
   });
 
   test('startOrder puts dependencies first, otherwise keeps file order', () => {
@@ -118,7 +123,7 @@ describe('system file: happy paths', () => {
     const system = parse('system: tiny\nservices:\n  api:\n  worker:\n    uses: [nats]\n');
     assert.deepEqual(Object.keys(system.services), ['api', 'worker']);
     assert.equal(system.services.api?.replicas, 1);
-    assert.deepEqual(system.resources, { nats: { url: undefined } });
+    assert.deepEqual(system.resources, { nats: { url: undefined, image: 'nats:2.10.22-alpine' } });
     assert.equal(system.gateway.port, 8080);
   });
 
@@ -204,7 +209,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
     assert.equal(
       messageOf(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
       'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
-        'allowed here: path, entry, port, replicas, uses, dependsOn, secrets, env, resources (line 14)',
+        'allowed here: path, entry, port, replicas, uses, dependsOn, secrets, env, resources, serves (line 14)',
     );
   });
 
@@ -265,6 +270,47 @@ describe('system file: mistakes name the file, the key and what was expected', (
         parse(shippyWith('postgres: { embedded: true }', 'postgres: { embedded: true, url: postgres://x }')),
       ),
       'berth.yaml: resources.postgres: either embedded: true or a url, not both (line 5)',
+    );
+  });
+
+  test('serves: fully-qualified proto service names, each once', () => {
+    const text = shippyWith(
+      '    uses: [nats]\n',
+      '    uses: [nats]\n    serves: [shippy.email.v1.EmailService, shippy.email.v1.EmailService]\n',
+    );
+    assert.deepEqual(parse(text).services.email?.serves, ['shippy.email.v1.EmailService']);
+    assert.equal(
+      messageOf(() =>
+        parse(shippyWith('    uses: [nats]\n', '    uses: [nats]\n    serves: [EmailService]\n')),
+      ),
+      'berth.yaml: services.email.serves[0]: expected a fully-qualified proto service name such as ' +
+        'shippy.vessel.v1.VesselService, got string "EmailService" (line 22)',
+    );
+  });
+
+  test('resource images: set per resource, refused next to an external url', () => {
+    const system = parse(
+      shippyWith(
+        'nats: { }',
+        'nats: { image: registry.example.com/nats:2.11@sha256:' + 'a'.repeat(64) + ' }',
+      ),
+    );
+    assert.equal(system.resources.nats?.image, `registry.example.com/nats:2.11@sha256:${'a'.repeat(64)}`);
+    assert.equal(
+      messageOf(() => parse(shippyWith('nats: { }', 'nats: { image: "nats 2" }'))),
+      'berth.yaml: resources.nats.image: expected an image reference such as postgres:16.4-bookworm, got string "nats 2" (line 6)',
+    );
+    assert.equal(
+      messageOf(() =>
+        parse(
+          shippyWith(
+            'postgres: { url: postgres://db.internal/shippy }',
+            'postgres: { url: postgres://db.internal/shippy, image: pg:16 }',
+          ),
+        ),
+      ),
+      'berth.yaml: environments.production.resources.postgres: image is for the server berth runs; ' +
+        'with a url there is none: set one or the other (line 27)',
     );
   });
 

@@ -75,7 +75,9 @@ const imageOf = (deployment: V1Deployment | undefined) =>
 async function assertAllReady(): Promise<void> {
   const result = await berth(cluster, ['status', ...target()]);
   assert.equal(result.code, 0, show(result));
+  // The table, then a blank line and where the gateway is.
   const rows = result.stdout
+    .split('\n\n')[0]!
     .trim()
     .split('\n')
     .slice(1)

@@ -6,12 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import {
-  KubeConfig,
-  type V1Deployment,
-  type V1Pod,
-  type V1PodDisruptionBudget,
-} from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient } from '../../src/kube/kube-client.ts';
 import { KubeRegistry } from '../../src/kube/kube-registry.ts';
 import type { RegistryEvent } from '../../src/registry/registry.ts';
@@ -23,6 +18,7 @@ import {
   deleteNamespaceAtEnd,
   provideVolumes,
   type ShippyCopy,
+  serviceAccountKubeConfig,
   shippyClaims,
   show,
   type TestCluster,
@@ -181,27 +177,9 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
   await waitForPods('user', `${registry}/shippy-user:r1`, 3);
 });
 
-/** A kubeconfig with the token of a service's own ServiceAccount: what a pod of it would have. */
-async function serviceAccountConfig(serviceAccount: string): Promise<KubeConfig> {
-  const request = await client.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
-    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
-  );
-  const admin = cluster.kubeConfig();
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [admin.getCurrentCluster()!],
-    users: [{ name: serviceAccount, token: request.status.token }],
-    contexts: [{ name: serviceAccount, cluster: admin.getCurrentCluster()!.name, user: serviceAccount }],
-    currentContext: serviceAccount,
-  });
-  return config;
-}
-
 test('scaling up and down: the EndpointSlice registry follows, with only the RBAC berth grants', async (t) => {
-  const kubeConfig = await serviceAccountConfig('vessel');
-  // The discovery Role is all a service gets: EndpointSlices, nothing else.
+  const kubeConfig = await serviceAccountKubeConfig(cluster, client, namespace, 'vessel');
+  // The discovery Role is all a service gets: EndpointSlices and Services, nothing else.
   const asVessel = await KubeClient.connect({ kubeConfig });
   t.after(() => asVessel.close());
   await assert.rejects(

@@ -1,3 +1,4 @@
+import { gatewayAddress } from '../../kube/gateway-address.ts';
 import { systemStatus } from '../../kube/operate.ts';
 import type { Command } from '../command.ts';
 import { renderTable } from '../format/table.ts';
@@ -8,15 +9,21 @@ export const statusCommand: Command = {
   usage: `Usage: berth status [-f berth.yaml] [--env production] [--json]
 
 ${kubeOptionsHelp}
-      --json              machine-readable output`,
+      --json              machine-readable output: { workloads, gateway: { url, note } }
+
+Prints each workload's replicas, revision and tag, then a URL of the gateway
+that works from this machine (LoadBalancer address, else a node's NodePort).`,
   options: { ...kubeOptions, json: { type: 'boolean', default: false } },
   async run({ values }, io) {
     const system = loadTargetSystem(values, io);
     const client = await connectCluster(values);
     try {
-      const statuses = await systemStatus(client, system);
+      const [statuses, gateway] = await Promise.all([
+        systemStatus(client, system),
+        gatewayAddress(client, system),
+      ]);
       if (values.json) {
-        io.stdout.write(`${JSON.stringify(statuses, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ workloads: statuses, gateway }, null, 2)}\n`);
         return 0;
       }
       if (statuses.length === 0) {
@@ -36,6 +43,9 @@ ${kubeOptionsHelp}
       io.stdout.write(renderTable(header, rows));
       for (const s of statuses)
         if (s.ready < s.desired) io.stdout.write(`  ${s.name}: ${s.conditions.join(', ')}\n`);
+      if (gateway) {
+        io.stdout.write(`\ngateway: ${gateway.url ? `${gateway.url} (${gateway.note})` : gateway.note}\n`);
+      }
       return statuses.every((s) => s.ready >= s.desired) ? 0 : 1;
     } finally {
       await client.close();

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { KubernetesObject, V1Role, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
+import { renderManifests } from './manifests.ts';
+import { imageNames } from './release.ts';
+
+const shippy = loadSystemFile(join(import.meta.dirname, '../../examples/shippy'), { env: 'production' });
+
+function render(system: SystemFile): KubernetesObject[] {
+  return renderManifests(system, {
+    tags: Object.fromEntries(imageNames(system).map((name) => [name, 'r1'])),
+  });
+}
+
+function find<T extends KubernetesObject>(objects: KubernetesObject[], kind: string, name: string): T {
+  const found = objects.find((object) => object.kind === kind && object.metadata?.name === name);
+  assert.ok(found, `${kind}/${name} is rendered`);
+  return found as T;
+}
+
+test("each service's Service names the proto services it serves; the gateway's names none", () => {
+  const objects = render(shippy);
+  const annotations = Object.fromEntries(
+    ['consignment', 'email', 'user', 'vessel', 'gateway'].map((name) => [
+      name,
+      find<V1Service>(objects, 'Service', name).metadata?.annotations?.['berth.dev/proto-services'],
+    ]),
+  );
+  assert.deepEqual(annotations, {
+    consignment: 'shippy.consignment.v1.ConsignmentService',
+    // berth.yaml says `serves: []`: it only subscribes to events.
+    email: '',
+    user: 'shippy.user.v1.UserService',
+    vessel: 'shippy.vessel.v1.VesselService',
+    gateway: undefined,
+  });
+  const twoServices = { ...shippy.services.vessel!, serves: ['shippy.vessel.v2.VesselService', 'a.B'] };
+  const vessel = find<V1Service>(
+    render({ ...shippy, services: { ...shippy.services, vessel: twoServices } }),
+    'Service',
+    'vessel',
+  );
+  assert.equal(
+    vessel.metadata?.annotations?.['berth.dev/proto-services'],
+    'a.B,shippy.vessel.v2.VesselService',
+  );
+});
+
+test('the discovery Role grants what the registry reads, nothing more', () => {
+  assert.deepEqual(find<V1Role>(render(shippy), 'Role', 'shippy-discovery').rules, [
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+  ]);
+});
+
+test("postgres and nats run as their images' own non-root users, read-only, with the images berth.yaml names", () => {
+  const defaults = render(shippy);
+  const pod = (objects: KubernetesObject[], name: string) =>
+    find<V1StatefulSet>(objects, 'StatefulSet', name).spec!.template.spec!;
+  const restricted = (userId: number) => ({
+    runAsNonRoot: true,
+    runAsUser: userId,
+    runAsGroup: userId,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+
+  const postgres = pod(defaults, 'postgres');
+  assert.deepEqual(postgres.securityContext, { runAsNonRoot: true, fsGroup: 999 });
+  assert.deepEqual(postgres.containers[0]!.securityContext, restricted(999));
+  assert.equal(postgres.containers[0]!.image, 'postgres:16.4-bookworm');
+  assert.deepEqual(postgres.containers[0]!.volumeMounts, [
+    { name: 'data', mountPath: '/var/lib/postgresql/data' },
+    { name: 'run', mountPath: '/var/run/postgresql' },
+    { name: 'tmp', mountPath: '/tmp' },
+  ]);
+  assert.deepEqual(postgres.volumes, [
+    { name: 'run', emptyDir: {} },
+    { name: 'tmp', emptyDir: {} },
+  ]);
+
+  const nats = pod(defaults, 'nats');
+  assert.deepEqual(nats.securityContext, { runAsNonRoot: true, fsGroup: 1000 });
+  assert.deepEqual(nats.containers[0]!.securityContext, restricted(1000));
+  assert.equal(nats.containers[0]!.image, 'nats:2.10.22-alpine');
+  assert.deepEqual(nats.containers[0]!.args, ['-js', '-sd', '/data']);
+  assert.deepEqual(nats.containers[0]!.volumeMounts, [{ name: 'data', mountPath: '/data' }]);
+  assert.equal(nats.volumes, undefined);
+
+  const chosen = render({
+    ...shippy,
+    resources: {
+      postgres: { ...shippy.resources.postgres!, image: 'registry.example.com/postgres:16.6' },
+      nats: { ...shippy.resources.nats!, image: 'registry.example.com/nats:2.11.1' },
+    },
+  });
+  assert.equal(pod(chosen, 'postgres').containers[0]!.image, 'registry.example.com/postgres:16.6');
+  assert.equal(pod(chosen, 'nats').containers[0]!.image, 'registry.example.com/nats:2.11.1');
+});

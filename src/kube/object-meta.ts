@@ -1,0 +1,55 @@
+/**
+ * Names, labels and annotations on the objects berth renders, shared by the
+ * renderer (manifests.ts, stateful-resources.ts), the commands that find those
+ * objects again (deploy, rollout, operate) and the registry that reads them in a pod.
+ */
+import type { SystemFile } from '../config/system-file.ts';
+
+export const managedBy = 'berth';
+
+/**
+ * On each service's Kubernetes Service: the fully-qualified proto services its
+ * pods serve, comma-separated and sorted. EndpointSlices copy a Service's labels
+ * but not its annotations, so the registry reads it from the Service.
+ */
+export const protoServicesAnnotation = 'berth.dev/proto-services';
+
+export function labelsFor(
+  system: SystemFile,
+  name: string,
+  component: string,
+  version?: string,
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    'app.kubernetes.io/name': name,
+    'app.kubernetes.io/part-of': system.system,
+    'app.kubernetes.io/component': component,
+    'app.kubernetes.io/managed-by': managedBy,
+  };
+  if (version !== undefined) labels['app.kubernetes.io/version'] = version;
+  return labels;
+}
+
+/** Labels that select a workload's pods; they never change across releases. */
+export function selectorFor(system: SystemFile, name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': system.system };
+}
+
+/**
+ * The labels of a system's callable services (and so of their EndpointSlices):
+ * the gateway and the stateful resources (postgres, nats) are no services to call.
+ */
+export function callableServiceLabels(system: string): Record<string, string> {
+  return { 'app.kubernetes.io/part-of': system, 'app.kubernetes.io/component': 'service' };
+}
+
+/** `{a: 1, b: 2}` → `a=1,b=2`, the label selector the API's list calls take. */
+export function labelSelector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
+
+export function namespaced(system: SystemFile, name: string): { name: string; namespace: string } {
+  return { name, namespace: system.namespace };
+}
