@@ -45,9 +45,15 @@ function collectFiles(dir: string, into: string[]): void {
   }
 }
 
-/** 12 hex digits of a SHA-256 over the relative paths and bytes of every file under `paths`. */
-export function contentTag(root: string, paths: readonly string[]): string {
+/**
+ * 12 hex digits of a SHA-256 over the reference of the base image the image is
+ * built FROM and the relative paths and bytes of every file under `paths`. The
+ * base counts by its reference text alone: a tag such as `node:24-bookworm-slim`
+ * may point at new bytes tomorrow while the tag stays; `name@sha256:…` cannot.
+ */
+export function contentTag(root: string, paths: readonly string[], baseImage: string): string {
   const hash = createHash('sha256');
+  hash.update(`FROM ${baseImage}\0`);
   for (const start of [...paths].sort()) {
     const files: string[] = [];
     const stat = statSync(start, { throwIfNoEntry: false });

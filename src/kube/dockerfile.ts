@@ -1,15 +1,16 @@
 /**
  * Multi-stage Dockerfiles for `berth build`: dependencies installed without dev
  * packages in one stage, then only the runtime, the system's shared code and
- * the one service copied onto a slim Node 24 image that runs as a non-root user.
- * Node 24 runs the TypeScript sources directly, so there is no compile stage.
+ * the one service copied onto the base image (berth.yaml `build.base`, by default
+ * a slim Node 24), run as a non-root user. Both stages start from the same base, so
+ * the installed modules match the Node that runs them. Node 24 runs the TypeScript
+ * sources directly, so there is no compile stage.
  */
 import type { SystemFile } from '../config/system-file.ts';
 import { contextPath, imageInputs } from './release.ts';
 
-const base = 'node:24-bookworm-slim';
-
 export function dockerfileFor(system: SystemFile, name: string): string {
+  const { base } = system.build;
   const copies = imageInputs(system, name)
     .filter((path) => !path.endsWith('package.json') && !path.endsWith('package-lock.json'))
     .map((path) => contextPath(path))

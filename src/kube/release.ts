@@ -1,6 +1,8 @@
 /**
  * A release: the system file resolved for one environment plus the image tag of
- * every service and of the gateway, derived from what goes into each image.
+ * every service and of the gateway, derived from what goes into each image: its
+ * files and the base image it is built on. Nothing else in berth.yaml (replicas,
+ * registry, namespace, env) changes a tag, so changing those redeploys no image.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -24,16 +26,21 @@ function isFile(path: string): boolean {
 }
 
 /**
- * Folders next to berth.yaml that a service's code imports (its `gen/`, shared
+ * Folders a service's code imports besides its own (its `gen/`, shared
  * `configs/` and the like), found by following relative imports from the entry
  * file: exactly the shared code its image needs, and nothing another service
- * alone uses. berth's own src/ goes into every image whole, so imports into it
- * are not followed.
+ * alone uses. A folder next to berth.yaml is taken whole (all of `gen/`); code
+ * elsewhere (a service kept outside its berth.yaml's folder) by the directory
+ * imported. berth's own src/ goes into every image whole, so imports into it
+ * are not followed; neither are imports into node_modules, installed by `npm ci`.
  */
 function sharedFolders(system: SystemFile, name: string): string[] {
   const service = system.services[name]!;
-  const inService = (path: string) => path === service.dir || path.startsWith(service.dir + sep);
-  const inSystem = (path: string) => path.startsWith(system.root + sep);
+  const inside = (root: string, path: string) => path === root || path.startsWith(root + sep);
+  const berthSource = join(berthRoot, 'src');
+  const followed = (path: string) => !inside(berthSource, path) && !path.split(sep).includes('node_modules');
+  const folderOf = (file: string) =>
+    inside(system.root, file) ? join(system.root, relative(system.root, file).split(sep)[0]!) : dirname(file);
   const folders = new Set<string>();
   const seen = new Set<string>();
   const pending = [service.entry];
@@ -41,11 +48,11 @@ function sharedFolders(system: SystemFile, name: string): string[] {
     const file = pending.pop()!;
     if (seen.has(file) || !isFile(file)) continue;
     seen.add(file);
-    if (!inService(file)) folders.add(join(system.root, relative(system.root, file).split(sep)[0]!));
+    if (!inside(service.dir, file)) folders.add(folderOf(file));
     if (!/\.[cm]?[jt]sx?$/.test(file)) continue;
     for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
       const target = resolve(dirname(file), match[1]!);
-      if (inSystem(target)) pending.push(target);
+      if (followed(target)) pending.push(target);
     }
   }
   return [...folders].sort();
@@ -111,7 +118,7 @@ export function imageNames(system: SystemFile): string[] {
 export function createRelease(system: SystemFile, overrides: Readonly<Record<string, string>> = {}): Release {
   const tags: Record<string, string> = {};
   for (const name of imageNames(system)) {
-    tags[name] = overrides[name] ?? contentTag(berthRoot, imageInputs(system, name));
+    tags[name] = overrides[name] ?? contentTag(berthRoot, imageInputs(system, name), system.build.base);
   }
   return { system, tags };
 }

@@ -7,7 +7,7 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadSystemFile } from '../../src/config/system-file.ts';
+import { loadSystemFile, parseSystemFile } from '../../src/config/system-file.ts';
 import { imageDockerignore } from '../../src/kube/content-tag.ts';
 import { dockerfileFor } from '../../src/kube/dockerfile.ts';
 import { createRelease, imageInputs, parseTagOverrides } from '../../src/kube/release.ts';
@@ -57,6 +57,80 @@ test('changing a file of a service gives that service, and only it, a new tag', 
   mkdirSync(join(root, 'vessel', 'test'));
   writeFileSync(join(root, 'vessel', 'test', 'fixture.json'), '{}');
   assert.deepEqual(release(), second, 'tests do not change tags');
+});
+
+test('the base image is part of every tag: a new base gives every image a new tag, nothing else in berth.yaml does', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-release-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  cpSync(join(shippy, 'vessel'), join(root, 'vessel'), { recursive: true });
+  cpSync(join(shippy, 'user'), join(root, 'user'), { recursive: true });
+  const tagsFor = (yaml: string, env?: string) => {
+    writeFileSync(join(root, 'berth.yaml'), yaml);
+    return createRelease(loadSystemFile(root, env === undefined ? {} : { env })).tags;
+  };
+  const plain = tagsFor('system: shippy\nservices:\n  vessel:\n  user:\n');
+  const reshaped = tagsFor(`system: shippy
+namespace: elsewhere
+registry: registry.example.com/shippy
+gateway: { port: 9090, timeoutMs: 5000 }
+resources: { postgres: { url: postgres://db.example.com/shippy } }
+services:
+  vessel: { replicas: 3, env: { SEED: "false" }, uses: [postgres] }
+  user: { resources: { cpu: 250m } }
+`);
+  assert.deepEqual(reshaped, plain, 'replicas, registry, namespace, env, resources: not in any image');
+  const defaultBase = tagsFor(
+    'system: shippy\nbuild: { base: node:24-bookworm-slim }\nservices:\n  vessel:\n  user:\n',
+  );
+  assert.deepEqual(defaultBase, plain, 'the default base, written out, is the same base');
+
+  const rebased = tagsFor(
+    'system: shippy\nbuild: { base: node:24.11-bookworm-slim }\nservices:\n  vessel:\n  user:\n',
+  );
+  for (const name of ['vessel', 'user', 'gateway']) assert.notEqual(rebased[name], plain[name], name);
+
+  const overlaid = `system: shippy
+services:
+  vessel:
+  user:
+environments:
+  production:
+    build:
+      base: registry.example.com/node@sha256:${'a'.repeat(64)}
+`;
+  assert.deepEqual(tagsFor(overlaid), plain, 'dev keeps the top-level (default) base');
+  const production = tagsFor(overlaid, 'production');
+  for (const name of ['vessel', 'user', 'gateway']) assert.notEqual(production[name], plain[name], name);
+});
+
+test("the Dockerfile's stages start FROM the environment's base image; a base that is no image reference is named", () => {
+  const file = join(shippy, 'berth.yaml');
+  const text = `system: shippy
+build: { base: docker.io/library/node:24-bookworm-slim }
+services:
+  vessel:
+environments:
+  production:
+    build: { base: "node@sha256:${'b'.repeat(64)}" }
+`;
+  const dev = dockerfileFor(parseSystemFile(text, { file }), 'vessel');
+  assert.match(dev, /^FROM docker\.io\/library\/node:24-bookworm-slim AS dependencies$/m);
+  assert.match(dev, /^FROM docker\.io\/library\/node:24-bookworm-slim$/m);
+  const production = dockerfileFor(parseSystemFile(text, { file, env: 'production' }), 'vessel');
+  assert.equal(production.match(/^FROM node@sha256:b{64}( AS dependencies)?$/gm)?.length, 2);
+  assert.equal(
+    parseSystemFile('system: shippy\nservices: { vessel: }\n', { file }).build.base,
+    'node:24-bookworm-slim',
+  );
+
+  assert.throws(
+    () => parseSystemFile('system: shippy\nbuild: { base: "Node 24" }\nservices: { vessel: }\n', { file }),
+    /build\.base: expected an image reference/,
+  );
+  assert.throws(
+    () => parseSystemFile('system: shippy\nbuild: { bsae: node:24 }\nservices: { vessel: }\n', { file }),
+    /build\.bsae/,
+  );
 });
 
 test('the build ignores what the tag ignores: tests and dev state, but keeps a static folder named dist', () => {

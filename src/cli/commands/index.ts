@@ -54,7 +54,7 @@ export const commands: ReadonlyArray<readonly [name: string, summary: string, lo
     ],
     [
       'build',
-      'Write Dockerfiles and build images (with docker or podman when present)',
+      'Write Dockerfiles and build images (docker, podman or buildah), optionally push or load them',
       async () => (await import('./build.ts')).buildCommand,
     ],
     [
