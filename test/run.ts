@@ -6,7 +6,10 @@
  *  2. real       shippy's end-to-end suite again, against a throwaway PostgreSQL
  *                and NATS JetStream (Debian's postgresql and nats-server);
  *  3. kube       the Kubernetes suites, against the control plane of tools/k8s
- *                (started here, stopped at the end) or BERTH_TEST_KUBECONFIG.
+ *                (started here, stopped at the end) or BERTH_TEST_KUBECONFIG;
+ *  4. pods       shippy on real pods: the control plane again, now with its real
+ *                node (BERTH_K8S_REAL_NODE=1: containerd, kubelet, kube-proxy),
+ *                images built and loaded here.
  *
  * BERTH_TEST_PHASES=embedded,real picks phases. Files run one at a time: most
  * start real processes, and two cores cannot run several such suites at once.
@@ -14,9 +17,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseExports } from './support/exports.ts';
 
 const root = join(import.meta.dirname, '..');
-const phases = (process.env.BERTH_TEST_PHASES ?? 'embedded,real,kube').split(',');
+const phases = (process.env.BERTH_TEST_PHASES ?? 'embedded,real,kube,pods').split(',');
 const e2e = ['examples/shippy/test/e2e/*.test.ts'];
 
 function files(patterns: string[], exclude: (file: string) => boolean = () => false): string[] {
@@ -47,7 +51,7 @@ const results: Array<[string, boolean]> = [];
 
 if (phases.includes('embedded')) {
   const all = files(['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'], (file) =>
-    file.startsWith('test/kube/'),
+    /^test\/(kube|pods)\//.test(file),
   );
   results.push(['embedded', await runTests('embedded defaults', all, embeddedEnv())]);
 }
@@ -61,10 +65,7 @@ if (phases.includes('real')) {
     results.push(['real backends', false]);
   } else {
     const env = embeddedEnv();
-    for (const line of started.stdout.split('\n')) {
-      const match = /^export (\w+)=(.*)$/.exec(line);
-      if (match) env[match[1]] = match[2];
-    }
+    Object.assign(env, parseExports(started.stdout));
     try {
       results.push([
         'real backends',
@@ -78,13 +79,35 @@ if (phases.includes('real')) {
   }
 }
 
-if (phases.includes('kube')) {
+const localControlPlane = !process.env.BERTH_TEST_KUBECONFIG && !process.env.BERTH_KUBE_CONTEXT;
+
+/** A Kubernetes phase; the local control plane it started (if any) is stopped at its end. */
+async function kubePhase(label: string, pattern: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   try {
-    results.push(['kubernetes', await runTests('Kubernetes', files(['test/kube/*.test.ts']), process.env)]);
+    return await runTests(label, files([pattern]), env);
   } finally {
-    if (!process.env.BERTH_TEST_KUBECONFIG && !process.env.BERTH_KUBE_CONTEXT) {
-      spawnSync('bash', [join(root, 'tools/k8s/down.sh')], { stdio: 'inherit' });
-    }
+    if (localControlPlane) spawnSync('bash', [join(root, 'tools/k8s/down.sh')], { stdio: 'inherit' });
+  }
+}
+
+if (phases.includes('kube')) {
+  results.push(['kubernetes', await kubePhase('Kubernetes', 'test/kube/*.test.ts', process.env)]);
+}
+
+if (phases.includes('pods')) {
+  // The base and stand-in images (cached: seconds when warm) and the buildah storage holding them.
+  const images = spawnSync('bash', [join(root, 'tools/images/build.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (images.status !== 0) {
+    process.stderr.write(
+      'cannot build the images of the real node (tools/images/build.sh; its log is above)\n',
+    );
+    results.push(['real pods', false]);
+  } else {
+    const env = { ...process.env, ...parseExports(images.stdout), BERTH_K8S_REAL_NODE: '1' };
+    results.push(['real pods', await kubePhase('Kubernetes on real pods', 'test/pods/*.test.ts', env)]);
   }
 }
 

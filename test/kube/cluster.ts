@@ -15,20 +15,30 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
+import type { SystemFile } from '../../src/config/system-file.ts';
 import { KubeClient } from '../../src/kube/kube-client.ts';
+import { renderManifests } from '../../src/kube/manifests.ts';
+import { imageNames } from '../../src/kube/release.ts';
 import { type CliResult, runBerth } from '../cli/run-cli.ts';
 import type { Cleanup } from '../support/cleanup.ts';
+import { parseExports } from '../support/exports.ts';
 import { repoRoot } from '../support/processes.ts';
 
 export interface TestCluster {
   /** kubeconfig file for children (`KUBECONFIG`); undefined: the user's default. */
   readonly kubeconfig: string | undefined;
+  /**
+   * What tools/k8s/up.sh exported for a local control plane (its state dir's `env`
+   * file: CONTAINERD_ADDRESS, CONTAINERS_STORAGE_CONF, the real node's name…);
+   * empty for a cluster given by kubeconfig or context.
+   */
+  readonly env: Readonly<Record<string, string>>;
   readonly context: string | undefined;
   kubeConfig(): KubeConfig;
   connect(): Promise<KubeClient>;
@@ -56,6 +66,10 @@ async function findCluster(): Promise<TestCluster> {
   return {
     kubeconfig,
     context,
+    env:
+      given === undefined && context === undefined && kubeconfig
+        ? parseExports(readFileSync(join(dirname(kubeconfig), 'env'), 'utf8'))
+        : {},
     kubeConfig,
     connect: () => KubeClient.connect({ kubeConfig: kubeConfig() }),
   };
@@ -97,19 +111,24 @@ export function deleteNamespaceAtEnd(client: KubeClient, namespace: string, clea
     for (const volume of volumes.items) {
       await client.request('DELETE', `/api/v1/persistentvolumes/${volume.metadata.name}`);
     }
+    rmSync(join(volumesRoot, namespace), { recursive: true, force: true });
   });
 }
 
 /**
  * The StatefulSets' claims (postgres and nats each claim `data`) need volumes.
  * A real cluster provisions them through its default StorageClass; the local
- * control plane has no provisioner, so each claim gets a PersistentVolume bound
- * to it in advance (hostPath: nothing is ever written, no container runs).
+ * control plane has no provisioner, so each claim gets a hostPath
+ * PersistentVolume bound to it in advance. On KWOK nothing is ever written
+ * there; for the real node (`owners`: claim → uid), the folder is made on this
+ * machine, owned by the uid the pod runs as and closed to everyone else, as a
+ * provisioner's volume would be.
  */
 export async function provideVolumes(
   client: KubeClient,
   namespace: string,
   claims: readonly string[],
+  owners: Readonly<Record<string, number>> = {},
 ): Promise<void> {
   const classes = await client.request<{
     items: Array<{ metadata: { annotations?: Record<string, string> } }>;
@@ -120,6 +139,12 @@ export async function provideVolumes(
   );
   if (hasDefault) return;
   for (const claim of claims) {
+    const path = join(volumesRoot, namespace, claim);
+    const owner = owners[claim];
+    if (owner !== undefined) {
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+      chownSync(path, owner, owner);
+    }
     await client.request('POST', '/api/v1/persistentvolumes', {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
@@ -128,12 +153,14 @@ export async function provideVolumes(
         capacity: { storage: '1Gi' },
         accessModes: ['ReadWriteOnce'],
         persistentVolumeReclaimPolicy: 'Retain',
-        hostPath: { path: `/tmp/berth-test-volumes/${namespace}/${claim}` },
+        hostPath: { path },
         claimRef: { namespace, name: claim },
       },
     });
   }
 }
+
+const volumesRoot = '/tmp/berth-test-volumes';
 
 /** What shippy's StatefulSets claim: volumeClaimTemplate `data` of postgres-0 and nats-0. */
 export const shippyClaims = ['data-postgres-0', 'data-nats-0'];
@@ -162,18 +189,24 @@ export interface ShippyCopy {
 
 /**
  * examples/shippy/berth.yaml copied to a temp folder, with an overlay `test`
- * that is production's (same replicas and resources) in `namespace` with
- * `registry`. Service folders stay where they are (absolute `path`s), so a copy
- * renders the same images as shippy itself.
+ * that is production's (or `from`'s: same replicas and resources) in `namespace`
+ * with `registry`. Service folders stay where they are (absolute `path`s), so a
+ * copy renders the same images as shippy itself; `proto/` is copied beside it,
+ * so its services serve the same proto services.
  */
-export function copyShippy(options: { namespace: string; registry: string }, cleanup: Cleanup): ShippyCopy {
+export function copyShippy(
+  options: { namespace: string; registry: string; from?: string },
+  cleanup: Cleanup,
+): ShippyCopy {
   const shippy = resolve(repoRoot, 'examples/shippy');
   const system: SystemYaml = parse(readFileSync(join(shippy, 'berth.yaml'), 'utf8'));
   for (const [name, service] of Object.entries(system.services)) {
     system.services[name] = { ...service, path: join(shippy, name) };
   }
+  const gateway = system.gateway as { static?: string } | undefined;
+  if (gateway?.static) gateway.static = join(shippy, gateway.static);
   system.environments.test = {
-    ...structuredClone(system.environments.production),
+    ...structuredClone(system.environments[options.from ?? 'production']),
     namespace: options.namespace,
     registry: options.registry,
   };
@@ -181,6 +214,7 @@ export function copyShippy(options: { namespace: string; registry: string }, cle
   cleanup(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'berth.yaml');
   writeFileSync(file, stringify(system));
+  cpSync(join(shippy, 'proto'), join(dir, 'proto'), { recursive: true });
   return {
     dir,
     file,
@@ -200,7 +234,7 @@ export async function berth(
   args: readonly string[],
   timeoutMs = 120_000,
 ): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...cluster.env, NO_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT;
   if (cluster.kubeconfig) env.KUBECONFIG = cluster.kubeconfig;
   return runBerth([...args, ...(cluster.context ? ['--context', cluster.context] : [])], env, timeoutMs);
@@ -209,4 +243,32 @@ export async function berth(
 /** Shows a CLI run in an assertion message. */
 export function show(result: CliResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+/** A kubeconfig with the token of a ServiceAccount (TokenRequest API): what a pod running as it has. */
+export async function serviceAccountKubeConfig(
+  cluster: TestCluster,
+  client: KubeClient,
+  namespace: string,
+  serviceAccount: string,
+): Promise<KubeConfig> {
+  const request = await client.request<{ status: { token: string } }>(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+    { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600 } },
+  );
+  const admin = cluster.kubeConfig();
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [admin.getCurrentCluster()!],
+    users: [{ name: serviceAccount, token: request.status.token }],
+    contexts: [{ name: serviceAccount, cluster: admin.getCurrentCluster()!.name, user: serviceAccount }],
+    currentContext: serviceAccount,
+  });
+  return config;
+}
+
+/** What `berth manifests --tag <tag>` renders for `system`: every image at that tag. */
+export function renderTagged(system: SystemFile, tag = 'r1'): KubernetesObject[] {
+  return renderManifests(system, { tags: Object.fromEntries(imageNames(system).map((name) => [name, tag])) });
 }

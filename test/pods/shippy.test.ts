@@ -1,0 +1,387 @@
+/**
+ * shippy on real pods: images built here with `berth build --load` (no registry),
+ * `berth deploy` onto the test cluster's real node (tools/k8s, BERTH_K8S_REAL_NODE=1),
+ * then driven through the gateway's NodePort as a user would, and checked from
+ * the node itself: what the container runtime runs, as which user, on which root.
+ *
+ * One namespace, in order: each test starts from the state the previous one leaves.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { before, test } from 'node:test';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { build } from 'vite';
+import type { KubeClient } from '../../src/kube/kube-client.ts';
+import {
+  berth,
+  copyShippy,
+  deleteNamespaceAtEnd,
+  provideVolumes,
+  type ServiceYaml,
+  type ShippyCopy,
+  shippyClaims,
+  show,
+  type TestCluster,
+  testCluster,
+  uniqueName,
+} from '../kube/cluster.ts';
+import { rpc } from '../runner/berth-run.ts';
+import { fileCleanup } from '../support/cleanup.ts';
+import { type Outcome, startLoad } from '../support/load.ts';
+import { repoRoot } from '../support/processes.ts';
+import { waitFor } from '../support/wait.ts';
+import { containerProcess, realNode } from './node.ts';
+
+const cleanup = fileCleanup();
+const namespace = uniqueName('shippy-pods');
+const runId = randomBytes(3).toString('hex');
+let cluster: TestCluster;
+let client: KubeClient;
+let shippy: ShippyCopy;
+let gateway: string;
+
+/** Image builds and first rollouts on two cores: generous bounds, never a wait. */
+const buildTimeoutMs = 40 * 60_000;
+const deployTimeoutMs = 10 * 60_000;
+
+before(async () => {
+  cluster = await testCluster();
+  client = await cluster.connect();
+  cleanup(() => client.close());
+  assert.ok(realNode(cluster), 'the pods suite needs the real node: BERTH_K8S_REAL_NODE=1 tools/k8s/up.sh');
+  deleteNamespaceAtEnd(client, namespace, cleanup);
+  // The stand-ins run as the official images' users: postgres 999, nats 1000.
+  await provideVolumes(client, namespace, shippyClaims, { 'data-postgres-0': 999, 'data-nats-0': 1000 });
+  // The gateway's image carries the web UI this checkout builds to, as a user's would.
+  await build({ root: join(repoRoot, 'examples/shippy/ui'), logLevel: 'warn' });
+  shippy = copyShippy({ namespace, registry: 'registry.test/shippy', from: 'staging' }, cleanup);
+  shippy.edit((system) => {
+    system.resources = {
+      ...(system.resources as object),
+      postgres: { image: 'localhost/berth-test/postgres:15-bookworm' },
+      nats: { image: 'localhost/berth-test/nats:2.10.22' },
+    };
+  });
+});
+
+const node = () => realNode(cluster)!;
+const target = () => ['-f', shippy.dir, '--env', 'test'];
+
+async function pods(): Promise<V1Pod[]> {
+  return (await client.list<V1Pod>('v1', 'Pod', namespace, 'app.kubernetes.io/part-of=shippy')).items;
+}
+
+test('berth build --load builds every image with the local engine and loads it into the node', async () => {
+  const result = await berth(cluster, ['build', ...target(), '--load'], buildTimeoutMs);
+  assert.equal(result.code, 0, show(result));
+  const manifests = await berth(cluster, ['manifests', ...target()]);
+  assert.equal(manifests.code, 0, show(manifests));
+  const images = [...manifests.stdout.matchAll(/image: (registry\.test\/shippy\/\S+)/g)].map((m) => m[1]!);
+  assert.equal(new Set(images).size, 5, `one image per service and the gateway: ${images.join(', ')}`);
+  const loaded = node().images();
+  for (const image of images) assert.ok(loaded.includes(image), `${image} is in the node's containerd`);
+});
+
+test('berth deploy runs shippy on the real node: every pod Running and Ready there', async () => {
+  const result = await berth(cluster, ['deploy', ...target(), '--timeout', '540'], deployTimeoutMs);
+  assert.equal(result.code, 0, show(result));
+  const all = await pods();
+  assert.ok(
+    all.length >= 9,
+    `gateway ×2, vessel ×2, consignment ×2, user, email, postgres, nats: ${all.length}`,
+  );
+  for (const pod of all) {
+    assert.equal(pod.spec?.nodeName, node().name, `${pod.metadata?.name} runs on the real node`);
+    assert.equal(pod.status?.phase, 'Running', pod.metadata?.name);
+    const ready = pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status;
+    assert.equal(ready, 'True', `${pod.metadata?.name} passed its readiness probe`);
+  }
+});
+
+test('berth status prints a gateway URL this machine reaches', async () => {
+  const result = await berth(cluster, ['status', ...target()]);
+  assert.equal(result.code, 0, show(result));
+  gateway = /(http:\/\/[\d.]+:\d+)/.exec(result.stdout)?.[1] ?? '';
+  assert.ok(gateway, `a URL in:\n${result.stdout}`);
+  const health = await fetch(`${gateway}/healthz`);
+  assert.equal(health.status, 200);
+});
+
+test('through the gateway: the seed, users, and a consignment that calls user and vessel in the cluster', async () => {
+  const vessel = await rpc(gateway, {
+    service: 'vessel',
+    method: 'VesselService.Create',
+    request: { name: `pods-${runId}`, capacity: 200, max_weight: 100000, available: true },
+  });
+  assert.equal(vessel.status, 200, JSON.stringify(vessel.body));
+  assert.equal(vessel.body.created, true);
+
+  const email = `pods-${runId}@shippy.test`;
+  const user = await rpc(gateway, {
+    service: 'user',
+    method: 'UserService.Create',
+    request: { name: 'Ewan', company: 'shippy', email, password: 'correct horse battery' },
+  });
+  assert.equal(user.status, 200, JSON.stringify(user.body));
+  const auth = await rpc(gateway, {
+    service: 'user',
+    method: 'UserService.Auth',
+    request: { email, password: 'correct horse battery' },
+  });
+  assert.equal(auth.status, 200, JSON.stringify(auth.body));
+  const token = auth.body.token as string;
+
+  const containers = Array.from({ length: 3 }, (_, i) => ({ customer_id: `c${i}`, origin: 'Rotterdam' }));
+  const created = await rpc(
+    gateway,
+    {
+      service: 'consignment',
+      method: 'ConsignmentService.Create',
+      request: { description: `pods ${runId}`, weight: 55000, containers },
+    },
+    { authorization: `Bearer ${token}` },
+  );
+  // consignment → user (ValidateToken) and → vessel (FindAvailable) over the EndpointSlice registry.
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  assert.ok((created.body.consignment as { vessel_id?: string }).vessel_id, JSON.stringify(created.body));
+  const mine = await rpc(
+    gateway,
+    { service: 'consignment', method: 'ConsignmentService.Get', request: {} },
+    { authorization: `Bearer ${token}` },
+  );
+  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  const descriptions = (mine.body.consignments as Array<{ description: string }>).map((c) => c.description);
+  assert.deepEqual(descriptions, [`pods ${runId}`]);
+
+  const userId = (user.body.user as { id: string }).id;
+  // The welcome mail went user → NATS JetStream → email; its log line names the user.
+  await waitFor(
+    async () => {
+      const logs = await berth(cluster, [
+        'logs',
+        'email',
+        '--cluster',
+        '--file',
+        shippy.dir,
+        '--env',
+        'test',
+      ]);
+      return logs.code === 0 && logs.stdout.includes('welcome mail sent') && logs.stdout.includes(userId);
+    },
+    {
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+      what: `the welcome mail for ${userId} in berth logs --cluster email`,
+    },
+  );
+});
+
+test('every container runs as non-root on a read-only root filesystem, as the manifests declare', async () => {
+  const node = realNode(cluster)!;
+  for (const pod of await pods()) {
+    for (const status of pod.status?.containerStatuses ?? []) {
+      const where = `${pod.metadata?.name}/${status.name}`;
+      const process = containerProcess(node, status.containerID!);
+      assert.notEqual(process.uid, 0, `${where} runs as uid ${process.uid}`);
+      assert.equal(process.rootReadOnly, true, `${where}: its root filesystem is read-only`);
+      const declared = pod.spec?.containers.find((container) => container.name === status.name);
+      assert.equal(
+        process.uid,
+        declared?.securityContext?.runAsUser,
+        `${where} runs as the declared user (${declared?.securityContext?.runAsUser})`,
+      );
+      assert.equal(process.capabilities, '0000000000000000', `${where} has no effective capabilities`);
+      assert.ok(declared?.readinessProbe, `${where} declares a readiness probe`);
+    }
+  }
+});
+
+/** Every gateway pod's address, straight on the bridge (this machine reaches pod IPs). */
+async function gatewayPods(): Promise<string[]> {
+  const all = await client.list<V1Pod>('v1', 'Pod', namespace, 'app.kubernetes.io/name=gateway');
+  return all.items
+    .filter((pod) => pod.status?.podIP && !pod.metadata?.deletionTimestamp)
+    .map((pod) => `http://${pod.status!.podIP}:8080`);
+}
+
+/** Addresses of `service`'s instances in one gateway's registry cache. */
+async function knownTo(gatewayPod: string, service: string): Promise<string[]> {
+  const response = await fetch(`${gatewayPod}/_berth/services`);
+  const described = (await response.json()) as {
+    services: Array<{ name: string; instances: Array<{ address: string }> }>;
+  };
+  return described.services.find((each) => each.name === service)?.instances.map((i) => i.address) ?? [];
+}
+
+let token = '';
+
+/** Reads through the gateway that cross services: vessel directly, consignment → user. */
+function steadyLoad() {
+  const vessels = startLoad({
+    url: `${gateway}/rpc`,
+    body: JSON.stringify({
+      service: 'vessel',
+      method: 'VesselService.FindAvailable',
+      request: { capacity: 1, max_weight: 1 },
+    }),
+    concurrency: 2,
+    maxDurationMs: 15 * 60_000,
+  });
+  const consignments = startLoad({
+    url: `${gateway}/rpc`,
+    body: JSON.stringify({ service: 'consignment', method: 'ConsignmentService.Get', request: {} }),
+    headers: { authorization: `Bearer ${token}` },
+    concurrency: 2,
+    maxDurationMs: 15 * 60_000,
+  });
+  return {
+    answered: (count: number) => Promise.all([vessels.answered(count), consignments.answered(count)]),
+    async stop() {
+      await Promise.all([vessels.stop(), consignments.stop()]);
+      return {
+        outcomes: [...vessels.outcomes, ...consignments.outcomes],
+        failures: [...vessels.failures(), ...consignments.failures()],
+      };
+    },
+  };
+}
+
+const describeFailures = (failures: readonly Outcome[]) =>
+  failures
+    .slice(0, 5)
+    .map((failure) => `${failure.status} ${failure.body.slice(0, 200)}`)
+    .join('\n');
+
+test('a rolling update of vessel and consignment under steady load: not one request fails', async () => {
+  const auth = await rpc(gateway, {
+    service: 'user',
+    method: 'UserService.Auth',
+    request: { email: `pods-${runId}@shippy.test`, password: 'correct horse battery' },
+  });
+  token = auth.body.token as string;
+  // The next release: the same sources under new tags, as a CI that tags by commit.
+  const tags = ['--tag', `vessel=r2-${runId}`, '--tag', `consignment=r2-${runId}`];
+  for (const service of ['vessel', 'consignment']) {
+    const built = await berth(cluster, ['build', service, ...target(), ...tags, '--load'], buildTimeoutMs);
+    assert.equal(built.code, 0, show(built));
+  }
+  const load = steadyLoad();
+  await load.answered(50);
+  const deployed = await berth(
+    cluster,
+    ['deploy', ...target(), ...tags, '--timeout', '540'],
+    deployTimeoutMs,
+  );
+  await load.answered(50);
+  const { outcomes, failures } = await load.stop();
+  assert.equal(deployed.code, 0, show(deployed));
+  process.stdout.write(`# rolling update: ${outcomes.length} requests, ${failures.length} failed\n`);
+  // Old pods may still be draining (preStop, then berth's graceful stop): only the live ones count.
+  const versions = new Set(
+    (await pods())
+      .filter(
+        (pod) =>
+          pod.metadata?.labels?.['app.kubernetes.io/name'] === 'vessel' && !pod.metadata.deletionTimestamp,
+      )
+      .map((pod) => pod.metadata?.labels?.['app.kubernetes.io/version']),
+  );
+  assert.deepEqual([...versions], [`r2-${runId}`]);
+  assert.equal(failures.length, 0, describeFailures(failures));
+});
+
+test('SIGKILL of a vessel pod under load: every gateway forgets it, and at most a handful of requests fail', async () => {
+  const vessel = (await pods()).find(
+    (pod) => pod.metadata?.labels?.['app.kubernetes.io/name'] === 'vessel' && pod.status?.podIP,
+  )!;
+  const address = `${vessel.status!.podIP}:8080`;
+  const gateways = await gatewayPods();
+  for (const each of gateways) assert.ok((await knownTo(each, 'vessel')).includes(address));
+  const load = steadyLoad();
+  await load.answered(50);
+  const containerId = vessel.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
+  const killedAt = performance.now();
+  // The runtime kills it outright (SIGKILL, no grace): a crash as the node sees one.
+  realNode(cluster)!.crictlRun(['stop', '--timeout', '0', containerId]);
+  await Promise.all(
+    gateways.map((each) =>
+      waitFor(async () => !(await knownTo(each, 'vessel')).includes(address), {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: `${each} to forget the killed vessel ${address}`,
+      }),
+    ),
+  );
+  const forgottenMs = performance.now() - killedAt;
+  await load.answered(50);
+  const { outcomes, failures } = await load.stop();
+  process.stdout.write(
+    `# SIGKILL: every gateway forgot the pod after ${Math.round(forgottenMs)} ms; ${failures.length} of ${outcomes.length} requests failed\n`,
+  );
+  assert.ok(failures.length <= 5, describeFailures(failures));
+});
+
+/**
+ * Deploys `edit`'s broken release of vessel under steady load: berth must roll it
+ * back by itself and exit non-zero with a reason matching `reason`, while the
+ * previous release answers every request.
+ */
+async function assertRolledBack(edit: (vessel: ServiceYaml) => void, reason: RegExp): Promise<void> {
+  const before = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+  // The staging overlay the copy's `test` comes from sets vessel's replicas: its entry is there.
+  shippy.edit((system) => edit(system.environments.test!.services!.vessel!));
+  const load = steadyLoad();
+  await load.answered(20);
+  const deployed = await berth(
+    cluster,
+    [
+      'deploy',
+      ...target(),
+      '--tag',
+      `vessel=r2-${runId}`,
+      '--tag',
+      `consignment=r2-${runId}`,
+      '--timeout',
+      '300',
+      '--progress-deadline',
+      '60',
+    ],
+    deployTimeoutMs,
+  );
+  await load.answered(20);
+  const { outcomes, failures } = await load.stop();
+  shippy.edit((system) => {
+    delete system.environments.test!.services!.vessel!.resources;
+  });
+  assert.notEqual(deployed.code, 0, show(deployed));
+  assert.match(deployed.stdout + deployed.stderr, /roll(ed)? back/i, show(deployed));
+  assert.match(deployed.stdout + deployed.stderr, reason, show(deployed));
+  const after = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+  assert.deepEqual(
+    after.spec?.template.spec?.containers[0]?.resources,
+    before.spec?.template.spec?.containers[0]?.resources,
+  );
+  await waitFor(
+    async () => {
+      const current = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+      return current.status?.readyReplicas === 2 && current.status?.updatedReplicas === 2;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, what: 'vessel back to 2 ready pods of the previous release' },
+  );
+  process.stdout.write(`# rollback (${reason}): ${failures.length} of ${outcomes.length} requests failed\n`);
+  assert.equal(failures.length, 0, describeFailures(failures));
+}
+
+test('a release whose container crashes at start (OOM-killed) rolls back by itself', async () => {
+  // 24 MiB cannot hold Node's heap: the kernel kills it at start, again and again.
+  await assertRolledBack((vessel) => {
+    vessel.resources = { memory: '24Mi', limits: { memory: '24Mi' } };
+  }, /CrashLoopBackOff|OOMKilled|crash/i);
+});
+
+test('a release that never becomes ready (no node can take it) rolls back by itself', async () => {
+  await assertRolledBack((vessel) => {
+    vessel.resources = { memory: '200Gi' };
+  }, /Insufficient memory|Unschedulable|not ready|deadline/i);
+});
