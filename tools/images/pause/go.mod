@@ -1,0 +1,3 @@
+module berth.local/tools/images/pause
+
+go 1.22
