@@ -68,15 +68,27 @@ before(async () => {
 
 const node = () => realNode(cluster)!;
 const target = () => ['-f', shippy.dir, '--env', 'test'];
+/**
+ * Every image under this run's tag (a CI tagging by commit): content tags would
+ * change whenever anyone edits src/ while the suite runs, naming images never built.
+ */
+const release = (...tags: string[]) => [
+  ...target(),
+  '--tag',
+  `r1-${runId}`,
+  ...tags.flatMap((tag) => ['--tag', tag]),
+];
+/** The next release of vessel and consignment: the same sources under new tags. */
+const nextRelease = [`vessel=r2-${runId}`, `consignment=r2-${runId}`];
 
 async function pods(): Promise<V1Pod[]> {
   return (await client.list<V1Pod>('v1', 'Pod', namespace, 'app.kubernetes.io/part-of=shippy')).items;
 }
 
 test('berth build --load builds every image with the local engine and loads it into the node', async () => {
-  const result = await berth(cluster, ['build', ...target(), '--load'], buildTimeoutMs);
+  const result = await berth(cluster, ['build', ...release(), '--load'], buildTimeoutMs);
   assert.equal(result.code, 0, show(result));
-  const manifests = await berth(cluster, ['manifests', ...target()]);
+  const manifests = await berth(cluster, ['manifests', ...release()]);
   assert.equal(manifests.code, 0, show(manifests));
   const images = [...manifests.stdout.matchAll(/image: (registry\.test\/shippy\/\S+)/g)].map((m) => m[1]!);
   assert.equal(new Set(images).size, 5, `one image per service and the gateway: ${images.join(', ')}`);
@@ -85,7 +97,7 @@ test('berth build --load builds every image with the local engine and loads it i
 });
 
 test('berth deploy runs shippy on the real node: every pod Running and Ready there', async () => {
-  const result = await berth(cluster, ['deploy', ...target(), '--timeout', '540'], deployTimeoutMs);
+  const result = await berth(cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
   assert.equal(result.code, 0, show(result));
   const all = await pods();
   assert.ok(
@@ -261,17 +273,19 @@ test('a rolling update of vessel and consignment under steady load: not one requ
     request: { email: `pods-${runId}@shippy.test`, password: 'correct horse battery' },
   });
   token = auth.body.token as string;
-  // The next release: the same sources under new tags, as a CI that tags by commit.
-  const tags = ['--tag', `vessel=r2-${runId}`, '--tag', `consignment=r2-${runId}`];
   for (const service of ['vessel', 'consignment']) {
-    const built = await berth(cluster, ['build', service, ...target(), ...tags, '--load'], buildTimeoutMs);
+    const built = await berth(
+      cluster,
+      ['build', service, ...release(...nextRelease), '--load'],
+      buildTimeoutMs,
+    );
     assert.equal(built.code, 0, show(built));
   }
   const load = steadyLoad();
   await load.answered(50);
   const deployed = await berth(
     cluster,
-    ['deploy', ...target(), ...tags, '--timeout', '540'],
+    ['deploy', ...release(...nextRelease), '--timeout', '540'],
     deployTimeoutMs,
   );
   await load.answered(50);
@@ -335,18 +349,7 @@ async function assertRolledBack(edit: (vessel: ServiceYaml) => void, reason: Reg
   await load.answered(20);
   const deployed = await berth(
     cluster,
-    [
-      'deploy',
-      ...target(),
-      '--tag',
-      `vessel=r2-${runId}`,
-      '--tag',
-      `consignment=r2-${runId}`,
-      '--timeout',
-      '300',
-      '--progress-deadline',
-      '60',
-    ],
+    ['deploy', ...release(...nextRelease), '--timeout', '300', '--progress-deadline', '60'],
     deployTimeoutMs,
   );
   await load.answered(20);
