@@ -1,8 +1,4 @@
-/** The tables of the discovery benchmark, how each registry's cost grows, and their place in docs/benchmarks.md. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { MachineFacts } from '../gateway/report.ts';
-import { repoRoot } from './child.ts';
 
 export type RegistryKind = 'local' | 'kube' | 'kube-informer';
 
@@ -135,19 +131,4 @@ export function renderReport(input: ReportInput): string {
     );
   }
   return lines.join('\n');
-}
-
-const begin = '<!-- bench:discovery results begin (written by `npm run bench:discovery -- --write`) -->';
-const end = '<!-- bench:discovery results end -->';
-
-/** Replaces the discovery results in docs/benchmarks.md (the text around them is kept). */
-export async function writeDocs(report: string): Promise<string> {
-  const path = join(repoRoot, 'docs', 'benchmarks.md');
-  const current = await readFile(path, 'utf8');
-  const from = current.indexOf(begin);
-  const to = current.indexOf(end);
-  if (from < 0 || to < from)
-    throw new Error(`${path} has no discovery results section (the ${begin} … ${end} markers)`);
-  await writeFile(path, `${current.slice(0, from + begin.length)}\n${report}\n${current.slice(to)}`);
-  return path;
 }

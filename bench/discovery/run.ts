@@ -39,6 +39,7 @@ import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineFacts } from '../gateway/report.ts';
+import { writeResultsSection } from '../results-section.ts';
 import { IpcChild, killAllChildren, stopAllChildren } from './child.ts';
 import { BenchNamespace, podsPerNode, startControlPlane, stopControlPlane } from './cluster.ts';
 import {
@@ -50,7 +51,7 @@ import {
   type ToFollower,
   type ToRegistrant,
 } from './protocol.ts';
-import { type RegistryKind, renderReport, type Step, writeDocs } from './report.ts';
+import { type RegistryKind, renderReport, type Step } from './report.ts';
 
 type Follower = IpcChild<ToFollower, FromFollower>;
 type Registrant = IpcChild<ToRegistrant, FromRegistrant>;
@@ -315,7 +316,7 @@ async function main(): Promise<void> {
     steps,
   });
   log(`\n${report}\n`);
-  if (opts.write) log(`written to ${await writeDocs(report)}`);
+  if (opts.write) log(`written to ${await writeResultsSection('discovery', report)}`);
 }
 
 let interrupted = false;

@@ -1,8 +1,4 @@
-/** The results table, the goals of the gateway benchmark, and their place in docs/benchmarks.md. */
-import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { repoRoot } from './processes.ts';
 import type { TargetId } from './run.ts';
 
 export interface MachineFacts {
@@ -140,19 +136,4 @@ export function renderReport(input: ReportInput): string {
     ),
   ];
   return lines.join('\n');
-}
-
-const begin = '<!-- bench:gateway results begin (written by `npm run bench:gateway -- --write`) -->';
-const end = '<!-- bench:gateway results end -->';
-
-/** Replaces the results section of docs/benchmarks.md (the text around it is kept). */
-export async function writeDocs(report: string): Promise<string> {
-  const path = join(repoRoot, 'docs', 'benchmarks.md');
-  const current = await readFile(path, 'utf8');
-  const from = current.indexOf(begin);
-  const to = current.indexOf(end);
-  if (from < 0 || to < from)
-    throw new Error(`${path} has no results section (the ${begin} … ${end} markers)`);
-  await writeFile(path, `${current.slice(0, from + begin.length)}\n${report}\n${current.slice(to)}`);
-  return path;
 }

@@ -30,8 +30,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeResultsSection } from '../results-section.ts';
 import { killAll, type ServerProcess, startServer, stopAll } from './processes.ts';
-import { type Measurement, machineFacts, renderReport, writeDocs } from './report.ts';
+import { type Measurement, machineFacts, renderReport } from './report.ts';
 import { expectedAnswer, specification } from './vessels.ts';
 import { assertWrkInstalled, runWrk, type WrkResult } from './wrk.ts';
 
@@ -305,7 +306,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`\n${report}\n`);
   if (opts.write) {
-    const path = await writeDocs(report);
+    const path = await writeResultsSection('gateway', report);
     process.stdout.write(`written to ${path}\n`);
   }
 }
