@@ -168,6 +168,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE/containerd/certs.d"
+EOF
+  # Images are loaded, never pulled: every registry resolves to a closed local port,
+  # so an image that was not loaded fails at once and nothing leaves this machine.
+  mkdir -p "$STATE/containerd/certs.d/_default"
+  cat >"$STATE/containerd/certs.d/_default/hosts.toml" <<EOF
+server = "http://127.0.0.1:9"
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
 EOF
   start containerd containerd --config "$STATE/containerd/config.toml"
   wait_for "containerd answering" ctr --address "$CONTAINERD_SOCK" version
