@@ -56,9 +56,18 @@ const fatalReasons = new Set([
   'CrashLoopBackOff',
   'ImagePullBackOff',
   'ErrImagePull',
+  'ErrImageNeverPull',
   'InvalidImageName',
   'CreateContainerConfigError',
 ]);
+
+/** Waiting reasons that mean the node has no such image and cannot get it. */
+const pullFailures = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
+
+/** What to do when a node cannot get an image: it was never pushed where the node pulls from, or never loaded. */
+function pullHint(image: string): string {
+  return `the node cannot get ${image}: push it (berth build --push) to a registry the node can pull from, or load it into the node (berth build --load), then deploy again`;
+}
 
 export interface PodProblem {
   /** True when waiting longer cannot help (crash loop, image that cannot be pulled). */
@@ -88,7 +97,8 @@ export async function podProblem(
       if (waiting?.reason && fatalReasons.has(waiting.reason)) {
         const what = waiting.reason === 'CrashLoopBackOff' ? 'crash loop' : 'cannot start';
         const message = waiting.message ? ` (${waiting.message})` : '';
-        return { fatal: true, detail: `${what}: ${name}: ${waiting.reason}${message}` };
+        const hint = pullFailures.has(waiting.reason) ? `; ${pullHint(container.image)}` : '';
+        return { fatal: true, detail: `${what}: ${name}: ${waiting.reason}${message}${hint}` };
       }
     }
     const conditions = pod.status?.conditions ?? [];

@@ -337,19 +337,24 @@ test('SIGKILL of a vessel pod under load: every gateway forgets it, and at most 
 });
 
 /**
- * Deploys `edit`'s broken release of vessel under steady load: berth must roll it
- * back by itself and exit non-zero with a reason matching `reason`, while the
+ * Deploys a broken release of vessel under steady load — its berth.yaml entry
+ * changed by `broken.edit`, or its image tag `broken.tag` — and berth must roll
+ * it back by itself and exit non-zero with a reason matching `reason`, while the
  * previous release answers every request.
  */
-async function assertRolledBack(edit: (vessel: ServiceYaml) => void, reason: RegExp): Promise<void> {
+async function assertRolledBack(
+  broken: { edit?: (vessel: ServiceYaml) => void; tag?: string },
+  reason: RegExp,
+): Promise<void> {
   const before = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
   // The staging overlay the copy's `test` comes from sets vessel's replicas: its entry is there.
-  shippy.edit((system) => edit(system.environments.test!.services!.vessel!));
+  if (broken.edit) shippy.edit((system) => broken.edit!(system.environments.test!.services!.vessel!));
+  const tags = broken.tag ? [...nextRelease, `vessel=${broken.tag}`] : nextRelease;
   const load = steadyLoad();
   await load.answered(20);
   const deployed = await berth(
     cluster,
-    ['deploy', ...release(...nextRelease), '--timeout', '300', '--progress-deadline', '60'],
+    ['deploy', ...release(...tags), '--timeout', '300', '--progress-deadline', '60'],
     deployTimeoutMs,
   );
   await load.answered(20);
@@ -361,10 +366,11 @@ async function assertRolledBack(edit: (vessel: ServiceYaml) => void, reason: Reg
   assert.match(deployed.stdout + deployed.stderr, /roll(ed)? back/i, show(deployed));
   assert.match(deployed.stdout + deployed.stderr, reason, show(deployed));
   const after = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
-  assert.deepEqual(
-    after.spec?.template.spec?.containers[0]?.resources,
-    before.spec?.template.spec?.containers[0]?.resources,
-  );
+  const container = (deployment: V1Deployment) => {
+    const { image, resources } = deployment.spec!.template.spec!.containers[0]!;
+    return { image, resources };
+  };
+  assert.deepEqual(container(after), container(before), 'vessel runs the previous release again');
   await waitFor(
     async () => {
       const current = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
@@ -378,13 +384,30 @@ async function assertRolledBack(edit: (vessel: ServiceYaml) => void, reason: Reg
 
 test('a release whose container crashes at start (OOM-killed) rolls back by itself', async () => {
   // 24 MiB cannot hold Node's heap: the kernel kills it at start, again and again.
-  await assertRolledBack((vessel) => {
-    vessel.resources = { memory: '24Mi', limits: { memory: '24Mi' } };
-  }, /CrashLoopBackOff|OOMKilled|crash/i);
+  await assertRolledBack(
+    {
+      edit: (vessel) => {
+        vessel.resources = { memory: '24Mi', limits: { memory: '24Mi' } };
+      },
+    },
+    /CrashLoopBackOff|OOMKilled|crash/i,
+  );
 });
 
 test('a release that never becomes ready (no node can take it) rolls back by itself', async () => {
-  await assertRolledBack((vessel) => {
-    vessel.resources = { memory: '200Gi' };
-  }, /Insufficient memory|Unschedulable|not ready|deadline/i);
+  await assertRolledBack(
+    {
+      edit: (vessel) => {
+        vessel.resources = { memory: '200Gi' };
+      },
+    },
+    /Insufficient memory|Unschedulable|not ready|deadline/i,
+  );
+});
+
+test('a release whose image was never loaded is rolled back, saying how to get the image to the node', async () => {
+  await assertRolledBack(
+    { tag: `never-loaded-${runId}` },
+    /(ErrImagePull|ImagePullBackOff)[\s\S]*berth build --load/,
+  );
 });
