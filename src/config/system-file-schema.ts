@@ -1,0 +1,154 @@
+/**
+ * The berth.yaml schema as written (zod), before overlays are applied and paths
+ * resolved (system-file.ts): names, quantities and sizes, services, gateway,
+ * resources, build settings and environment overlays.
+ */
+import { z } from 'zod';
+
+const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const name = z.string().regex(NAME, {
+  error: 'expected a lowercase name (a-z first, then a-z, 0-9 or "-"; not ending in "-"; ≤ 63)',
+});
+const port = z.int().min(0).max(65535);
+const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const quantity = z
+  .union([
+    z.string().regex(QUANTITY, { error: 'expected a Kubernetes quantity such as 250m, 0.5, 256Mi or 1Gi' }),
+    z.number().positive(),
+  ])
+  .transform(String);
+export const BYTES = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?$/i;
+const byteSize = z.union([
+  z.int().positive(),
+  z.string().regex(BYTES, { error: 'expected a size such as 512kb, 1mb or a number of bytes' }),
+]);
+
+const computeResources = z.strictObject({
+  cpu: quantity.optional(),
+  memory: quantity.optional(),
+  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).optional(),
+});
+
+// A proto service's fully-qualified name: package, then service (`shippy.vessel.v1.VesselService`).
+const protoServiceName = z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$/, {
+  error: 'expected a fully-qualified proto service name such as shippy.vessel.v1.VesselService',
+});
+
+// The image of an in-cluster resource, e.g. postgres:16.4-bookworm or registry.example.com/pg@sha256:…
+const resourceImage = z
+  .string()
+  .regex(/^[\w.-]+(:\d+)?(\/[\w.-]+)*(:\w[\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/, {
+    error: 'expected an image reference such as postgres:16.4-bookworm',
+  });
+
+/** An image only makes sense for the server berth runs in the cluster, not next to an external `url`. */
+function imageNeedsNoUrl(ctx: z.core.ParsePayload<{ image?: string; url?: string }>): void {
+  if (ctx.value.image !== undefined && ctx.value.url !== undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      input: ctx.value,
+      message: 'image is for the server berth runs; with a url there is none: set one or the other',
+    });
+  }
+}
+
+export const RESOURCE_KINDS = ['postgres', 'nats'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+const serviceInput = z.strictObject({
+  path: z.string().min(1).optional(),
+  entry: z.string().min(1).optional(),
+  port: port.optional(),
+  replicas: z.int().min(1).max(1000).optional(),
+  uses: z.array(z.enum(RESOURCE_KINDS)).optional(),
+  dependsOn: z.array(name).optional(),
+  secrets: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }))
+    .optional(),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }),
+      z.union([z.string(), z.number(), z.boolean()]),
+    )
+    .optional(),
+  resources: computeResources.optional(),
+  serves: z.array(protoServiceName).optional(),
+});
+
+const gatewayInput = z.strictObject({
+  port: port.optional(),
+  cors: z.strictObject({ origins: z.array(z.string().min(1)).optional() }).optional(),
+  bodyLimit: byteSize.optional(),
+  timeoutMs: z.int().positive().optional(),
+  static: z.string().min(1).optional(),
+});
+
+const postgresInput = z
+  .strictObject({
+    embedded: z.boolean().optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' })
+      .optional(),
+    image: resourceImage.optional(),
+  })
+  .check(imageNeedsNoUrl)
+  .check((ctx) => {
+    const { embedded, url } = ctx.value;
+    if (embedded === true && url !== undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'either embedded: true or a url, not both',
+      });
+    } else if (embedded === false && url === undefined) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'embedded: false needs a url' });
+    }
+  });
+
+const resourcesInput = z.strictObject({
+  postgres: postgresInput.optional(),
+  nats: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' })
+        .optional(),
+      image: resourceImage.optional(),
+    })
+    .check(imageNeedsNoUrl)
+    .optional(),
+});
+
+const registry = z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/, {
+  error: 'expected an image registry such as registry.example.com/shippy (no scheme)',
+});
+
+// `berth build`'s settings. The base image is any image reference, as a resource's image is.
+const buildInput = z.strictObject({ base: resourceImage.optional() });
+
+const overlayInput = z.strictObject({
+  namespace: name.optional(),
+  registry: registry.optional(),
+  build: buildInput.optional(),
+  gateway: gatewayInput.optional(),
+  resources: resourcesInput.optional(),
+  services: z.record(name, serviceInput).optional(),
+});
+
+export const systemInput = z.strictObject({
+  system: name,
+  namespace: name.optional(),
+  registry: registry.optional(),
+  build: buildInput.optional(),
+  gateway: gatewayInput.optional(),
+  resources: resourcesInput.optional(),
+  services: z.record(name, serviceInput),
+  environments: z
+    .record(z.string().regex(/^[\w.-]+$/, { error: 'expected an environment name' }), overlayInput)
+    .optional(),
+});
+
+export type SystemInput = z.output<typeof systemInput>;
+export type OverlayInput = z.output<typeof overlayInput>;
+export type ServiceInput = z.output<typeof serviceInput>;
