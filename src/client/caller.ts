@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Balancer, BalancerName, CallOutcome } from '../balancer/balancer.ts';
+import { CanarySplit } from '../balancer/canary-split.ts';
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
@@ -79,6 +80,7 @@ export class ServiceCaller {
   readonly cache: RegistryCache;
   readonly #balancer: Balancer;
   readonly #ejector: Ejector;
+  readonly #canarySplit = new CanarySplit();
   readonly #budget: RetryBudget;
   readonly #http = new HttpTransport();
   /** Undefined when every call must go over HTTP. */
@@ -216,6 +218,11 @@ export class ServiceCaller {
       candidates = candidates.filter((instance) => instance.protoServices.includes(request.protoService!));
     }
     if (tried.size > 0) candidates = candidates.filter((instance) => !tried.has(instance.id));
-    return this.#balancer.pick(this.#ejector.filter(candidates));
+    candidates = this.#ejector.filter(candidates);
+    // A canary with a weight takes that share of calls (see canary-split.ts); without one, nothing to do.
+    if (this.cache.hasWeightedCanary) {
+      candidates = this.#canarySplit.choose(request.service ?? request.protoService ?? '', candidates);
+    }
+    return this.#balancer.pick(candidates);
   }
 }

@@ -10,6 +10,12 @@
  * annotation (written by `berth manifests`): slices copy a Service's labels, not
  * its annotations, so the Services are watched too. Typed clients and the
  * gateway's pass-through pick instances by proto service.
+ *
+ * Canaries: a pod named `<service>-canary-…` (the `<service>-canary` Deployment
+ * of `berth canary`) is `metadata.track = 'canary'`, every other pod 'stable';
+ * while the Service carries `berth.dev/canary-weight`, its instances carry it as
+ * `metadata.canaryWeight`, and callers send that share of calls to the canary
+ * (src/balancer/canary-split.ts).
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -24,7 +30,12 @@ import type { Logger } from '../log/logger.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from '../registry/registry.ts';
 import { WatchHub } from '../registry/watch-hub.ts';
-import { callableServiceLabels, labelSelector, protoServicesAnnotation } from './object-meta.ts';
+import {
+  callableServiceLabels,
+  canaryWeightAnnotation,
+  labelSelector,
+  protoServicesAnnotation,
+} from './object-meta.ts';
 import { RestartingInformer } from './restarting-informer.ts';
 
 export interface KubeRegistryOptions {
@@ -37,8 +48,8 @@ export interface KubeRegistryOptions {
 
 const serviceNameLabel = 'kubernetes.io/service-name';
 
-/** Instances of the ready endpoints of one slice, before their proto services are known. */
-function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
+/** Instances of the ready endpoints of one slice, before their proto services are known (exported for tests). */
+export function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
   const labels = slice.metadata?.labels ?? {};
   const name = labels[serviceNameLabel];
   if (!name) return [];
@@ -51,6 +62,7 @@ function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
     const address = endpoint.addresses[0];
     if (!address) continue;
     const host = address.includes(':') ? `[${address}]` : address;
+    const pod = endpoint.targetRef?.name ?? '';
     instances.push({
       id: `${name}/${endpoint.targetRef?.name ?? address}`,
       name,
@@ -61,13 +73,30 @@ function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
       // Endpoints of the system's labelled Services are berth services: they accept frames.
       metadata: {
         [framesMetadataKey]: '1',
-        pod: endpoint.targetRef?.name ?? '',
+        pod,
         node: endpoint.nodeName ?? '',
         zone: endpoint.zone ?? '',
+        track: pod.startsWith(`${name}-canary-`) ? 'canary' : 'stable',
       },
     });
   }
   return instances;
+}
+
+/** What the registry reads from a Service for its pods. */
+export interface ServiceInfo {
+  readonly protoServices: readonly string[];
+  /** `berth.dev/canary-weight`, as written (a percentage), when a canary runs. */
+  readonly canaryWeight?: string;
+}
+
+/** Exported for tests. */
+export function infoOfService(service: V1Service): ServiceInfo {
+  const weight = service.metadata?.annotations?.[canaryWeightAnnotation]?.trim();
+  return {
+    protoServices: protoServicesOfService(service),
+    ...(weight ? { canaryWeight: weight } : {}),
+  };
 }
 
 /** `a.B,c.D` → `['a.B', 'c.D']`; a Service without the annotation serves none. */
@@ -88,8 +117,8 @@ export class KubeRegistry implements Registry {
   readonly #hub = new WatchHub();
   /** Endpoints by slice (namespace/name), so a slice update replaces exactly its own. */
   readonly #bySlice = new Map<string, ServiceInstance[]>();
-  /** What each Service's pods serve, by Service name. */
-  readonly #protoServices = new Map<string, readonly string[]>();
+  /** What each Service's pods serve (and its canary weight), by Service name. */
+  readonly #services = new Map<string, ServiceInfo>();
   readonly #informers: Array<RestartingInformer<V1EndpointSlice> | RestartingInformer<V1Service>> = [];
   #started: Promise<void> | undefined;
 
@@ -136,8 +165,8 @@ export class KubeRegistry implements Registry {
       list: () => core.listNamespacedService({ namespace, labelSelector: selector }),
       kind: 'Service',
       logger,
-      onUpsert: (service) => this.#setProtoServices(service.metadata?.name, protoServicesOfService(service)),
-      onDelete: (service) => this.#setProtoServices(service.metadata?.name, undefined),
+      onUpsert: (service) => this.#setServiceInfo(service.metadata?.name, infoOfService(service)),
+      onDelete: (service) => this.#setServiceInfo(service.metadata?.name, undefined),
     });
     const slices = new RestartingInformer<V1EndpointSlice>({
       kubeConfig,
@@ -155,12 +184,19 @@ export class KubeRegistry implements Registry {
     await slices.start();
   }
 
-  /** The instances as they are offered: with what their Service's pods serve. */
+  /** The instances as they are offered: with what their Service's pods serve, and its canary weight. */
   #withProtoServices(instances: readonly ServiceInstance[]): ServiceInstance[] {
-    return instances.map((instance) => ({
-      ...instance,
-      protoServices: this.#protoServices.get(instance.name) ?? [],
-    }));
+    return instances.map((instance) => {
+      const info = this.#services.get(instance.name);
+      return {
+        ...instance,
+        protoServices: info?.protoServices ?? [],
+        metadata:
+          info?.canaryWeight === undefined
+            ? instance.metadata
+            : { ...instance.metadata, canaryWeight: info.canaryWeight },
+      };
+    });
   }
 
   #setSlice(sliceKey: string, next: ServiceInstance[]): void {
@@ -170,12 +206,12 @@ export class KubeRegistry implements Registry {
     this.#emitChanges(before, this.#withProtoServices(next));
   }
 
-  #setProtoServices(serviceName: string | undefined, protoServices: readonly string[] | undefined): void {
+  #setServiceInfo(serviceName: string | undefined, info: ServiceInfo | undefined): void {
     if (serviceName === undefined) return;
     const endpoints = [...this.#bySlice.values()].flat().filter((instance) => instance.name === serviceName);
     const before = this.#withProtoServices(endpoints);
-    if (protoServices === undefined) this.#protoServices.delete(serviceName);
-    else this.#protoServices.set(serviceName, protoServices);
+    if (info === undefined) this.#services.delete(serviceName);
+    else this.#services.set(serviceName, info);
     this.#emitChanges(before, this.#withProtoServices(endpoints));
   }
 

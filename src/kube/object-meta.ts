@@ -14,6 +14,13 @@ export const managedBy = 'berth';
  */
 export const protoServicesAnnotation = 'berth.dev/proto-services';
 
+/**
+ * On a service's Kubernetes Service while a canary runs (`berth canary --weight W`):
+ * the percentage of calls berth's callers send to the canary's pods, whatever
+ * the ratio of pods. Promote and abort remove it.
+ */
+export const canaryWeightAnnotation = 'berth.dev/canary-weight';
+
 export function labelsFor(
   system: SystemFile,
   name: string,

@@ -6,7 +6,7 @@ import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node
 import type { SystemFile } from '../config/system-file.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 import { renderManifests } from './manifests.ts';
-import { labelSelector, selectorFor } from './object-meta.ts';
+import { canaryWeightAnnotation, labelSelector, selectorFor } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
 import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';
@@ -109,9 +109,27 @@ function canaryReplicas(stableReplicas: number, weight: number): number {
 }
 
 /**
+ * Writes (or, with undefined, removes) the canary weight on the service's
+ * Kubernetes Service, which berth's callers read through the registry to send
+ * that share of calls to the canary's pods.
+ */
+async function setCanaryWeight(
+  client: KubeClient,
+  system: SystemFile,
+  name: string,
+  weight: number | undefined,
+): Promise<void> {
+  await client.mergePatch('v1', 'Service', system.namespace, name, {
+    metadata: { annotations: { [canaryWeightAnnotation]: weight === undefined ? null : String(weight) } },
+  });
+}
+
+/**
  * Starts a canary: `<name>-canary` runs the release's image beside the stable
- * Deployment, selected by the same Service, so it takes traffic in proportion to
- * its pods. The gate for promotion is that every canary pod is ready.
+ * Deployment, selected by the same Service, with replicas in proportion to
+ * `weight`; the Service's `berth.dev/canary-weight` makes berth's callers send
+ * `weight` % of calls to it, whatever the pods' ratio. Resolves when every canary
+ * pod is ready (or is not); the error-rate gate is canary-analysis.ts.
  */
 export async function startCanary(
   client: KubeClient,
@@ -144,6 +162,8 @@ export async function startCanary(
   const canary = objects.find(
     (object) => object.kind === 'Deployment' && object.metadata?.name === `${name}-canary`,
   )!;
+  // Before the pods: the first canary pod to be ready already gets its share, not a pod-count one.
+  await setCanaryWeight(client, system, name, weight);
   await client.apply(canary);
   progress.note(
     `canary ${name}-canary: ${replicas} pod(s) of ${tag} beside ${stable.spec?.replicas ?? 1} of ${stableTag}`,
@@ -192,12 +212,14 @@ export async function promoteCanary(
   if (rollout.phase !== 'complete')
     return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };
   await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
+  await setCanaryWeight(client, system, name, undefined);
   return { ok: true, detail: `${name} now runs ${tag}` };
 }
 
 export async function abortCanary(client: KubeClient, system: SystemFile, name: string): Promise<void> {
   await deploymentOf(client, system, `${name}-canary`);
   await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
+  await setCanaryWeight(client, system, name, undefined);
 }
 
 export interface PodLog {

@@ -18,6 +18,7 @@ export class RegistryCache {
   #synced: Promise<void>;
   #markSynced!: () => void;
   #running: Promise<void> | undefined;
+  #weightedCanary = false;
 
   constructor(registry: Registry, logger?: Logger) {
     this.#registry = registry;
@@ -52,6 +53,15 @@ export class RegistryCache {
       this.#byName.set(key, found);
     }
     return found;
+  }
+
+  /**
+   * Some instance is a canary with a weight (`metadata.track = 'canary'` and
+   * `metadata.canaryWeight`): callers split calls by weight only then, so without
+   * a canary the hot path pays one boolean test.
+   */
+  get hasWeightedCanary(): boolean {
+    return this.#weightedCanary;
   }
 
   all(): ServiceInstance[] {
@@ -124,6 +134,13 @@ export class RegistryCache {
 
   #changed(): void {
     this.#byName = new Map();
+    this.#weightedCanary = false;
+    for (const instance of this.#byId.values()) {
+      if (instance.metadata.track === 'canary' && instance.metadata.canaryWeight !== undefined) {
+        this.#weightedCanary = true;
+        break;
+      }
+    }
     for (const listener of this.#listeners) listener();
   }
 }

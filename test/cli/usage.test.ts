@@ -31,7 +31,13 @@ test('number options must be numbers in range, checked before anything is contac
   const cases: Array<[string[], RegExp]> = [
     [['deploy', '--timeout', '5m'], /--timeout: expected seconds \(1 or more\), got "5m"/],
     [['deploy', '--progress-deadline', 'soon'], /--progress-deadline: expected seconds/],
-    [['canary', 'vessel', '--weight', '150'], /--weight: expected a percentage of pods \(1-99\), got "150"/],
+    [['canary', 'vessel', '--weight', '150'], /--weight: expected a percentage of calls \(1-99\), got "150"/],
+    [['canary', 'vessel', '--analysis', '0'], /--analysis: expected seconds \(1 or more\), got "0"/],
+    [
+      ['canary', 'vessel', '--max-error-rate', '5%'],
+      /--max-error-rate: expected a percentage \(0-100\), got "5%"/,
+    ],
+    [['canary', 'vessel', '--min-requests', 'many'], /--min-requests: expected a number of requests/],
     [['rollout', 'undo', 'vessel', '--to-revision', 'x'], /--to-revision: expected a revision number/],
     [
       ['call', 'greeter', 'Say.Hello', '{}', '--timeout', '0'],
