@@ -191,11 +191,13 @@ drop_ctr() { # CTR: remove now (it stays in CTRS; removing twice is harmless)
 
 # ctr_run [buildah run options] CTR -- CMD...: a RUN step, logged, with runc (crun
 # fails here: "cgroups in hybrid mode not supported") and the chosen isolation.
-ctr_run() { run_logged buildah run --runtime "$RUNTIME" --isolation "$ISOLATION" "$@"; }
+# No network unless a step asks for one (`--network host`, which wins): buildah's
+# default would set up the CNI "podman" bridge in 10.88/16 and leave it behind.
+ctr_run() { run_logged buildah run --runtime "$RUNTIME" --isolation "$ISOLATION" --network none "$@"; }
 # ctr_out CTR CMD...: a command's stdout (stderr to the log), for checks.
 ctr_out() {
   local c="$1"; shift
-  buildah run --runtime "$RUNTIME" --isolation "$ISOLATION" "$c" -- "$@" 2>>"$CURRENT_LOG"
+  buildah run --runtime "$RUNTIME" --isolation "$ISOLATION" --network none "$c" -- "$@" 2>>"$CURRENT_LOG"
 }
 
 sha() { sha256sum | cut -c1-16; }

@@ -288,7 +288,7 @@ EOF
   if buildah bud --quiet --pull=never --network host --runtime "$RUNC" -t "$tag" "$ctx" >"$TMP/bud.log" 2>&1; then
     ok "node: buildah bud FROM node:24-bookworm-slim with npm install in a RUN"
     c="$(buildah from --pull=never "$tag")"; CTRS+=("$c")
-    out="$(buildah run --runtime "$RUNC" "$c" -- node -e "console.log(require('/app/node_modules/zod').z.string().parse('ok'), process.getuid())" 2>&1)" || true
+    out="$(buildah run --runtime "$RUNC" --network none "$c" -- node -e "console.log(require('/app/node_modules/zod').z.string().parse('ok'), process.getuid())" 2>&1)" || true
     check "node: the built app runs as node (got '$out')" test "$out" = "ok 1000"
     buildah rm "$c" >/dev/null 2>&1 || true
     buildah rmi "$tag" >/dev/null 2>&1 || true

@@ -12,7 +12,6 @@
 REAL_NODE_NAME=berth-node
 REAL_NODE_BRIDGE=berth0
 REAL_NODE_IP=198.18.0.1
-REAL_NODE_POD_RANGE=198.18.0.0/24
 CLUSTER_CIDR=198.18.0.0/16
 CLUSTER_DNS_IP=$REAL_NODE_IP
 # The sandbox ("pause") image, made by tools/images/build.sh.
