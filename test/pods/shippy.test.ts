@@ -4,100 +4,56 @@
  * then driven through the gateway's NodePort as a user would, and checked from
  * the node itself: what the container runtime runs, as which user, on which root.
  *
- * One namespace, in order: each test starts from the state the previous one leaves.
+ * One on.namespace, in order: each test starts from the state the previous one leaves.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { before, test } from 'node:test';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { build } from 'vite';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  provideVolumes,
-  type ServiceYaml,
-  type ShippyCopy,
-  shippyClaims,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from '../kube/cluster.ts';
+import { berth, type ServiceYaml, show } from '../kube/cluster.ts';
 import { rpc } from '../runner/berth-run.ts';
 import { fileCleanup } from '../support/cleanup.ts';
-import { type Outcome, startLoad } from '../support/load.ts';
-import { repoRoot } from '../support/processes.ts';
+import { describeFailures, startLoad } from '../support/load.ts';
 import { waitFor } from '../support/wait.ts';
-import { containerProcess, realNode } from './node.ts';
+import { containerProcess } from './node.ts';
+import {
+  buildTimeoutMs,
+  deployTimeoutMs,
+  gatewayUrl,
+  type ShippyOnNode,
+  shippyOnNode,
+} from './shippy-on-node.ts';
 
 const cleanup = fileCleanup();
-const namespace = uniqueName('shippy-pods');
-const runId = randomBytes(3).toString('hex');
-let cluster: TestCluster;
-let client: KubeClient;
-let shippy: ShippyCopy;
+let on: ShippyOnNode;
 let gateway: string;
 
-/** Image builds and first rollouts on two cores: generous bounds, never a wait. */
-const buildTimeoutMs = 40 * 60_000;
-const deployTimeoutMs = 10 * 60_000;
-
 before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  assert.ok(realNode(cluster), 'the pods suite needs the real node: BERTH_K8S_REAL_NODE=1 tools/k8s/up.sh');
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  // The stand-ins run as the official images' users: postgres 999, nats 1000.
-  await provideVolumes(client, namespace, shippyClaims, { 'data-postgres-0': 999, 'data-nats-0': 1000 });
-  // The gateway's image carries the web UI this checkout builds to, as a user's would.
-  await build({ root: join(repoRoot, 'examples/shippy/ui'), logLevel: 'warn' });
-  shippy = copyShippy({ namespace, registry: 'registry.test/shippy', from: 'staging' }, cleanup);
-  shippy.edit((system) => {
-    system.resources = {
-      ...(system.resources as object),
-      postgres: { image: 'localhost/berth-test/postgres:15-bookworm' },
-      nats: { image: 'localhost/berth-test/nats:2.10.22' },
-    };
-  });
+  on = await shippyOnNode('shippy-pods', cleanup);
 });
 
-const node = () => realNode(cluster)!;
-const target = () => ['-f', shippy.dir, '--env', 'test'];
-/**
- * Every image under this run's tag (a CI tagging by commit): content tags would
- * change whenever anyone edits src/ while the suite runs, naming images never built.
- */
-const release = (...tags: string[]) => [
-  ...target(),
-  '--tag',
-  `r1-${runId}`,
-  ...tags.flatMap((tag) => ['--tag', tag]),
-];
+const client = () => on.client;
+const release = (...tags: string[]) => on.release(...tags);
 /** The next release of vessel and consignment: the same sources under new tags. */
-const nextRelease = [`vessel=r2-${runId}`, `consignment=r2-${runId}`];
+const nextRelease = () => [`vessel=r2-${on.runId}`, `consignment=r2-${on.runId}`];
 
 async function pods(): Promise<V1Pod[]> {
-  return (await client.list<V1Pod>('v1', 'Pod', namespace, 'app.kubernetes.io/part-of=shippy')).items;
+  return (await client().list<V1Pod>('v1', 'Pod', on.namespace, 'app.kubernetes.io/part-of=shippy')).items;
 }
 
 test('berth build --load builds every image with the local engine and loads it into the node', async () => {
-  const result = await berth(cluster, ['build', ...release(), '--load'], buildTimeoutMs);
+  const result = await berth(on.cluster, ['build', ...release(), '--load'], buildTimeoutMs);
   assert.equal(result.code, 0, show(result));
-  const manifests = await berth(cluster, ['manifests', ...release()]);
+  const manifests = await berth(on.cluster, ['manifests', ...release()]);
   assert.equal(manifests.code, 0, show(manifests));
   const images = [...manifests.stdout.matchAll(/image: (registry\.test\/shippy\/\S+)/g)].map((m) => m[1]!);
   assert.equal(new Set(images).size, 5, `one image per service and the gateway: ${images.join(', ')}`);
-  const loaded = node().images();
+  const loaded = on.node.images();
   for (const image of images) assert.ok(loaded.includes(image), `${image} is in the node's containerd`);
 });
 
 test('berth deploy runs shippy on the real node: every pod Running and Ready there', async () => {
-  const result = await berth(cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
+  const result = await berth(on.cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
   assert.equal(result.code, 0, show(result));
   const all = await pods();
   assert.ok(
@@ -105,7 +61,7 @@ test('berth deploy runs shippy on the real node: every pod Running and Ready the
     `gateway ×2, vessel ×2, consignment ×2, user, email, postgres, nats: ${all.length}`,
   );
   for (const pod of all) {
-    assert.equal(pod.spec?.nodeName, node().name, `${pod.metadata?.name} runs on the real node`);
+    assert.equal(pod.spec?.nodeName, on.node.name, `${pod.metadata?.name} runs on the real node`);
     assert.equal(pod.status?.phase, 'Running', pod.metadata?.name);
     const ready = pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status;
     assert.equal(ready, 'True', `${pod.metadata?.name} passed its readiness probe`);
@@ -113,24 +69,19 @@ test('berth deploy runs shippy on the real node: every pod Running and Ready the
 });
 
 test('berth status prints a gateway URL this machine reaches', async () => {
-  const result = await berth(cluster, ['status', ...target()]);
-  assert.equal(result.code, 0, show(result));
-  gateway = /(http:\/\/[\d.]+:\d+)/.exec(result.stdout)?.[1] ?? '';
-  assert.ok(gateway, `a URL in:\n${result.stdout}`);
-  const health = await fetch(`${gateway}/healthz`);
-  assert.equal(health.status, 200);
+  gateway = await gatewayUrl(on);
 });
 
 test('through the gateway: the seed, users, and a consignment that calls user and vessel in the cluster', async () => {
   const vessel = await rpc(gateway, {
     service: 'vessel',
     method: 'VesselService.Create',
-    request: { name: `pods-${runId}`, capacity: 200, max_weight: 100000, available: true },
+    request: { name: `pods-${on.runId}`, capacity: 200, max_weight: 100000, available: true },
   });
   assert.equal(vessel.status, 200, JSON.stringify(vessel.body));
   assert.equal(vessel.body.created, true);
 
-  const email = `pods-${runId}@shippy.test`;
+  const email = `pods-${on.runId}@shippy.test`;
   const user = await rpc(gateway, {
     service: 'user',
     method: 'UserService.Create',
@@ -151,7 +102,7 @@ test('through the gateway: the seed, users, and a consignment that calls user an
     {
       service: 'consignment',
       method: 'ConsignmentService.Create',
-      request: { description: `pods ${runId}`, weight: 55000, containers },
+      request: { description: `pods ${on.runId}`, weight: 55000, containers },
     },
     { authorization: `Bearer ${token}` },
   );
@@ -165,18 +116,18 @@ test('through the gateway: the seed, users, and a consignment that calls user an
   );
   assert.equal(mine.status, 200, JSON.stringify(mine.body));
   const descriptions = (mine.body.consignments as Array<{ description: string }>).map((c) => c.description);
-  assert.deepEqual(descriptions, [`pods ${runId}`]);
+  assert.deepEqual(descriptions, [`pods ${on.runId}`]);
 
   const userId = (user.body.user as { id: string }).id;
   // The welcome mail went user → NATS JetStream → email; its log line names the user.
   await waitFor(
     async () => {
-      const logs = await berth(cluster, [
+      const logs = await berth(on.cluster, [
         'logs',
         'email',
         '--cluster',
         '--file',
-        shippy.dir,
+        on.shippy.dir,
         '--env',
         'test',
       ]);
@@ -191,11 +142,10 @@ test('through the gateway: the seed, users, and a consignment that calls user an
 });
 
 test('every container runs as non-root on a read-only root filesystem, as the manifests declare', async () => {
-  const node = realNode(cluster)!;
   for (const pod of await pods()) {
     for (const status of pod.status?.containerStatuses ?? []) {
       const where = `${pod.metadata?.name}/${status.name}`;
-      const process = containerProcess(node, status.containerID!);
+      const process = containerProcess(on.node, status.containerID!);
       assert.notEqual(process.uid, 0, `${where} runs as uid ${process.uid}`);
       assert.equal(process.rootReadOnly, true, `${where}: its root filesystem is read-only`);
       const declared = pod.spec?.containers.find((container) => container.name === status.name);
@@ -212,7 +162,7 @@ test('every container runs as non-root on a read-only root filesystem, as the ma
 
 /** Every gateway pod's address, straight on the bridge (this machine reaches pod IPs). */
 async function gatewayPods(): Promise<string[]> {
-  const all = await client.list<V1Pod>('v1', 'Pod', namespace, 'app.kubernetes.io/name=gateway');
+  const all = await client().list<V1Pod>('v1', 'Pod', on.namespace, 'app.kubernetes.io/name=gateway');
   return all.items
     .filter((pod) => pod.status?.podIP && !pod.metadata?.deletionTimestamp)
     .map((pod) => `http://${pod.status!.podIP}:8080`);
@@ -260,23 +210,17 @@ function steadyLoad() {
   };
 }
 
-const describeFailures = (failures: readonly Outcome[]) =>
-  failures
-    .slice(0, 5)
-    .map((failure) => `${failure.status} ${failure.body.slice(0, 200)}`)
-    .join('\n');
-
 test('a rolling update of vessel and consignment under steady load: not one request fails', async () => {
   const auth = await rpc(gateway, {
     service: 'user',
     method: 'UserService.Auth',
-    request: { email: `pods-${runId}@shippy.test`, password: 'correct horse battery' },
+    request: { email: `pods-${on.runId}@shippy.test`, password: 'correct horse battery' },
   });
   token = auth.body.token as string;
   for (const service of ['vessel', 'consignment']) {
     const built = await berth(
-      cluster,
-      ['build', service, ...release(...nextRelease), '--load'],
+      on.cluster,
+      ['build', service, ...release(...nextRelease()), '--load'],
       buildTimeoutMs,
     );
     assert.equal(built.code, 0, show(built));
@@ -284,8 +228,8 @@ test('a rolling update of vessel and consignment under steady load: not one requ
   const load = steadyLoad();
   await load.answered(50);
   const deployed = await berth(
-    cluster,
-    ['deploy', ...release(...nextRelease), '--timeout', '540'],
+    on.cluster,
+    ['deploy', ...release(...nextRelease()), '--timeout', '540'],
     deployTimeoutMs,
   );
   await load.answered(50);
@@ -301,7 +245,7 @@ test('a rolling update of vessel and consignment under steady load: not one requ
       )
       .map((pod) => pod.metadata?.labels?.['app.kubernetes.io/version']),
   );
-  assert.deepEqual([...versions], [`r2-${runId}`]);
+  assert.deepEqual([...versions], [`r2-${on.runId}`]);
   assert.equal(failures.length, 0, describeFailures(failures));
 });
 
@@ -317,7 +261,7 @@ test('SIGKILL of a vessel pod under load: every gateway forgets it, and at most 
   const containerId = vessel.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
   const killedAt = performance.now();
   // The runtime kills it outright (SIGKILL, no grace): a crash as the node sees one.
-  realNode(cluster)!.crictlRun(['stop', '--timeout', '0', containerId]);
+  on.node.crictlRun(['stop', '--timeout', '0', containerId]);
   await Promise.all(
     gateways.map((each) =>
       waitFor(async () => !(await knownTo(each, 'vessel')).includes(address), {
@@ -346,26 +290,26 @@ async function assertRolledBack(
   broken: { edit?: (vessel: ServiceYaml) => void; tag?: string },
   reason: RegExp,
 ): Promise<void> {
-  const before = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+  const before = (await client().get<V1Deployment>('apps/v1', 'Deployment', on.namespace, 'vessel'))!;
   // The staging overlay the copy's `test` comes from sets vessel's replicas: its entry is there.
-  if (broken.edit) shippy.edit((system) => broken.edit!(system.environments.test!.services!.vessel!));
-  const tags = broken.tag ? [...nextRelease, `vessel=${broken.tag}`] : nextRelease;
+  if (broken.edit) on.shippy.edit((system) => broken.edit!(system.environments.test!.services!.vessel!));
+  const tags = broken.tag ? [...nextRelease(), `vessel=${broken.tag}`] : nextRelease();
   const load = steadyLoad();
   await load.answered(20);
   const deployed = await berth(
-    cluster,
+    on.cluster,
     ['deploy', ...release(...tags), '--timeout', '300', '--progress-deadline', '60'],
     deployTimeoutMs,
   );
   await load.answered(20);
   const { outcomes, failures } = await load.stop();
-  shippy.edit((system) => {
+  on.shippy.edit((system) => {
     delete system.environments.test!.services!.vessel!.resources;
   });
   assert.notEqual(deployed.code, 0, show(deployed));
   assert.match(deployed.stdout + deployed.stderr, /roll(ed)? back/i, show(deployed));
   assert.match(deployed.stdout + deployed.stderr, reason, show(deployed));
-  const after = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+  const after = (await client().get<V1Deployment>('apps/v1', 'Deployment', on.namespace, 'vessel'))!;
   const container = (deployment: V1Deployment) => {
     const { image, resources } = deployment.spec!.template.spec!.containers[0]!;
     return { image, resources };
@@ -373,7 +317,7 @@ async function assertRolledBack(
   assert.deepEqual(container(after), container(before), 'vessel runs the previous release again');
   await waitFor(
     async () => {
-      const current = (await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
+      const current = (await client().get<V1Deployment>('apps/v1', 'Deployment', on.namespace, 'vessel'))!;
       return current.status?.readyReplicas === 2 && current.status?.updatedReplicas === 2;
     },
     { timeoutMs: 120_000, intervalMs: 500, what: 'vessel back to 2 ready pods of the previous release' },
@@ -407,7 +351,7 @@ test('a release that never becomes ready (no node can take it) rolls back by its
 
 test('a release whose image was never loaded is rolled back, saying how to get the image to the node', async () => {
   await assertRolledBack(
-    { tag: `never-loaded-${runId}` },
+    { tag: `never-loaded-${on.runId}` },
     /(ErrImagePull|ImagePullBackOff)[\s\S]*berth build --load/,
   );
 });

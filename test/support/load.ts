@@ -98,3 +98,11 @@ export function startLoad(options: LoadOptions): Load {
     },
   };
 }
+
+/** The first few failures, for an assertion message: status and the start of the body. */
+export function describeFailures(failures: readonly Outcome[], count = 5): string {
+  return failures
+    .slice(0, count)
+    .map((failure) => `${failure.status} ${failure.body.slice(0, 200)}`)
+    .join('\n');
+}
