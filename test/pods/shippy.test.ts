@@ -250,15 +250,29 @@ test('a rolling update of vessel and consignment under steady load: not one requ
 });
 
 test('SIGKILL of a vessel pod under load: every gateway forgets it, and at most a handful of requests fail', async () => {
+  // A live, Ready pod of the current release: the rolling update's old pods may still be draining.
   const vessel = (await pods()).find(
-    (pod) => pod.metadata?.labels?.['app.kubernetes.io/name'] === 'vessel' && pod.status?.podIP,
-  )!;
-  const address = `${vessel.status!.podIP}:8080`;
+    (pod) =>
+      pod.metadata?.labels?.['app.kubernetes.io/name'] === 'vessel' &&
+      !pod.metadata.deletionTimestamp &&
+      pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True'),
+  );
+  assert.ok(vessel?.status?.podIP, 'a Ready vessel pod');
+  const address = `${vessel.status.podIP}:8080`;
   const gateways = await gatewayPods();
-  for (const each of gateways) assert.ok((await knownTo(each, 'vessel')).includes(address));
+  // A pod that just became Ready reaches each gateway's cache through the EndpointSlice watch.
+  await Promise.all(
+    gateways.map((each) =>
+      waitFor(async () => (await knownTo(each, 'vessel')).includes(address), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: `${each} to know vessel ${address}`,
+      }),
+    ),
+  );
   const load = steadyLoad();
   await load.answered(50);
-  const containerId = vessel.status!.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
+  const containerId = vessel.status.containerStatuses![0]!.containerID!.replace(/^containerd:\/\//, '');
   const killedAt = performance.now();
   // The runtime kills it outright (SIGKILL, no grace): a crash as the node sees one.
   on.node.crictlRun(['stop', '--timeout', '0', containerId]);
