@@ -18,7 +18,7 @@ export { type LoadConfigOptions, loadConfig } from './config/load-config.ts';
 export { Code, ConnectError, fail, toConnectError } from './errors/berth-error.ts';
 export { Gateway, type GatewayOptions } from './gateway/gateway.ts';
 export type { Readiness, ReadinessCheck } from './health/health.ts';
-export { createLogger, type Logger, type LoggerOptions } from './log/logger.ts';
+export { createLogger, type Logger, type LoggerOptions, silentLogger } from './log/logger.ts';
 export { LocalRegistry, type LocalRegistryOptions } from './registry/local-registry.ts';
 export { MemoryRegistry } from './registry/memory-registry.ts';
 export type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from './registry/registry.ts';

@@ -3,8 +3,7 @@
  * `delay_ms` lets tests make it slow, to exercise deadlines and draining.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runMain } from '../../src/service/run-main.ts';
-import { Service } from '../../src/service/service.ts';
+import { runMain, Service } from 'berth';
 import { Say } from './gen/greeter/v1/greeter_pb.js';
 
 await runMain((runtime) => {

@@ -5,12 +5,11 @@
  * so shutdown closes them in reverse order after requests have drained.
  */
 import { join } from 'node:path';
+import type { Runtime } from 'berth';
+import { Service } from 'berth';
+import type { Broker } from 'berth/broker';
+import { checkDatabase, createPool, type Migration, migrate, redactUrl, waitForDatabase } from 'berth/store';
 import type pg from 'pg';
-import type { Broker } from '../../../src/broker/broker.ts';
-import type { Runtime } from '../../../src/service/run-main.ts';
-import { Service } from '../../../src/service/service.ts';
-import { type Migration, migrate } from '../../../src/store/migrate.ts';
-import { checkDatabase, createPool, redactUrl, waitForDatabase } from '../../../src/store/pool.ts';
 import {
   type BrokerSettings,
   type DatabaseSettings,

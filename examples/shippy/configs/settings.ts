@@ -7,8 +7,8 @@
  * A bad value stops the service before it serves, naming the file or variable.
  */
 import { join } from 'node:path';
+import { loadConfig } from 'berth';
 import { z } from 'zod';
-import { loadConfig } from '../../../src/config/load-config.ts';
 
 /** The system every shippy service belongs to (registry names `shippy.<service>`). */
 export const system = 'shippy';

@@ -4,8 +4,8 @@
  * token's contents or holds the signing key.
  */
 import type { HandlerContext } from '@connectrpc/connect';
-import type { TypedClient } from '../../../src/client/typed-client.ts';
-import { Code, ConnectError, fail } from '../../../src/errors/berth-error.ts';
+import type { TypedClient } from 'berth';
+import { Code, ConnectError, fail } from 'berth';
 import type { UserService } from '../gen/shippy/user/v1/user_pb.js';
 
 const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i;

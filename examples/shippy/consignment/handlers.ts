@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceImpl } from '@connectrpc/connect';
-import type { TypedClient } from '../../../src/client/typed-client.ts';
-import { Code, ConnectError, fail } from '../../../src/errors/berth-error.ts';
+import type { TypedClient } from 'berth';
+import { Code, ConnectError, fail } from 'berth';
 import type { ConsignmentService } from '../gen/shippy/consignment/v1/consignment_pb.js';
 import type { UserService } from '../gen/shippy/user/v1/user_pb.js';
 import type { VesselService } from '../gen/shippy/vessel/v1/vessel_pb.js';

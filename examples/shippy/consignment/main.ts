@@ -1,5 +1,5 @@
 /** Entry file of the consignment service (`berth run`, or `node examples/shippy/consignment/main.ts`). */
-import { runMain } from '../../../src/service/run-main.ts';
+import { runMain } from 'berth';
 import { createConsignmentService } from './service.ts';
 
 await runMain(createConsignmentService);

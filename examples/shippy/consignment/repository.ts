@@ -4,9 +4,10 @@
  * transaction. The vessel's name is stored with the consignment when it is
  * assigned, so listing needs no call to the vessel service.
  */
+
+import type { Migration } from 'berth/store';
+import { qualify, withTransaction } from 'berth/store';
 import type pg from 'pg';
-import type { Migration } from '../../../src/store/migrate.ts';
-import { qualify, withTransaction } from '../../../src/store/pool.ts';
 
 export interface ContainerRecord {
   readonly id: string;

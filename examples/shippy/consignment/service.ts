@@ -2,9 +2,9 @@
  * The consignment service: freight a user wants shipped, assigned to a vessel
  * that can carry it. Calls the user service (tokens) and the vessel service.
  */
+
+import type { Runtime, Service } from 'berth';
 import { z } from 'zod';
-import type { Runtime } from '../../../src/service/run-main.ts';
-import type { Service } from '../../../src/service/service.ts';
 import { newService, openDatabase } from '../configs/resources.ts';
 import { databaseSettings, loadServiceConfig } from '../configs/settings.ts';
 import { ConsignmentService } from '../gen/shippy/consignment/v1/consignment_pb.js';

@@ -4,10 +4,9 @@
  * `email`, so each event reaches one replica, and sends a welcome mail.
  */
 
+import type { Runtime, Service } from 'berth';
+import { pruneProcessed } from 'berth/broker';
 import { z } from 'zod';
-import { pruneProcessed } from '../../../src/broker/dedupe.ts';
-import type { Runtime } from '../../../src/service/run-main.ts';
-import type { Service } from '../../../src/service/service.ts';
 import { newService, openBroker, openDatabase } from '../configs/resources.ts';
 import {
   brokerSettings,

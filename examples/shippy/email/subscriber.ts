@@ -8,11 +8,11 @@
  * name, so mail systems and the outbox folder keep one.
  */
 import { fromJson, type JsonValue } from '@bufbuild/protobuf';
+import type { Logger } from 'berth';
+import type { EventHandler } from 'berth/broker';
+import { effectOnce, ensureProcessedTable } from 'berth/broker';
+import type { Migration } from 'berth/store';
 import type pg from 'pg';
-import type { EventHandler } from '../../../src/broker/broker.ts';
-import { effectOnce, ensureProcessedTable } from '../../../src/broker/dedupe.ts';
-import type { Logger } from '../../../src/log/logger.ts';
-import type { Migration } from '../../../src/store/migrate.ts';
 import { UserCreatedSchema } from '../gen/shippy/user/v1/user_pb.js';
 import type { Mailer } from './mailer.ts';
 import { renderWelcome } from './welcome.ts';

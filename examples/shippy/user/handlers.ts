@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { hash, verify } from '@node-rs/argon2';
-import { Code, fail } from '../../../src/errors/berth-error.ts';
+import { Code, fail } from 'berth';
 import type { UserService } from '../gen/shippy/user/v1/user_pb.js';
 import type { UserRepository } from './repository.ts';
 import type { Tokens } from './tokens.ts';

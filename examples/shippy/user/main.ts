@@ -1,5 +1,5 @@
 /** Entry file of the user service (`berth run`, or `node examples/shippy/user/main.ts`). */
-import { runMain } from '../../../src/service/run-main.ts';
+import { runMain } from 'berth';
 import { createUserService } from './service.ts';
 
 await runMain(createUserService);

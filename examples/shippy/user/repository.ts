@@ -4,10 +4,10 @@
  * transaction, so an event exists exactly for the users that exist.
  */
 import { create, toJson } from '@bufbuild/protobuf';
+import { enqueue, ensureOutboxTable } from 'berth/broker';
+import type { Migration } from 'berth/store';
+import { qualify, withTransaction } from 'berth/store';
 import type pg from 'pg';
-import { enqueue, ensureOutboxTable } from '../../../src/broker/outbox.ts';
-import type { Migration } from '../../../src/store/migrate.ts';
-import { qualify, withTransaction } from '../../../src/store/pool.ts';
 import { UserCreatedSchema } from '../gen/shippy/user/v1/user_pb.js';
 
 export const userCreatedTopic = 'user.created';

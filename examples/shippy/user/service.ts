@@ -3,10 +3,10 @@
  * event (written to the outbox with the user, delivered by the relay through the
  * broker to the email service, at least once).
  */
+
+import type { Runtime, Service } from 'berth';
+import { OutboxRelay } from 'berth/broker';
 import { z } from 'zod';
-import { OutboxRelay } from '../../../src/broker/outbox.ts';
-import type { Runtime } from '../../../src/service/run-main.ts';
-import type { Service } from '../../../src/service/service.ts';
 import { newService, openBroker, openDatabase } from '../configs/resources.ts';
 import {
   brokerSettings,

@@ -3,7 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceImpl } from '@connectrpc/connect';
-import { Code, fail } from '../../../src/errors/berth-error.ts';
+import { Code, fail } from 'berth';
 import type { VesselService } from '../gen/shippy/vessel/v1/vessel_pb.js';
 import type { VesselRepository } from './repository.ts';
 

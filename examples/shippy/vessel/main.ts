@@ -1,5 +1,5 @@
 /** Entry file of the vessel service (`berth run`, or `node examples/shippy/vessel/main.ts`). */
-import { runMain } from '../../../src/service/run-main.ts';
+import { runMain } from 'berth';
 import { createVesselService } from './service.ts';
 
 await runMain(createVesselService);

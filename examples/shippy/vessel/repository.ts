@@ -2,9 +2,10 @@
  * Vessels in Postgres, schema `vessel` (configurable). `seq` records insertion
  * order, so "the first available vessel" is the same answer on every call.
  */
+
+import type { Migration } from 'berth/store';
+import { qualify } from 'berth/store';
 import type pg from 'pg';
-import type { Migration } from '../../../src/store/migrate.ts';
-import { qualify } from '../../../src/store/pool.ts';
 
 export interface VesselRecord {
   readonly id: string;

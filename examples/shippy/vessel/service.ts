@@ -2,9 +2,9 @@
  * The vessel service: ships, their capacity and max weight, and which one can
  * carry a consignment. Stateless apart from its Postgres schema.
  */
+
+import type { Runtime, Service } from 'berth';
 import { z } from 'zod';
-import type { Runtime } from '../../../src/service/run-main.ts';
-import type { Service } from '../../../src/service/service.ts';
 import { newService, openDatabase } from '../configs/resources.ts';
 import { databaseSettings, loadServiceConfig } from '../configs/settings.ts';
 import { VesselService } from '../gen/shippy/vessel/v1/vessel_pb.js';

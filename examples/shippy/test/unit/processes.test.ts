@@ -10,8 +10,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { Gateway } from '../../../../src/gateway/gateway.ts';
-import { LocalRegistry } from '../../../../src/registry/local-registry.ts';
+import { Gateway, LocalRegistry } from 'berth';
 import {
   type ServiceProcess,
   startServiceProcess,

@@ -7,13 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DescService } from '@bufbuild/protobuf';
-import { ServiceCaller } from '../../../../src/client/caller.ts';
-import { createTypedClient, type TypedClient } from '../../../../src/client/typed-client.ts';
-import { silentLogger } from '../../../../src/log/logger.ts';
-import type { Registry } from '../../../../src/registry/registry.ts';
-import { RegistryCache } from '../../../../src/registry/registry-cache.ts';
-import type { Runtime } from '../../../../src/service/run-main.ts';
-import type { Service } from '../../../../src/service/service.ts';
+import type { Registry, Runtime, Service } from 'berth';
+import { createTypedClient, RegistryCache, ServiceCaller, silentLogger, type TypedClient } from 'berth';
 import type { Cleanup } from '../../../../test/support/cleanup.ts';
 
 export { startPgliteServer } from '../../../../test/broker/pglite-server.ts';
