@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { berthNodeFlags } from '../../src/service/node-flags.ts';
 
 const here = import.meta.dirname;
 export const repoRoot = resolve(here, '../..');
@@ -45,10 +46,22 @@ export class ServerProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Resident memory in MB, from /proc/<pid>/status. */
+  /** Resident memory now, in MB (VmRSS). */
   rssMb(): number {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
-    if (!match) throw new Error(`no VmRSS for ${this.label} (pid ${this.pid})`);
+    return this.#statusMb('VmRSS');
+  }
+
+  /** The most resident memory the process ever had, in MB (VmHWM, the high-water mark). */
+  peakRssMb(): number {
+    return this.#statusMb('VmHWM');
+  }
+
+  /** A memory field of /proc/<pid>/status, in MB. */
+  #statusMb(field: 'VmRSS' | 'VmHWM'): number {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(
+      readFileSync(`/proc/${this.pid}/status`, 'utf8'),
+    );
+    if (!match) throw new Error(`no ${field} for ${this.label} (pid ${this.pid})`);
     return Number(match[1]) / 1024;
   }
 
@@ -82,7 +95,7 @@ export class ServerProcess {
   }
 }
 
-/** Starts `bench/gateway/<file>` with this Node and the given environment added. */
+/** Starts `bench/gateway/<file>` with this Node, the given Node flags and the environment added. */
 export function startServer(
   label: string,
   file: string,
@@ -103,6 +116,51 @@ export function startServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new ServerProcess(label, child);
+}
+
+/** berth's processes run with the Node flags `berth run` and the images give them. */
+export const berthNodeArgs: readonly string[] = berthNodeFlags;
+
+/** The Node flags and environment every process of a run gets, and those only berth's get. */
+export interface LaunchSettings {
+  /** Node flags of berth's gateway and services (the young-generation cap; --cpu-prof when profiling). */
+  readonly berthNodeArgs: readonly string[];
+  /** A 0700 folder for memory samples (memory-trace.ts), when the run traces memory. */
+  readonly memoryTraceDir?: string;
+}
+
+/** Starts a target's processes: berth's with berth's Node flags, the baselines' with Node's defaults. */
+export class Launcher {
+  readonly #settings: LaunchSettings;
+
+  constructor(settings: LaunchSettings) {
+    this.#settings = settings;
+  }
+
+  /** A berth gateway or service. */
+  berth(label: string, file: string, env: Readonly<Record<string, string>> = {}): ServerProcess {
+    return this.#start(label, file, env, this.#settings.berthNodeArgs);
+  }
+
+  /** A baseline's process (bare node:http, Moleculer), as its own tooling would start it. */
+  baseline(label: string, file: string, env: Readonly<Record<string, string>> = {}): ServerProcess {
+    return this.#start(label, file, env, []);
+  }
+
+  #start(
+    label: string,
+    file: string,
+    env: Readonly<Record<string, string>>,
+    nodeArgs: readonly string[],
+  ): ServerProcess {
+    const dir = this.#settings.memoryTraceDir;
+    if (dir === undefined) return startServer(label, file, env, nodeArgs);
+    return startServer(label, file, { ...env, BENCH_MEMORY_TRACE_DIR: dir }, [
+      '--import',
+      join(here, 'memory-trace.ts'),
+      ...nodeArgs,
+    ]);
+  }
 }
 
 /** Stops every process still running (SIGTERM, then SIGKILL after the grace period). */

@@ -12,7 +12,10 @@
  *       gateway calls the service over HTTP/1.1 keep-alive (undici)
  *
  * Load: wrk with a POST script. Each target's processes are started fresh, given a
- * short idle (their RSS is read then), warmed up, measured, and stopped.
+ * short idle (their RSS is read then), warmed up, measured (CPU time per request,
+ * and peak RSS, VmHWM, at the end), and stopped. berth's processes get the Node
+ * flags they are meant to be started with (processes.ts, berthNodeArgs); the
+ * baselines get Node's defaults.
  *
  * Options (flag or environment variable):
  *   --duration S     BENCH_DURATION     measured seconds per target (10)
@@ -23,6 +26,10 @@
  *   --targets LIST   BENCH_TARGETS      e.g. c,e (all)
  *   --idle MS        BENCH_IDLE_MS      idle time before reading RSS (2000)
  *   --profile DIR    BENCH_PROFILE_DIR  run berth's processes with --cpu-prof into DIR
+ *   --berth-node-args="FLAGS"  BENCH_BERTH_NODE_ARGS  Node flags of berth's processes
+ *                    instead of berthNodeArgs ("" for Node's defaults)
+ *   --memory-trace   BENCH_MEMORY_TRACE=1  sample every process's memory (memory-trace.ts)
+ *                    and print where each one's peak RSS is
  *   --write          BENCH_WRITE=1      write the results into docs/benchmarks.md
  * Quick check: `node bench/gateway/run.ts --duration 2 --warmup 1`.
  */
@@ -31,10 +38,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeResultsSection } from '../results-section.ts';
-import { killAll, type ServerProcess, startServer, stopAll } from './processes.ts';
-import { type Measurement, machineFacts, renderReport } from './report.ts';
+import { type MemoryAtPeak, memoryAtPeak } from './memory-report.ts';
+import { berthNodeArgs, killAll, Launcher, type ServerProcess, stopAll } from './processes.ts';
+import { type Measurement, machineFacts, type ProcessMemory, renderReport } from './report.ts';
 import { expectedAnswer, specification } from './vessels.ts';
-import { assertWrkInstalled, runWrk, type WrkResult } from './wrk.ts';
+import { assertWrkInstalled, killWrk, runWrk, type WrkResult } from './wrk.ts';
 
 export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
 
@@ -48,7 +56,7 @@ interface Started {
 interface Target {
   readonly id: TargetId;
   readonly title: string;
-  start(profileArgs: readonly string[]): Promise<Started>;
+  start(launch: Launcher): Promise<Started>;
 }
 
 const json = { 'Content-Type': 'application/json' };
@@ -76,15 +84,15 @@ async function removeRegistryDirs(): Promise<void> {
 
 /** The berth service and gateway of (c) and (f), sharing a fresh local registry. */
 async function startBerthPair(
-  profileArgs: readonly string[],
+  launch: Launcher,
   extraEnv: Readonly<Record<string, string>> = {},
   suffix = '',
 ): Promise<Started> {
   const dir = await registryDir();
   const env = { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir, ...extraEnv };
-  const service = startServer(`berth service${suffix}`, 'berth-vessel.ts', env, profileArgs);
+  const service = launch.berth(`berth service${suffix}`, 'berth-vessel.ts', env);
   await service.listening(listenMs);
-  const gateway = startServer(`berth gateway${suffix}`, 'berth-gateway.ts', env, profileArgs);
+  const gateway = launch.berth(`berth gateway${suffix}`, 'berth-gateway.ts', env);
   const address = await gateway.listening(listenMs);
   return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
 }
@@ -93,8 +101,8 @@ const targets: readonly Target[] = [
   {
     id: 'a',
     title: 'bare node:http (1 hop)',
-    async start() {
-      const server = startServer('bare server', 'bare-server.ts');
+    async start(launch) {
+      const server = launch.baseline('bare server', 'bare-server.ts');
       const address = await server.listening(listenMs);
       return { processes: [server], url: `http://${address}/rpc`, body: envelope, headers: json };
     },
@@ -102,10 +110,10 @@ const targets: readonly Target[] = [
   {
     id: 'b',
     title: 'bare gateway → bare service',
-    async start() {
-      const service = startServer('bare service', 'bare-server.ts');
+    async start(launch) {
+      const service = launch.baseline('bare service', 'bare-server.ts');
       const upstream = await service.listening(listenMs);
-      const gateway = startServer('bare gateway', 'bare-gateway.ts', { UPSTREAM: upstream });
+      const gateway = launch.baseline('bare gateway', 'bare-gateway.ts', { UPSTREAM: upstream });
       const address = await gateway.listening(listenMs);
       return { processes: [gateway, service], url: `http://${address}/rpc`, body: envelope, headers: json };
     },
@@ -113,15 +121,15 @@ const targets: readonly Target[] = [
   {
     id: 'c',
     title: 'berth Gateway /rpc → berth Service',
-    start: (profileArgs) => startBerthPair(profileArgs),
+    start: (launch) => startBerthPair(launch),
   },
   {
     id: 'd',
     title: 'moleculer-web → Moleculer (TCP)',
-    async start() {
-      const service = startServer('moleculer service', 'moleculer-vessel.ts');
+    async start(launch) {
+      const service = launch.baseline('moleculer service', 'moleculer-vessel.ts');
       const node = await service.listening(listenMs);
-      const gateway = startServer('moleculer gateway', 'moleculer-gateway.ts', { VESSEL_NODE: node });
+      const gateway = launch.baseline('moleculer gateway', 'moleculer-gateway.ts', { VESSEL_NODE: node });
       const address = await gateway.listening(listenMs);
       return {
         processes: [gateway, service],
@@ -134,14 +142,12 @@ const targets: readonly Target[] = [
   {
     id: 'e',
     title: 'berth Service direct (Connect JSON)',
-    async start(profileArgs) {
+    async start(launch) {
       const dir = await registryDir();
-      const service = startServer(
-        'berth service',
-        'berth-vessel.ts',
-        { BERTH_REGISTRY: 'local', BERTH_REGISTRY_DIR: dir },
-        profileArgs,
-      );
+      const service = launch.berth('berth service', 'berth-vessel.ts', {
+        BERTH_REGISTRY: 'local',
+        BERTH_REGISTRY_DIR: dir,
+      });
       const address = await service.listening(listenMs);
       return {
         processes: [service],
@@ -154,7 +160,7 @@ const targets: readonly Target[] = [
   {
     id: 'f',
     title: 'berth Gateway /rpc → berth Service over HTTP/1.1',
-    start: (profileArgs) => startBerthPair(profileArgs, { BERTH_CALL_PROTOCOL: 'http' }, ' (HTTP/1.1 calls)'),
+    start: (launch) => startBerthPair(launch, { BERTH_CALL_PROTOCOL: 'http' }, ' (HTTP/1.1 calls)'),
   },
 ];
 
@@ -191,6 +197,8 @@ function options() {
       targets: { type: 'string' },
       idle: { type: 'string' },
       profile: { type: 'string' },
+      'berth-node-args': { type: 'string' },
+      'memory-trace': { type: 'boolean' },
       write: { type: 'boolean' },
     },
   });
@@ -218,9 +226,21 @@ function options() {
     rounds: positive('rounds', values.rounds ?? env.BENCH_ROUNDS, 1),
     idleMs: positive('idle', values.idle ?? env.BENCH_IDLE_MS, 2000, 0),
     profileDir: values.profile ?? env.BENCH_PROFILE_DIR,
+    berthNodeArgs: nodeArgsOption(values['berth-node-args'] ?? env.BENCH_BERTH_NODE_ARGS),
+    memoryTrace: values['memory-trace'] ?? env.BENCH_MEMORY_TRACE === '1',
     write: values.write ?? env.BENCH_WRITE === '1',
     targets: targets.filter((t) => wanted.includes(t.id)),
   };
+}
+
+/** `--berth-node-args="--max-semi-space-size=16 --trace-gc"`: flags only (no file to run). */
+function nodeArgsOption(value: string | undefined): readonly string[] {
+  if (value === undefined) return berthNodeArgs;
+  const flags = value.split(/\s+/).filter((flag) => flag !== '');
+  const notFlag = flags.find((flag) => !flag.startsWith('-'));
+  if (notFlag !== undefined)
+    throw new Error(`--berth-node-args takes Node flags only, got "${notFlag}" in "${value}"`);
+  return flags;
 }
 
 /** One measured wrk run, with the CPU time each server process spent per request (µs). */
@@ -234,57 +254,98 @@ const median = (values: number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/** Samples per process label over the rounds; the median is reported. */
+class PerProcess {
+  readonly #samples = new Map<string, number[]>();
+
+  add(label: string, value: number): void {
+    this.#samples.set(label, [...(this.#samples.get(label) ?? []), value]);
+  }
+
+  median(label: string): number | undefined {
+    const samples = this.#samples.get(label);
+    return samples === undefined ? undefined : median(samples);
+  }
+
+  get labels(): string[] {
+    return [...this.#samples.keys()];
+  }
+}
+
 async function main(): Promise<void> {
   const opts = options();
   assertWrkInstalled();
   const facts = machineFacts();
   const profileArgs = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const memoryTraceDir = opts.memoryTrace ? await mkdtemp(join(tmpdir(), 'berth-bench-memory-')) : undefined;
+  const launch = new Launcher({ berthNodeArgs: [...opts.berthNodeArgs, ...profileArgs], memoryTraceDir });
+  const began = performance.now();
   process.stdout.write(
     `bench:gateway on ${facts.nproc} cores, node ${facts.node}, load ${facts.loadAverage}; ` +
       `wrk -t${opts.threads} -c${opts.connections}, ${opts.warmupS}s warm-up + ${opts.durationS}s per target, ` +
-      `${opts.rounds} round(s)\n`,
+      `${opts.rounds} round(s); berth's Node flags: ${opts.berthNodeArgs.join(' ') || '(none)'}\n`,
   );
   const runs = new Map<TargetId, Run[]>();
   const labels = new Map<TargetId, string[]>();
   // Per round; the median is reported, like req/s. With one round it is a cold
   // start: Node's compile cache is still empty and its TypeScript stripper (~18 MB) counts.
-  const rss = new Map<string, number[]>();
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const target of opts.targets) {
-      try {
-        const started = await target.start(profileArgs);
-        await answersCorrectly(started, listenMs);
-        await new Promise((done) => setTimeout(done, opts.idleMs));
-        for (const server of started.processes) {
-          const mb = server.rssMb();
-          rss.set(server.label, [...(rss.get(server.label) ?? []), mb]);
+  const idleRss = new PerProcess();
+  // VmHWM at the end of the measured window: start, idle, warm-up and load all count.
+  const peakRss = new PerProcess();
+  const cpuUsPerProcess = new PerProcess();
+  // Over several rounds, the round with the highest peak.
+  const atPeak = new Map<string, MemoryAtPeak>();
+  try {
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const target of opts.targets) {
+        try {
+          const started = await target.start(launch);
+          await answersCorrectly(started, listenMs);
+          await new Promise((done) => setTimeout(done, opts.idleMs));
+          const key = (server: ServerProcess) => `(${target.id}) ${server.label}`;
+          for (const server of started.processes) idleRss.add(key(server), server.rssMb());
+          const load = { ...started, connections: opts.connections, threads: opts.threads };
+          if (opts.warmupS > 0) await runWrk({ ...load, durationS: opts.warmupS });
+          const cpuBefore = started.processes.map((server) => server.cpuMs());
+          const measured = await runWrk({ ...load, durationS: opts.durationS });
+          const cpuUs = started.processes.map(
+            (server, i) => ((server.cpuMs() - cpuBefore[i]) * 1000) / Math.max(1, measured.requests),
+          );
+          started.processes.forEach((server, i) => {
+            peakRss.add(key(server), server.peakRssMb());
+            cpuUsPerProcess.add(key(server), cpuUs[i]);
+          });
+          const result: Run = { ...measured, cpuUs };
+          labels.set(
+            target.id,
+            started.processes.map((server) => server.label),
+          );
+          runs.set(target.id, [...(runs.get(target.id) ?? []), result]);
+          process.stdout.write(
+            `  round ${round} (${target.id}) ${target.title}: ${Math.round(result.requestsPerSec)} req/s, ` +
+              `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+              `CPU ${Math.round(sum(cpuUs))} µs/req, peak RSS ` +
+              started.processes.map((server) => `${server.peakRssMb().toFixed(1)}`).join(' + ') +
+              ' MB' +
+              (result.errors > 0 ? `, ${result.errors} errors` : '') +
+              '\n',
+          );
+          if (memoryTraceDir !== undefined) {
+            for (const server of started.processes) {
+              const peak = memoryAtPeak(memoryTraceDir, key(server), server.pid);
+              const before = atPeak.get(key(server));
+              if (peak && (before === undefined || peak.rssMb > before.rssMb)) atPeak.set(key(server), peak);
+            }
+          }
+        } finally {
+          // Every process this target started, also those of a target that failed to start.
+          await stopAll();
+          await removeRegistryDirs();
         }
-        const load = { ...started, connections: opts.connections, threads: opts.threads };
-        if (opts.warmupS > 0) await runWrk({ ...load, durationS: opts.warmupS });
-        const cpuBefore = started.processes.map((server) => server.cpuMs());
-        const measured = await runWrk({ ...load, durationS: opts.durationS });
-        const cpuUs = started.processes.map(
-          (server, i) => ((server.cpuMs() - cpuBefore[i]) * 1000) / Math.max(1, measured.requests),
-        );
-        const result: Run = { ...measured, cpuUs };
-        labels.set(
-          target.id,
-          started.processes.map((server) => server.label),
-        );
-        runs.set(target.id, [...(runs.get(target.id) ?? []), result]);
-        process.stdout.write(
-          `  round ${round} (${target.id}) ${target.title}: ${Math.round(result.requestsPerSec)} req/s, ` +
-            `p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-            `CPU ${Math.round(sum(cpuUs))} µs/req` +
-            (result.errors > 0 ? `, ${result.errors} errors` : '') +
-            '\n',
-        );
-      } finally {
-        // Every process this target started, also those of a target that failed to start.
-        await stopAll();
-        await removeRegistryDirs();
       }
     }
+  } finally {
+    if (memoryTraceDir !== undefined) await rm(memoryTraceDir, { recursive: true, force: true });
   }
   const measurements: Measurement[] = opts.targets.map((target) => {
     const results = runs.get(target.id)!;
@@ -298,13 +359,20 @@ async function main(): Promise<void> {
       cpu: labels.get(target.id)!.map((label, i) => ({ label, us: median(results.map((r) => r.cpuUs[i])) })),
     };
   });
+  const processes: ProcessMemory[] = idleRss.labels.map((label) => ({
+    label,
+    idleMb: idleRss.median(label)!,
+    peakMb: peakRss.median(label),
+    cpuUs: cpuUsPerProcess.median(label),
+  }));
   const report = renderReport({
     facts,
     settings: opts,
     measurements,
-    rss: [...rss].map(([label, samples]) => ({ label, mb: median(samples) })),
+    processes,
+    atPeak: [...atPeak.values()],
   });
-  process.stdout.write(`\n${report}\n`);
+  process.stdout.write(`\n${report}\n\n(${((performance.now() - began) / 1000).toFixed(0)} s)\n`);
   if (opts.write) {
     const path = await writeResultsSection('gateway', report);
     process.stdout.write(`written to ${path}\n`);
@@ -314,6 +382,7 @@ async function main(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killAll();
+    killWrk();
     process.exit(130);
   });
 }
@@ -321,6 +390,7 @@ try {
   await main();
 } catch (error) {
   killAll();
+  killWrk();
   process.stderr.write(`bench:gateway failed: ${(error as Error).message}\n`);
   process.exitCode = 1;
 }

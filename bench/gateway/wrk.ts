@@ -1,10 +1,12 @@
 /** Runs wrk against one URL and reads its summary (requests/s, latency percentiles, errors). */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const wrkPath = '/usr/bin/wrk';
 const script = join(import.meta.dirname, 'post.lua');
+/** wrk processes still running, killed with the servers on an interrupted run. */
+const running = new Set<ChildProcess>();
 
 export interface LoadOptions {
   readonly url: string;
@@ -47,6 +49,8 @@ export function runWrk(options: LoadOptions): Promise<WrkResult> {
   };
   return new Promise((resolve, reject) => {
     const child = spawn(wrkPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -66,6 +70,11 @@ export function runWrk(options: LoadOptions): Promise<WrkResult> {
       }
     });
   });
+}
+
+/** Kills every wrk still running (on an interrupted run). */
+export function killWrk(): void {
+  for (const child of running) child.kill('SIGKILL');
 }
 
 /** wrk prints durations as `812.00us`, `1.23ms`, `2.00s`, `1.00m`. */

@@ -7,6 +7,7 @@
  * sources directly, so there is no compile stage.
  */
 import type { SystemFile } from '../config/system-file.ts';
+import { berthNodeFlags } from '../service/node-flags.ts';
 import { contextPath, imageInputs } from './release.ts';
 
 export function dockerfileFor(system: SystemFile, name: string): string {
@@ -15,10 +16,8 @@ export function dockerfileFor(system: SystemFile, name: string): string {
     .filter((path) => !path.endsWith('package.json') && !path.endsWith('package-lock.json'))
     .map((path) => contextPath(path))
     .map((path) => `COPY --chown=10001:10001 ${path} ./${path}`);
-  const command =
-    name === 'gateway'
-      ? ['node', 'src/gateway/main.ts']
-      : ['node', contextPath(system.services[name]!.entry)];
+  const entry = name === 'gateway' ? 'src/gateway/main.ts' : contextPath(system.services[name]!.entry);
+  const command = ['node', ...berthNodeFlags, entry];
   const staticDir =
     name === 'gateway' && system.gateway.static ? contextPath(system.gateway.static) : undefined;
   return [

@@ -31,7 +31,10 @@ test("a service's image holds berth's runtime, the shared folders its code impor
     dockerfile,
     /^COPY --chown=10001:10001 examples\/shippy\/configs \.\/examples\/shippy\/configs$/m,
   );
-  assert.match(dockerfile, /^CMD \["node","examples\/shippy\/vessel\/main\.ts"\]$/m);
+  assert.match(
+    dockerfile,
+    /^CMD \["node","--max-semi-space-size=8","examples\/shippy\/vessel\/main\.ts"\]$/m,
+  );
   assert.doesNotMatch(dockerfile, /shippy\/(user|email|consignment|ui)/);
 });
 
