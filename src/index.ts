@@ -15,6 +15,7 @@ export {
 } from './client/typed-client.ts';
 export { ConfigError } from './config/config-error.ts';
 export { type LoadConfigOptions, loadConfig } from './config/load-config.ts';
+export { currentRequest, type RequestContext } from './context/request-context.ts';
 export { Code, ConnectError, fail, toConnectError } from './errors/berth-error.ts';
 export { Gateway, type GatewayOptions } from './gateway/gateway.ts';
 export type { Readiness, ReadinessCheck } from './health/health.ts';
@@ -23,6 +24,5 @@ export { LocalRegistry, type LocalRegistryOptions } from './registry/local-regis
 export { MemoryRegistry } from './registry/memory-registry.ts';
 export type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from './registry/registry.ts';
 export { RegistryCache } from './registry/registry-cache.ts';
-export { currentRequest, type RequestContext } from './service/request-context.ts';
 export { type Runtime, runMain, runtimeFromEnv } from './service/run-main.ts';
 export { Service, type ServiceOptions } from './service/service.ts';

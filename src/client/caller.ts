@@ -14,12 +14,12 @@ import type { Balancer, BalancerName, CallOutcome } from '../balancer/balancer.t
 import { CanarySplit } from '../balancer/canary-split.ts';
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
+import { currentRequest, forwardableHeaders } from '../context/request-context.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { codecOf, isIdentity } from '../protocol/connect-unary.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
-import { currentRequest, forwardableHeaders } from '../service/request-context.ts';
 import { FrameTransport } from './frame-transport.ts';
 import { HttpTransport } from './http-transport.ts';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';

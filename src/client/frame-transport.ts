@@ -5,6 +5,8 @@
  * on one thread, and the registry gives the caller every instance to balance over.
  */
 import { connect, type Socket } from 'node:net';
+import { deadlines, type PendingDeadline } from '../context/deadlines.ts';
+import { outsideRequest } from '../context/request-context.ts';
 import {
   encodeRequestFrame,
   FrameReader,
@@ -13,8 +15,6 @@ import {
   framesPreface,
   type ResponseFrame,
 } from '../protocol/frames.ts';
-import { deadlines, type PendingDeadline } from '../service/deadlines.ts';
-import { outsideRequest } from '../service/request-context.ts';
 import { type PostRequest, type PostResult, SendError, type Transport } from './transport.ts';
 
 const connectTimeoutMs = 2_000;

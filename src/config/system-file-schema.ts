@@ -81,6 +81,12 @@ const gatewayInput = z.strictObject({
   bodyLimit: byteSize.optional(),
   timeoutMs: z.int().positive().optional(),
   static: z.string().min(1).optional(),
+  // Connection limits (src/service/dual-protocol-server.ts); unset: its defaults.
+  headersTimeoutMs: z.int().positive().optional(),
+  requestTimeoutMs: z.int().positive().optional(),
+  keepAliveTimeoutMs: z.int().positive().optional(),
+  idleTimeoutMs: z.int().positive().optional(),
+  maxConnections: z.int().positive().optional(),
 });
 
 const postgresInput = z

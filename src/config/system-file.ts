@@ -13,6 +13,11 @@
  *     bodyLimit: 1mb                # bytes, or with b/kb/mb/gb (1024-based); default 1mb
  *     timeoutMs: 10000              # per request; default 10000
  *     static: ui/dist               # folder served at `/`, relative to berth.yaml; default none
+ *     headersTimeoutMs: 15000       # connection limits (docs/system-file.md); defaults: headers 15 s,
+ *     requestTimeoutMs: 30000       #   whole request 30 s, keep-alive idle 5 s, HTTP/2 idle 30 s,
+ *     keepAliveTimeoutMs: 5000      #   10000 connections
+ *     idleTimeoutMs: 30000
+ *     maxConnections: 10000
  *   resources:                      # optional; a resource a service uses but not listed here
  *     postgres: { embedded: true }  #   gets the embedded default. postgres: { url: postgres://... }
  *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise;
@@ -102,6 +107,17 @@ export interface GatewaySpec {
   readonly timeoutMs: number;
   /** Absolute folder served at `/`, if any. */
   readonly static: string | undefined;
+  /** Connection limits berth.yaml sets; present only when it sets one (the others keep their defaults). */
+  readonly connectionLimits?: GatewayConnectionLimits;
+}
+
+/** The connection limits berth.yaml may set (ConnectionLimits in src/service/dual-protocol-server.ts). */
+export interface GatewayConnectionLimits {
+  readonly headersTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly keepAliveTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly maxConnections?: number;
 }
 
 export interface PostgresSpec {
@@ -285,6 +301,16 @@ function resolveSystemFile(
       }
       ports.set(service.port, `service "${service.name}"`);
     }
+    const limits = resolved.gateway.connectionLimits;
+    if ((limits?.headersTimeoutMs ?? 0) > (limits?.requestTimeoutMs ?? Number.POSITIVE_INFINITY)) {
+      const message = `headersTimeoutMs (${limits?.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits?.requestTimeoutMs})`;
+      const path: Path =
+        overlay?.gateway?.headersTimeoutMs === undefined
+          ? ['gateway', 'headersTimeoutMs']
+          : ['environments', envName ?? '', 'gateway', 'headersTimeoutMs'];
+      if (!seen.has(message)) report(path, message);
+      seen.add(message);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return resolveFor(input, env, file, root);
@@ -336,6 +362,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
           : isAbsolute(gateway.static)
             ? gateway.static
             : resolve(root, gateway.static),
+      ...connectionLimitsOf(gateway),
     },
     resources: {
       ...(postgres
@@ -413,4 +440,22 @@ function dependencyOrder(
 
 function cycleMessage(cycle: readonly string[]): string {
   return `dependency cycle: ${cycle.join(' → ')}`;
+}
+
+const connectionLimitKeys = [
+  'headersTimeoutMs',
+  'requestTimeoutMs',
+  'keepAliveTimeoutMs',
+  'idleTimeoutMs',
+  'maxConnections',
+] as const;
+
+/** `{ connectionLimits }` with the limits the gateway section sets, or nothing when it sets none. */
+function connectionLimitsOf(gateway: GatewayConnectionLimits): {
+  connectionLimits?: GatewayConnectionLimits;
+} {
+  const set = connectionLimitKeys.filter((key) => gateway[key] !== undefined);
+  return set.length === 0
+    ? {}
+    : { connectionLimits: Object.fromEntries(set.map((key) => [key, gateway[key]])) };
 }

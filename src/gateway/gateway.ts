@@ -3,35 +3,53 @@
  *
  * Request path (HTTP/1.1):
  *   OPTIONS *                         → CORS preflight
- *   GET /healthz | /readyz | /metrics → ops
- *   POST /rpc                         → parseRpcBody → #forwardJson
+ *   GET /healthz | /readyz            → ops-endpoints.ts
+ *   GET /metrics | /_berth/*          → ops-endpoints.ts, or 404 when they have an ops port of their own
+ *   POST /rpc                         → parseRpcBody → #forwardJson        (application/json only)
  *   POST /<pkg>.<Service>/<Method>    → #passThrough (Connect, gRPC-Web over HTTP/1.1)
- *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson
- *   GET anything else                 → static files (the web UI), when configured
+ *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson  (application/json only)
+ *   GET anything else                 → static-files.ts (the web UI), when configured
  * HTTP/2 (gRPC)                       → relayHttp2 to an instance serving the proto service,
  *                                       picked by the caller's balancer and ejector (no retries:
  *                                       a stream's body is relayed as it comes, not kept)
  *
  * Calls go through a ServiceCaller (registry cache, balancing, ejection, safe
- * retries). Errors answer micro's JSON `{id, code, detail, status}`.
+ * retries). Errors answer micro's JSON `{id, code, detail, status}`, or the
+ * caller's protocol for pass-through requests (error-answers.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import sirv from 'sirv';
 import { ServiceCaller } from '../client/caller.ts';
-import { Code, ConnectError, codeName, codeToGatewayStatus, toConnectError } from '../errors/berth-error.ts';
+import { forwardableHeaders } from '../context/request-context.ts';
+import { Code, ConnectError, codeName, toConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import { contentTypeJson, decodeError } from '../protocol/connect-unary.ts';
-import type { Registry, ServiceInstance } from '../registry/registry.ts';
+import type { Registry } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
-import { createDualProtocolServer, type DualProtocolServer } from '../service/dual-protocol-server.ts';
-import { forwardableHeaders } from '../service/request-context.ts';
+import {
+  type ConnectionLimits,
+  createDualProtocolServer,
+  type DualProtocolServer,
+  resolveConnectionLimits,
+} from '../service/dual-protocol-server.ts';
+import { readBody } from '../service/read-body.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
+import { type Send, sendError, sendProtocolError } from './error-answers.ts';
 import type { Http2Upstreams } from './grpc-proxy.ts';
-import { parseProtoPath, parseRoutePath, parseRpcBody } from './rpc-request.ts';
+import { KnownServices } from './known-services.ts';
+import { listenOps, OpsEndpoints, type OpsServer } from './ops-endpoints.ts';
+import {
+  isJsonContentType,
+  parseProtoPath,
+  parseRoutePath,
+  parseRpcBody,
+  routeRequestJson,
+  unsupportedContentType,
+} from './rpc-request.ts';
+import { type StaticFiles, staticFiles } from './static-files.ts';
 
 export interface GatewayOptions {
   readonly registry: Registry;
@@ -44,13 +62,29 @@ export interface GatewayOptions {
   readonly bodyLimitBytes?: number;
   /** Deadline of each call through the gateway; default 10 s. */
   readonly timeoutMs?: number;
+  /**
+   * What one client connection may hold: header, request, keep-alive and idle
+   * timeouts, pipelined requests, and the number of connections (defaults:
+   * connectionLimitDefaults).
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** Folder served at `/` (the web UI); index.html answers unknown paths. */
   readonly staticDir?: string;
   /** Services the system declares: one of them with no instance is 503, any other name 404. */
   readonly knownServices?: readonly string[];
+  /**
+   * Proto services the system declares (`shippy.vessel.v1.VesselService`): with no
+   * instance they are 503, as are those some instance served since the start;
+   * any other is `unimplemented` (404, gRPC 12).
+   */
+  readonly knownProtoServices?: readonly string[];
+  /**
+   * Port of a separate plain HTTP server (same host) for /healthz, /readyz,
+   * /metrics and /_berth/*; the public port then answers 404 for the last two.
+   * Unset: all are served on the public port. 0 picks a free port.
+   */
+  readonly opsPort?: number;
 }
-
-type Send = (status: number, headers: Record<string, string | number>, body: string | Buffer) => void;
 
 export class Gateway {
   readonly logger: Logger;
@@ -60,8 +94,12 @@ export class Gateway {
   readonly #caller: ServiceCaller;
   /** HTTP/2 connections to instances, made by the first gRPC request (node:http2 loads only then). */
   #upstreams: Http2Upstreams | undefined;
-  readonly #static: ReturnType<typeof sirv> | undefined;
+  readonly #static: StaticFiles | undefined;
+  readonly #known: KnownServices;
+  readonly #ops: OpsEndpoints;
+  #opsServer: OpsServer | undefined;
   readonly #bodyLimit: number;
+  readonly #connectionLimits: ConnectionLimits;
   readonly #timeoutMs: number;
   #server: DualProtocolServer | undefined;
   #address: { host: string; port: number } | undefined;
@@ -73,10 +111,16 @@ export class Gateway {
     this.cache = new RegistryCache(options.registry, this.logger);
     this.#caller = new ServiceCaller({ cache: this.cache });
     this.#bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+    this.#connectionLimits = resolveConnectionLimits(options.connectionLimits);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#static = options.staticDir
-      ? sirv(options.staticDir, { single: true, etag: true, gzip: true })
-      : undefined;
+    this.#static = options.staticDir ? staticFiles(options.staticDir) : undefined;
+    this.#known = new KnownServices(this.cache, options.knownServices, options.knownProtoServices);
+    this.#ops = new OpsEndpoints({
+      cache: this.cache,
+      metrics: this.metrics,
+      logger: this.logger,
+      knownServices: options.knownServices,
+    });
   }
 
   get address(): { host: string; port: number } {
@@ -84,20 +128,40 @@ export class Gateway {
     return this.#address;
   }
 
+  /** Where the ops endpoints listen, when GatewayOptions.opsPort is set. */
+  get opsAddress(): { host: string; port: number } | undefined {
+    return this.#opsServer?.address;
+  }
+
   async start(): Promise<{ host: string; port: number }> {
     await this.cache.start();
     this.#server = createDualProtocolServer(
       (req, res) => this.#onHttp1(req, res),
       (req, res) => this.#onHttp2(req, res),
+      undefined,
+      this.#connectionLimits,
     );
-    this.#address = await this.#server.listen(this.#options.port ?? 8080, this.#options.host ?? '127.0.0.1');
-    this.logger.info({ address: `${this.#address.host}:${this.#address.port}` }, 'gateway listening');
+    const host = this.#options.host ?? '127.0.0.1';
+    this.#address = await this.#server.listen(this.#options.port ?? 8080, host);
+    if (this.#options.opsPort !== undefined) {
+      this.#opsServer = await listenOps(this.#ops, host, this.#options.opsPort, this.logger);
+    }
+    this.logger.info(
+      {
+        address: `${this.#address.host}:${this.#address.port}`,
+        opsAddress: this.#opsServer && `${this.#opsServer.address.host}:${this.#opsServer.address.port}`,
+      },
+      'gateway listening',
+    );
     return this.#address;
   }
 
   async stop(graceMs = 5_000): Promise<void> {
     this.#server?.stopAccepting();
     await this.#server?.drain(graceMs);
+    await this.#opsServer?.close();
+    this.#ops.close();
+    this.#known.close();
     this.#upstreams?.close();
     await this.#caller.close();
     await this.cache.close();
@@ -135,8 +199,17 @@ export class Gateway {
       return;
     }
     const started = performance.now();
-    this.#readBody(req, send, (body) => {
-      if (path === '/rpc') {
+    const rpc = path === '/rpc';
+    const proto = rpc ? undefined : parseProtoPath(path);
+    const route = rpc || proto ? undefined : parseRoutePath(path);
+    if ((rpc || route) && !isJsonContentType(req.headers['content-type'])) {
+      // Answered before the body is read; closing the connection drops what is left of it.
+      res.setHeader('connection', 'close');
+      this.#sendError(send, 'gateway', unsupportedContentType(req.headers['content-type'], path), 415);
+      return;
+    }
+    this.#readBody(req, res, send, (body) => {
+      if (rpc) {
         let target: ReturnType<typeof parseRpcBody>;
         try {
           target = parseRpcBody(body);
@@ -147,14 +220,19 @@ export class Gateway {
         this.#forwardJson(target.service, target.method, target.requestJson, req, send, started);
         return;
       }
-      const proto = parseProtoPath(path);
       if (proto) {
         this.#passThrough(proto.protoService, path, body, req, res, cors, started);
         return;
       }
-      const route = parseRoutePath(path);
       if (route) {
-        this.#forwardJson(route.service, route.method, body.length === 0 ? '{}' : body, req, send, started);
+        let requestJson: ReturnType<typeof routeRequestJson>;
+        try {
+          requestJson = routeRequestJson(body);
+        } catch (error) {
+          this.#sendError(send, route.service, toConnectError(error));
+          return;
+        }
+        this.#forwardJson(route.service, route.method, requestJson, req, send, started);
         return;
       }
       this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
@@ -165,18 +243,21 @@ export class Gateway {
     const proto = parseProtoPath(req.url);
     const instance = proto ? this.#caller.pick({ protoService: proto.protoService }) : undefined;
     if (!proto || !instance) {
-      const detail = proto ? `no instance serves ${proto.protoService}` : `no route for ${req.url}`;
+      const error = proto
+        ? this.#known.missingProtoService(proto.protoService)
+        : new ConnectError(`no route for ${req.url}`, Code.Unimplemented);
       res.writeHead(200, {
         'content-type': 'application/grpc',
-        'grpc-status': proto ? '14' : '12',
-        'grpc-message': encodeURIComponent(detail),
+        'grpc-status': String(error.code),
+        'grpc-message': encodeURIComponent(error.rawMessage),
       });
       res.end();
       return;
     }
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
       this.#upstreams ??= new Http2Upstreams();
-      relayHttp2(this.#upstreams, instance.address, req, res, (outcome, error) => {
+      const limits = { timeoutMs: this.#timeoutMs, bodyLimitBytes: this.#bodyLimit };
+      relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
         this.#caller.report(instance, outcome);
         if (error === undefined || res.headersSent) return;
         res.writeHead(200, {
@@ -190,30 +271,7 @@ export class Gateway {
   }
 
   #serveGet(path: string, req: IncomingMessage, res: ServerResponse, send: Send): void {
-    switch (path) {
-      case '/healthz':
-        send(200, { 'content-type': contentTypeJson }, '{"status":"ok","service":"gateway"}');
-        return;
-      case '/readyz': {
-        const services = this.#options.knownServices?.map((name) => ({
-          name,
-          instances: this.cache.instances(name).length,
-        }));
-        send(200, { 'content-type': contentTypeJson }, JSON.stringify({ ready: true, services }));
-        return;
-      }
-      case '/metrics':
-        void this.metrics.render().then(
-          (rendered) => send(200, { 'content-type': rendered.contentType }, rendered.body),
-          (error: unknown) => send(500, { 'content-type': 'text/plain' }, String(error)),
-        );
-        return;
-      case '/_berth/services':
-        void this.#describeServices().then((described) =>
-          send(200, { 'content-type': contentTypeJson }, JSON.stringify(described)),
-        );
-        return;
-    }
+    if (this.#ops.serve(path, send, this.#options.opsPort === undefined)) return;
     if (this.#static) {
       this.#static(req, res, () =>
         this.#sendError(send, 'gateway', new ConnectError(`${path} not found`, Code.NotFound)),
@@ -223,85 +281,20 @@ export class Gateway {
     this.#sendError(send, 'gateway', new ConnectError(`no route for GET ${path}`, Code.NotFound));
   }
 
-  /**
-   * Instances per service with address, version and readiness (each instance's
-   * /readyz, asked with a short timeout), for the UI's system page.
-   */
-  async #describeServices(): Promise<{
-    services: Array<{
-      name: string;
-      instances: Array<ServiceInstance & { ready: boolean; readiness: unknown }>;
-    }>;
-  }> {
-    const byName = new Map<string, ServiceInstance[]>();
-    for (const instance of this.cache.all()) {
-      if (instance.name.startsWith('berth.')) continue;
-      byName.set(instance.name, [...(byName.get(instance.name) ?? []), instance]);
-    }
-    for (const name of this.#options.knownServices ?? []) if (!byName.has(name)) byName.set(name, []);
-    const probe = async (instance: ServiceInstance) => {
-      try {
-        const response = await fetch(`http://${instance.address}/readyz`, {
-          signal: AbortSignal.timeout(1000),
-        });
-        return { ...instance, ready: response.ok, readiness: await response.json() };
-      } catch (error) {
-        return { ...instance, ready: false, readiness: { error: (error as Error).message } };
-      }
-    };
-    const services = await Promise.all(
-      [...byName]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(async ([name, instances]) => ({ name, instances: await Promise.all(instances.map(probe)) })),
-    );
-    return { services };
-  }
-
-  #readBody(req: IncomingMessage, send: Send, then: (body: Buffer) => void): void {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    const tooLarge = () =>
-      this.#sendError(
-        send,
-        'gateway',
-        new ConnectError(
-          `request body exceeds the limit of ${this.#bodyLimit} bytes`,
-          Code.ResourceExhausted,
+  #readBody(req: IncomingMessage, res: ServerResponse, send: Send, then: (body: Buffer) => void): void {
+    readBody(req, res, this.#bodyLimit, {
+      onBody: then,
+      onTooLarge: () =>
+        this.#sendError(
+          send,
+          'gateway',
+          new ConnectError(
+            `request body exceeds the limit of ${this.#bodyLimit} bytes`,
+            Code.ResourceExhausted,
+          ),
+          413,
         ),
-        413,
-      );
-    if (declared > this.#bodyLimit) {
-      tooLarge();
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > this.#bodyLimit) {
-        failed = true;
-        tooLarge();
-        return;
-      }
-      chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (!failed) then(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-    });
-    req.on('error', () => {
-      failed = true;
-    });
-  }
-
-  #unknownOrUnavailable(service: string): ConnectError {
-    const known = this.#options.knownServices;
-    const declared =
-      known?.includes(service) || (known?.some((name) => service.endsWith(`.${name}`)) ?? false);
-    return declared
-      ? new ConnectError(`no instance of service "${service}" is available`, Code.Unavailable)
-      : new ConnectError(`unknown service "${service}"`, Code.NotFound);
   }
 
   #forwardJson(
@@ -314,7 +307,7 @@ export class Gateway {
   ): void {
     const instances = this.cache.instances(service);
     if (instances.length === 0) {
-      this.#sendError(send, service, this.#unknownOrUnavailable(service));
+      this.#sendError(send, service, this.#known.missingService(service));
       return;
     }
     // Unknown methods are caught here when the registry lists endpoints (local),
@@ -356,7 +349,10 @@ export class Gateway {
             return;
           }
           const error = decodeError(response.status, response.body);
-          this.#sendError(send, service, error);
+          // A 4xx without a code the gateway knows (a plain-text 415 or 422) stays the
+          // client's error: the code falls back to unknown, whose own status is 500.
+          const clientError = error.code === Code.Unknown && response.status >= 400 && response.status < 500;
+          this.#sendError(send, service, error, clientError ? response.status : undefined);
           // Unknown methods are not counted: their names come from clients and would grow the series without bound.
           if (error.code !== Code.Unimplemented) {
             this.metrics.observeRpc(
@@ -409,6 +405,10 @@ export class Gateway {
       if (typeof value === 'string') headers[name] = value;
     }
     const contentType = headers['content-type'] ?? contentTypeJson;
+    if (this.cache.instancesServing(protoService).length === 0) {
+      sendProtocolError(res, contentType, this.#known.missingProtoService(protoService), cors);
+      return;
+    }
     this.#caller.call({ protoService, path, contentType, body, headers, timeoutMs: this.#timeoutMs }).then(
       (response) => {
         const out: Record<string, string | string[]> = { ...cors };
@@ -432,28 +432,11 @@ export class Gateway {
           this.metrics.observeRpc(method, code, (performance.now() - started) / 1000, response.instance.name);
         }
       },
-      (error: unknown) => {
-        const connectError = toConnectError(error);
-        if (contentType.startsWith('application/grpc-web')) {
-          // gRPC-Web clients read the status from the headers of a 200, never from the HTTP status.
-          res.writeHead(200, {
-            'content-type': contentType,
-            'grpc-status': String(connectError.code),
-            'grpc-message': encodeURIComponent(connectError.rawMessage),
-            ...cors,
-          });
-          res.end();
-          return;
-        }
-        res.writeHead(codeToGatewayStatus(connectError.code), { 'content-type': contentTypeJson, ...cors });
-        res.end(JSON.stringify({ code: codeName(connectError.code), message: connectError.rawMessage }));
-      },
+      (error: unknown) => sendProtocolError(res, contentType, toConnectError(error), cors),
     );
   }
 
-  #sendError(send: Send, id: string, error: ConnectError, status = codeToGatewayStatus(error.code)): void {
-    if (error.code === Code.Internal) this.logger.error({ err: error.cause ?? error }, 'gateway error');
-    const body = JSON.stringify({ id, code: status, detail: error.rawMessage, status: codeName(error.code) });
-    send(status, { 'content-type': contentTypeJson, 'content-length': Buffer.byteLength(body) }, body);
+  #sendError(send: Send, id: string, error: ConnectError, status?: number): void {
+    sendError(send, id, error, this.logger, status);
   }
 }

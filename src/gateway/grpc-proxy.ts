@@ -11,6 +11,8 @@ import {
   type Http2ServerResponse,
 } from 'node:http2';
 import type { CallOutcome } from '../balancer/balancer.ts';
+import { deadlines } from '../context/deadlines.ts';
+import { Code } from '../errors/berth-error.ts';
 
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
 
@@ -37,16 +39,46 @@ export class Http2Upstreams {
   }
 }
 
+/** What the gateway allows one relayed call. */
+export interface RelayLimits {
+  /** Deadline of the call; a client's shorter `grpc-timeout` wins. */
+  readonly timeoutMs: number;
+  /** Request DATA bytes relayed at most; past them the call ends RESOURCE_EXHAUSTED. */
+  readonly bodyLimitBytes: number;
+}
+
+const grpcTimeoutUnitMs: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 1e-3,
+  n: 1e-6,
+};
+
+/** A `grpc-timeout` header (`1*8DIGIT unit`) in milliseconds; undefined when absent or malformed. */
+export function parseGrpcTimeoutMs(value: string | string[] | undefined): number | undefined {
+  const match = typeof value === 'string' ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
+  return match ? Number(match[1]) * grpcTimeoutUnitMs[match[2]] : undefined;
+}
+
 /**
  * Relays one request. `onSettled` is called once: with `reached` when the instance
  * answered, or with the error when it could not be reached (connection refused or
  * lost before any answer), so the balancer and ejector learn either way.
+ *
+ * Whichever side finishes first, the other's stream does not stay open: past the
+ * deadline or the body limit the gateway answers the client itself and resets the
+ * instance's stream; a client that goes away resets it too; an instance that
+ * answers before the request is complete (an early error) has the client's stream
+ * reset once the answer is written, so the client stops sending.
  */
 export function relayHttp2(
   upstreams: Http2Upstreams,
   address: string,
   req: Http2ServerRequest,
   res: Http2ServerResponse,
+  limits: RelayLimits,
   onSettled: (outcome: CallOutcome, error?: Error) => void,
 ): void {
   let settled = false;
@@ -55,6 +87,8 @@ export function relayHttp2(
     settled = true;
     onSettled(outcome, error);
   };
+  const clientTimeoutMs = parseGrpcTimeoutMs(req.headers['grpc-timeout']);
+  const timeoutMs = Math.min(clientTimeoutMs ?? limits.timeoutMs, limits.timeoutMs);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':') || name === 'connection' || name === 'host') continue;
@@ -62,6 +96,9 @@ export function relayHttp2(
   }
   headers[HTTP2_HEADER_METHOD] = req.method;
   headers[HTTP2_HEADER_PATH] = req.url;
+  // The instance learns the deadline too, and gives up when it passes (at most 8 digits).
+  headers['grpc-timeout'] =
+    timeoutMs <= 99_999_999 ? `${Math.ceil(timeoutMs)}m` : `${Math.ceil(timeoutMs / 1000)}S`;
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
     upstream = upstreams.session(address).request(headers);
@@ -69,6 +106,50 @@ export function relayHttp2(
     settle({ reached: false, connectFailure: true }, error as Error);
     return;
   }
+  /** The gateway ends the call itself, with a gRPC status, and resets both streams. */
+  const endWithStatus = (code: Code, message: string) => {
+    deadline.cancel();
+    upstream.unpipe(res.stream);
+    if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+    if (!res.writableEnded && !res.stream.destroyed) {
+      const status = { 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) };
+      if (res.headersSent) res.addTrailers(status);
+      else res.writeHead(200, { 'content-type': 'application/grpc', ...status });
+      res.end();
+    }
+    resetWhenAnswered();
+  };
+  /**
+   * A client still sending after its answer is told to stop with RST_STREAM once
+   * the answer has been written. CANCEL, not the NO_ERROR RFC 9113 §8.1 suggests:
+   * Node's http2 client never closes a stream reset with NO_ERROR while part of its
+   * request is unsent (it waits for its writable side, which cannot finish).
+   */
+  let resetting = false;
+  const resetWhenAnswered = () => {
+    if (req.complete || resetting || res.stream.destroyed) return;
+    resetting = true;
+    req.off('data', countBytes);
+    req.unpipe(upstream);
+    req.pause();
+    const reset = () => res.stream.close(constants.NGHTTP2_CANCEL);
+    if (res.stream.writableFinished) reset();
+    else res.stream.once('finish', reset);
+  };
+  const deadline = deadlines.add(Date.now() + timeoutMs, () =>
+    endWithStatus(Code.DeadlineExceeded, `deadline of ${timeoutMs} ms exceeded at the gateway`),
+  );
+  let received = 0;
+  const countBytes = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limits.bodyLimitBytes) {
+      endWithStatus(
+        Code.ResourceExhausted,
+        `request body exceeds the limit of ${limits.bodyLimitBytes} bytes`,
+      );
+    }
+  };
+  req.on('data', countBytes);
   upstream.on('response', (responseHeaders) => {
     settle({ reached: true, connectFailure: false });
     const status = Number(responseHeaders[HTTP2_HEADER_STATUS] ?? 200);
@@ -86,13 +167,25 @@ export function relayHttp2(
     }
     res.addTrailers(out);
   });
-  upstream.on('end', () => res.end());
+  upstream.on('end', () => {
+    deadline.cancel();
+    if (res.writableEnded) return;
+    res.end();
+    resetWhenAnswered();
+  });
   upstream.on('error', (error) => {
-    if (!res.headersSent) settle({ reached: false, connectFailure: true }, error);
-    else res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    deadline.cancel();
+    if (!res.headersSent) {
+      settle({ reached: false, connectFailure: true }, error); // the gateway answers UNAVAILABLE
+      resetWhenAnswered();
+    } else res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
   // Closed before any answer and without an error: the client gave up first.
   upstream.on('close', () => settle({ reached: false, connectFailure: false }));
   req.pipe(upstream);
-  req.on('aborted', () => upstream.close(constants.NGHTTP2_CANCEL));
+  // The client went away (reset, or its connection closed): nobody waits for the instance.
+  res.stream.once('close', () => {
+    deadline.cancel();
+    if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+  });
 }

@@ -11,6 +11,13 @@
  *   BERTH_GATEWAY_TIMEOUT_MS  --timeout         deadline of each call, default 10000
  *   BERTH_BODY_LIMIT          --body-limit      largest request body in bytes, default 1 MiB
  *   BERTH_KNOWN_SERVICES      --known-services  comma list: these answer 503 when down, others 404
+ *   BERTH_OPS_PORT            --ops-port        port of /healthz, /readyz, /metrics, /_berth/* on their
+ *                                               own (then not public); default: on the public port
+ *   BERTH_GATEWAY_HEADERS_TIMEOUT_MS     --headers-timeout     time to send request headers, default 15000
+ *   BERTH_GATEWAY_REQUEST_TIMEOUT_MS     --request-timeout     time to send a whole request, default 30000
+ *   BERTH_GATEWAY_KEEP_ALIVE_TIMEOUT_MS  --keep-alive-timeout  idle HTTP/1.1 connection closed after, default 5000
+ *   BERTH_GATEWAY_IDLE_TIMEOUT_MS        --idle-timeout        idle HTTP/2 connection closed after, default 30000
+ *   BERTH_GATEWAY_MAX_CONNECTIONS        --max-connections     open connections at most, default 10000
  *   BERTH_REGISTRY, BERTH_REGISTRY_DIR, LOG_LEVEL, LOG_FORMAT as for services (run-main.ts)
  *
  * SIGTERM/SIGINT stop it gracefully (drain, then exit 0).
@@ -19,6 +26,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import type { Registry } from '../registry/registry.ts';
+import { resolveConnectionLimits } from '../service/dual-protocol-server.ts';
 import { type Runtime, runtimeFromEnv } from '../service/run-main.ts';
 import type { GatewayOptions } from './gateway.ts';
 
@@ -31,6 +39,12 @@ const settings = {
   timeoutMs: { flag: 'timeout', env: 'BERTH_GATEWAY_TIMEOUT_MS' },
   bodyLimitBytes: { flag: 'body-limit', env: 'BERTH_BODY_LIMIT' },
   knownServices: { flag: 'known-services', env: 'BERTH_KNOWN_SERVICES' },
+  opsPort: { flag: 'ops-port', env: 'BERTH_OPS_PORT' },
+  headersTimeoutMs: { flag: 'headers-timeout', env: 'BERTH_GATEWAY_HEADERS_TIMEOUT_MS' },
+  requestTimeoutMs: { flag: 'request-timeout', env: 'BERTH_GATEWAY_REQUEST_TIMEOUT_MS' },
+  keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'BERTH_GATEWAY_KEEP_ALIVE_TIMEOUT_MS' },
+  idleTimeoutMs: { flag: 'idle-timeout', env: 'BERTH_GATEWAY_IDLE_TIMEOUT_MS' },
+  maxConnections: { flag: 'max-connections', env: 'BERTH_GATEWAY_MAX_CONNECTIONS' },
 } as const;
 
 /** The flags, for a command's parseArgs options. */
@@ -94,6 +108,24 @@ export function gatewayOptionsFrom(sources: GatewaySources): GatewayOptions {
     if (!isDirectory) throw new GatewaySettingError(staticSetting.source, `${staticDir} is not a folder`);
   }
   const origins = list('corsOrigins');
+  const milliseconds = (key: keyof typeof settings) =>
+    integer(key, 1, 2 ** 31 - 1, 'a positive number of milliseconds');
+  const connectionLimits = {
+    headersTimeoutMs: milliseconds('headersTimeoutMs'),
+    requestTimeoutMs: milliseconds('requestTimeoutMs'),
+    keepAliveTimeoutMs: milliseconds('keepAliveTimeoutMs'),
+    idleTimeoutMs: milliseconds('idleTimeoutMs'),
+    maxConnections: integer('maxConnections', 1, 2 ** 31 - 1, 'a positive number of connections'),
+  };
+  try {
+    resolveConnectionLimits(connectionLimits);
+  } catch (error) {
+    const { headersTimeoutMs, requestTimeoutMs } = settings;
+    throw new GatewaySettingError(
+      `--${headersTimeoutMs.flag}/${headersTimeoutMs.env} and --${requestTimeoutMs.flag}/${requestTimeoutMs.env}`,
+      (error as Error).message,
+    );
+  }
   return {
     registry: sources.registry,
     logger: sources.logger,
@@ -104,6 +136,8 @@ export function gatewayOptionsFrom(sources: GatewaySources): GatewayOptions {
     timeoutMs: integer('timeoutMs', 1, 2 ** 31 - 1, 'a positive number of milliseconds'),
     bodyLimitBytes: integer('bodyLimitBytes', 1, Number.MAX_SAFE_INTEGER, 'a positive number of bytes'),
     knownServices: list('knownServices'),
+    opsPort: integer('opsPort', 0, 65_535, 'a port number (0-65535)'),
+    connectionLimits,
   };
 }
 

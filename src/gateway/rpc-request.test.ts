@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Code, ConnectError } from '../errors/berth-error.ts';
-import { parseProtoPath, parseRoutePath, parseRpcBody } from './rpc-request.ts';
+import { maxJsonDepth } from './json-depth.ts';
+import {
+  isJsonContentType,
+  parseProtoPath,
+  parseRoutePath,
+  parseRpcBody,
+  routeRequestJson,
+} from './rpc-request.ts';
 
 function rejects(body: string, message: string) {
   assert.throws(
@@ -60,6 +67,48 @@ test('parseRpcBody names what is wrong with a bad body', () => {
   }
   for (const request of ['[1]', '3', 'true']) {
     rejects(`{"service":"v","method":"S.M","request":${request}}`, '"request" must be a JSON object');
+  }
+});
+
+test('a request nested deeper than the limit is refused before anything parses or re-encodes it', () => {
+  const nested = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+  const envelope = (request: string) => `{"service":"v","method":"S.M","request":${request}}`;
+  const message = `request nests deeper than ${maxJsonDepth} levels`;
+  assert.equal(parseRpcBody(Buffer.from(envelope(nested(maxJsonDepth)))).requestJson, nested(maxJsonDepth));
+  rejects(envelope(nested(maxJsonDepth + 1)), message);
+  // Deep enough that JSON.stringify threw a RangeError (a 500) before.
+  rejects(envelope(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), message);
+  rejects(envelope(JSON.stringify(nested(maxJsonDepth + 1))), message);
+
+  assert.equal(routeRequestJson(Buffer.alloc(0)), '{}');
+  const shallow = Buffer.from(nested(maxJsonDepth));
+  assert.equal(routeRequestJson(shallow), shallow);
+  assert.throws(() => routeRequestJson(Buffer.from(nested(maxJsonDepth + 1))), {
+    code: Code.InvalidArgument,
+    rawMessage: message,
+  });
+});
+
+test('isJsonContentType takes application/json with parameters and in any case, nothing else', () => {
+  for (const type of [
+    'application/json',
+    'application/json; charset=utf-8',
+    'Application/JSON;charset=UTF-8',
+  ]) {
+    assert.equal(isJsonContentType(type), true, type);
+  }
+  for (const type of [
+    undefined,
+    '',
+    'text/plain',
+    'text/plain; charset=utf-8',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x',
+    'application/jsonp',
+    'application/json-seq',
+    'application/proto',
+  ]) {
+    assert.equal(isJsonContentType(type), false, String(type));
   }
 });
 

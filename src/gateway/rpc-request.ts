@@ -5,8 +5,10 @@
  *  - `POST /<service>/<object>/<method>` with the request as the body
  *    (micro's path resolver: `/vessel/vesselService/findAvailable` calls
  *    `VesselService.FindAvailable` of `vessel`).
+ * Both take JSON only, and no deeper than maxJsonDepth.
  */
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import { maxJsonDepth, nestsDeeperThan } from './json-depth.ts';
 
 export interface RpcTarget {
   readonly service: string;
@@ -20,8 +22,29 @@ function invalid(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
 }
 
+const tooDeep = () => invalid(`request nests deeper than ${maxJsonDepth} levels`);
+
+/**
+ * `application/json` in any case, with or without parameters (`; charset=utf-8`).
+ * Requiring it is what makes a cross-site call need a CORS preflight: a page may
+ * POST text/plain or a form anywhere without asking first.
+ */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const end = contentType.indexOf(';');
+  return (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase() === 'application/json';
+}
+
+/** The error for a POST to `/rpc` or a path route that is not `application/json`. */
+export function unsupportedContentType(contentType: string | undefined, path: string): ConnectError {
+  const got = contentType === undefined ? 'no content type' : `content type "${contentType}"`;
+  return invalid(`POST ${path} takes application/json, not ${got}`);
+}
+
 export function parseRpcBody(body: Buffer): RpcTarget {
   if (body.length === 0) throw invalid('missing request body: expected {"service", "method", "request"}');
+  // The envelope {"service", "method", "request"} is one level of its own.
+  if (nestsDeeperThan(body, maxJsonDepth + 1)) throw tooDeep();
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -40,6 +63,7 @@ export function parseRpcBody(body: Buffer): RpcTarget {
   if (request === undefined || request === null) requestJson = '{}';
   else if (typeof request === 'string') {
     // micro accepted the request as a JSON string too.
+    if (nestsDeeperThan(Buffer.from(request), maxJsonDepth)) throw tooDeep();
     try {
       const inner = JSON.parse(request) as unknown;
       if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
@@ -51,6 +75,13 @@ export function parseRpcBody(body: Buffer): RpcTarget {
   } else if (typeof request === 'object' && !Array.isArray(request)) requestJson = JSON.stringify(request);
   else throw invalid('"request" must be a JSON object');
   return { service, method, requestJson };
+}
+
+/** The body of a path route: the request message itself, `{}` when empty. */
+export function routeRequestJson(body: Buffer): Buffer | string {
+  if (body.length === 0) return '{}';
+  if (nestsDeeperThan(body, maxJsonDepth)) throw tooDeep();
+  return body;
 }
 
 const camel = (segment: string) => segment.charAt(0).toUpperCase() + segment.slice(1);

@@ -59,7 +59,9 @@ export class HealthState {
           await check(AbortSignal.timeout(this.#checkTimeoutMs));
           checks[name] = 'ok';
         } catch (error) {
-          checks[name] = (error as Error)?.message || String(error);
+          // A ConnectError's own text, without the `[code]` prefix of its message.
+          checks[name] =
+            (error instanceof ConnectError ? error.rawMessage : (error as Error)?.message) || String(error);
         }
       }),
     );

@@ -149,9 +149,14 @@ export interface Reading {
   readonly unreadable: string[];
 }
 
-/** The port a pod serves `/metrics` on: its first container's first port (berth: 8080). */
-function metricsPort(pod: V1Pod): number {
-  return pod.spec?.containers[0]?.ports?.[0]?.containerPort ?? 8080;
+/**
+ * The port a pod serves `/metrics` on: its container port named `ops` (berth's
+ * pods: 9090), else — pods rendered before the ops port — its first port.
+ * Exported for tests.
+ */
+export function metricsPort(pod: V1Pod): number {
+  const ports = pod.spec?.containers[0]?.ports ?? [];
+  return (ports.find((port) => port.name === 'ops') ?? ports[0])?.containerPort ?? 8080;
 }
 
 /** Counts of every running pod of `name` (canary and stable), read through the API server's pod proxy. */

@@ -16,6 +16,11 @@
  * while the Service carries `berth.dev/canary-weight`, its instances carry it as
  * `metadata.canaryWeight`, and callers send that share of calls to the canary
  * (src/balancer/canary-split.ts).
+ *
+ * Ops endpoints: berth's pods serve /healthz, /readyz and /metrics on a port of
+ * their own that their Service does not expose; its `berth.dev/ops-port`
+ * annotation (or a Service port named `ops`, which the slices then list) gives
+ * it to callers as `metadata.opsPort`.
  */
 
 import { isDeepStrictEqual } from 'node:util';
@@ -30,10 +35,12 @@ import type { Logger } from '../log/logger.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from '../registry/registry.ts';
 import { WatchHub } from '../registry/watch-hub.ts';
+import { opsPortMetadataKey } from '../service/ops-endpoints.ts';
 import {
   callableServiceLabels,
   canaryWeightAnnotation,
   labelSelector,
+  opsPortAnnotation,
   protoServicesAnnotation,
 } from './object-meta.ts';
 import { RestartingInformer } from './restarting-informer.ts';
@@ -55,6 +62,7 @@ export function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
   if (!name) return [];
   const port = slice.ports?.find((candidate) => candidate.name === 'http2')?.port ?? slice.ports?.[0]?.port;
   if (port === undefined) return [];
+  const opsPort = slice.ports?.find((candidate) => candidate.name === 'ops')?.port;
   const instances: ServiceInstance[] = [];
   for (const endpoint of slice.endpoints ?? []) {
     // A nil `ready` means ready; terminating endpoints are never offered.
@@ -77,6 +85,7 @@ export function instancesOfSlice(slice: V1EndpointSlice): ServiceInstance[] {
         node: endpoint.nodeName ?? '',
         zone: endpoint.zone ?? '',
         track: pod.startsWith(`${name}-canary-`) ? 'canary' : 'stable',
+        ...(opsPort === undefined ? {} : { [opsPortMetadataKey]: String(opsPort) }),
       },
     });
   }
@@ -88,14 +97,18 @@ export interface ServiceInfo {
   readonly protoServices: readonly string[];
   /** `berth.dev/canary-weight`, as written (a percentage), when a canary runs. */
   readonly canaryWeight?: string;
+  /** `berth.dev/ops-port`, when it is a port number. */
+  readonly opsPort?: string;
 }
 
 /** Exported for tests. */
 export function infoOfService(service: V1Service): ServiceInfo {
   const weight = service.metadata?.annotations?.[canaryWeightAnnotation]?.trim();
+  const opsPort = service.metadata?.annotations?.[opsPortAnnotation]?.trim();
   return {
     protoServices: protoServicesOfService(service),
     ...(weight ? { canaryWeight: weight } : {}),
+    ...(opsPort && /^\d{1,5}$/.test(opsPort) ? { opsPort } : {}),
   };
 }
 
@@ -106,6 +119,27 @@ function protoServicesOfService(service: V1Service): string[] {
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
+}
+
+/**
+ * An endpoint's instance with what its Service says of its pods: the proto
+ * services they serve, the canary weight and their ops port (a port the slice
+ * lists wins). Exported for tests.
+ */
+export function withServiceInfo(instance: ServiceInstance, info: ServiceInfo | undefined): ServiceInstance {
+  const opsPort = instance.metadata[opsPortMetadataKey] === undefined ? info?.opsPort : undefined;
+  return {
+    ...instance,
+    protoServices: info?.protoServices ?? [],
+    metadata:
+      info?.canaryWeight === undefined && opsPort === undefined
+        ? instance.metadata
+        : {
+            ...instance.metadata,
+            ...(info?.canaryWeight === undefined ? {} : { canaryWeight: info.canaryWeight }),
+            ...(opsPort === undefined ? {} : { [opsPortMetadataKey]: opsPort }),
+          },
+  };
 }
 
 const objectKey = (object: V1EndpointSlice | V1Service) =>
@@ -184,19 +218,9 @@ export class KubeRegistry implements Registry {
     await slices.start();
   }
 
-  /** The instances as they are offered: with what their Service's pods serve, and its canary weight. */
+  /** The instances as they are offered: with what their Service says of its pods. */
   #withProtoServices(instances: readonly ServiceInstance[]): ServiceInstance[] {
-    return instances.map((instance) => {
-      const info = this.#services.get(instance.name);
-      return {
-        ...instance,
-        protoServices: info?.protoServices ?? [],
-        metadata:
-          info?.canaryWeight === undefined
-            ? instance.metadata
-            : { ...instance.metadata, canaryWeight: info.canaryWeight },
-      };
-    });
+    return instances.map((instance) => withServiceInfo(instance, this.#services.get(instance.name)));
   }
 
   #setSlice(sliceKey: string, next: ServiceInstance[]): void {

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { KubernetesObject, V1Role, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type {
+  KubernetesObject,
+  V1Deployment,
+  V1NetworkPolicy,
+  V1Role,
+  V1Service,
+  V1StatefulSet,
+} from '@kubernetes/client-node';
 import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
+import { metricsPort } from './canary-analysis.ts';
 import { renderManifests } from './manifests.ts';
 import { imageNames } from './release.ts';
 
@@ -100,4 +108,52 @@ test("postgres and nats run as their images' own non-root users, read-only, with
   });
   assert.equal(pod(chosen, 'postgres').containers[0]!.image, 'registry.example.com/postgres:16.6');
   assert.equal(pod(chosen, 'nats').containers[0]!.image, 'registry.example.com/nats:2.11.1');
+});
+
+test('every berth process serves /healthz, /readyz and /metrics on its ops port, which no Service exposes', () => {
+  const objects = render(shippy);
+  for (const name of ['consignment', 'email', 'user', 'vessel', 'gateway']) {
+    const pod = find<V1Deployment>(objects, 'Deployment', name).spec!.template;
+    const container = pod.spec!.containers[0]!;
+    assert.deepEqual(
+      container.ports,
+      [
+        { name: 'http2', containerPort: 8080, protocol: 'TCP' },
+        { name: 'ops', containerPort: 9090, protocol: 'TCP' },
+      ],
+      name,
+    );
+    assert.deepEqual(
+      container.env?.find((variable) => variable.name === 'BERTH_OPS_PORT'),
+      { name: 'BERTH_OPS_PORT', value: '9090' },
+      name,
+    );
+    for (const [probe, path] of [
+      [container.readinessProbe, '/readyz'],
+      [container.livenessProbe, '/healthz'],
+      [container.startupProbe, '/healthz'],
+    ] as const) {
+      assert.deepEqual(probe?.httpGet, { path, port: 'ops' }, name);
+    }
+    assert.deepEqual(pod.metadata?.annotations, {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9090',
+      'prometheus.io/path': '/metrics',
+    });
+    // What `berth canary --analysis` reads through the pod proxy.
+    assert.equal(metricsPort({ spec: pod.spec }), 9090, name);
+    const service = find<V1Service>(objects, 'Service', name);
+    assert.deepEqual(
+      service.spec?.ports?.map((port) => port.targetPort),
+      ['http2'],
+      `${name}'s Service exposes its calls only`,
+    );
+    if (name !== 'gateway') assert.equal(service.metadata?.annotations?.['berth.dev/ops-port'], '9090');
+  }
+  const ops = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'shippy-ops');
+  assert.deepEqual(ops.spec?.ingress, [
+    { from: [{ namespaceSelector: {} }], ports: [{ port: 'ops', protocol: 'TCP' }] },
+  ]);
+  const gatewayPublic = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'shippy-gateway-public');
+  assert.deepEqual(gatewayPublic.spec?.ingress, [{ ports: [{ port: 'http2', protocol: 'TCP' }] }]);
 });

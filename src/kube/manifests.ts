@@ -9,6 +9,12 @@
  * Namespace, discovery Role, NetworkPolicies, PostgreSQL and NATS StatefulSets
  * with headless Services (stateful-resources.ts; unless external URLs are
  * configured), and the gateway.
+ *
+ * Every berth process serves its calls on port `http2` (8080) and /healthz,
+ * /readyz and /metrics only on port `ops` (9090, BERTH_OPS_PORT): probes, the
+ * Prometheus scrape annotations and `berth canary --analysis` use the pod's ops
+ * port; no Service exposes it, so it is never reachable through the gateway's
+ * LoadBalancer or a Service address.
  */
 import type {
   KubernetesObject,
@@ -25,14 +31,24 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system-file.ts';
-import { labelsFor, managedBy, namespaced, protoServicesAnnotation, selectorFor } from './object-meta.ts';
+import {
+  labelsFor,
+  managedBy,
+  namespaced,
+  opsPortAnnotation,
+  protoServicesAnnotation,
+  selectorFor,
+} from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
 import { protoServicesOf } from './proto-services.ts';
 import { embeddedPostgres, natsUrl, postgresSecret, renderResources } from './stateful-resources.ts';
 
 /** Port every berth process listens on inside a pod. */
 const podPort = 8080;
+/** Port of every berth process's /healthz, /readyz and /metrics inside a pod. */
+export const opsPort = 9090;
 /** The user the images berth builds run as (see dockerfile.ts). */
 const serviceUserId = 10001;
 export const fieldManager = 'berth';
@@ -67,9 +83,17 @@ function resourcesOf(resources: ComputeResources | undefined): V1Container['reso
 
 const secretsName = (name: string) => `${name}-secrets`;
 
+/** The annotations Prometheus' usual pod discovery reads: scrape /metrics on the ops port. */
+const scrapeAnnotations = {
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(opsPort),
+  'prometheus.io/path': '/metrics',
+};
+
 function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
   const env: V1EnvVar[] = [
     { name: 'PORT', value: String(podPort) },
+    { name: 'BERTH_OPS_PORT', value: String(opsPort) },
     { name: 'BERTH_HOST', value: '0.0.0.0' },
     { name: 'BERTH_ADVERTISE_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     { name: 'BERTH_REGISTRY', value: 'kubernetes' },
@@ -141,7 +165,11 @@ function renderService(
     metadata: {
       ...namespaced(system, name),
       labels: labelsFor(system, name, 'service'),
-      annotations: { [protoServicesAnnotation]: protoServices.join(',') },
+      annotations: {
+        [protoServicesAnnotation]: protoServices.join(','),
+        // Not a port of the Service: the registry learns from it where each pod's ops endpoints are.
+        [opsPortAnnotation]: String(opsPort),
+      },
     },
     spec: {
       type: 'ClusterIP',
@@ -209,25 +237,28 @@ function deployment(
     name,
     image: imageFor(system, name, tag),
     imagePullPolicy: 'IfNotPresent',
-    ports: [{ name: 'http2', containerPort: podPort, protocol: 'TCP' }],
+    ports: [
+      { name: 'http2', containerPort: podPort, protocol: 'TCP' },
+      { name: 'ops', containerPort: opsPort, protocol: 'TCP' },
+    ],
     envFrom: [
       { configMapRef: { name: `${name}-config` } },
       { secretRef: { name: secretsName(name), optional: true } },
     ],
     env,
     readinessProbe: {
-      httpGet: { path: '/readyz', port: 'http2' },
+      httpGet: { path: '/readyz', port: 'ops' },
       periodSeconds: 5,
       failureThreshold: 2,
       timeoutSeconds: 2,
     },
     livenessProbe: {
-      httpGet: { path: '/healthz', port: 'http2' },
+      httpGet: { path: '/healthz', port: 'ops' },
       periodSeconds: 10,
       failureThreshold: 3,
       timeoutSeconds: 2,
     },
-    startupProbe: { httpGet: { path: '/healthz', port: 'http2' }, periodSeconds: 2, failureThreshold: 30 },
+    startupProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 2, failureThreshold: 30 },
     lifecycle: { preStop: { sleep: { seconds: 5 } } },
     resources: resourcesOf(resources),
     securityContext: security.container,
@@ -254,7 +285,7 @@ function deployment(
       },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: podLabels },
+        metadata: { labels: podLabels, annotations: scrapeAnnotations },
         spec: {
           serviceAccountName: name,
           terminationGracePeriodSeconds: 30,
@@ -270,17 +301,14 @@ function deployment(
 function renderGateway(system: SystemFile, options: RenderOptions): KubernetesObject[] {
   const tag = options.tags.gateway;
   if (!tag) throw new Error('no image tag for the gateway');
-  const known = Object.keys(system.services).sort().join(',');
   const env: V1EnvVar[] = [
     { name: 'BERTH_GATEWAY_PORT', value: String(podPort) },
+    { name: 'BERTH_OPS_PORT', value: String(opsPort) },
     { name: 'BERTH_HOST', value: '0.0.0.0' },
     { name: 'BERTH_REGISTRY', value: 'kubernetes' },
     { name: 'BERTH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'BERTH_SYSTEM', value: system.system },
-    { name: 'BERTH_KNOWN_SERVICES', value: known },
-    { name: 'BERTH_CORS_ORIGINS', value: system.gateway.cors.origins.join(',') },
-    { name: 'BERTH_BODY_LIMIT', value: String(system.gateway.bodyLimit) },
-    { name: 'BERTH_GATEWAY_TIMEOUT_MS', value: String(system.gateway.timeoutMs) },
+    ...Object.entries(gatewaySettingsEnv(system)).map(([name, value]) => ({ name, value })),
     { name: 'LOG_FORMAT', value: 'json' },
   ];
   if (system.gateway.static) env.push({ name: 'BERTH_STATIC_DIR', value: '/app/static' });
@@ -353,7 +381,22 @@ function renderSystem(system: SystemFile): KubernetesObject[] {
       ingress: [{ ports: [{ port: 'http2', protocol: 'TCP' }] }],
     },
   } as unknown as V1NetworkPolicy;
-  return [namespace, role, internalOnly, gatewayPublic];
+  // Probes come from the kubelet, which policies do not filter; Prometheus may run
+  // in a namespace of its own, so any pod of the cluster may reach the ops port.
+  const opsInCluster = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      ...namespaced(system, `${system.system}-ops`),
+      labels: labelsFor(system, 'network', 'policy'),
+    },
+    spec: {
+      podSelector: { matchLabels: partOf },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'ops', protocol: 'TCP' }] }],
+    },
+  } as unknown as V1NetworkPolicy;
+  return [namespace, role, internalOnly, gatewayPublic, opsInCluster];
 }
 
 /** Every object of the system, namespace first, then system-wide ones, resources, services, gateway. */

@@ -21,6 +21,13 @@ export const protoServicesAnnotation = 'berth.dev/proto-services';
  */
 export const canaryWeightAnnotation = 'berth.dev/canary-weight';
 
+/**
+ * On each service's Kubernetes Service: the port of its pods' /healthz, /readyz
+ * and /metrics, which the Service itself does not expose; the registry gives it
+ * to callers as `metadata.opsPort`.
+ */
+export const opsPortAnnotation = 'berth.dev/ops-port';
+
 export function labelsFor(
   system: SystemFile,
   name: string,

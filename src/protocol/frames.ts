@@ -126,10 +126,34 @@ export class FrameReader {
   #needed = 0;
   /** Bytes of an oversized frame still to skip. */
   #skipping = 0;
+  /** Set by pause(): frames are kept, not dispatched, until resume(). */
+  #paused = false;
+  #pushing = false;
 
   constructor(sink: FrameSink, maxFrameBytes: number) {
     this.#sink = sink;
     this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /**
+   * Stops dispatching, in the middle of a chunk too: a sink that cannot take more
+   * (a peer that sends calls and reads no answers) calls it from its callback.
+   * Bytes pushed meanwhile are kept; the socket should be paused as well.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Dispatches the frames kept while paused (a sink callback may pause it again). */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    // From a callback inside push(): its loop goes on by itself.
+    if (this.#pushing || this.#partsBytes === 0) return;
+    const kept = this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts, this.#partsBytes);
+    this.#parts = [];
+    this.#partsBytes = 0;
+    this.push(kept);
   }
 
   /** Throws FrameError on bytes that are not frames; the connection is then unusable. */
@@ -140,6 +164,19 @@ export class FrameReader {
       this.#skipping -= skipped;
       data = data.subarray(skipped);
     }
+    if (this.#paused) {
+      this.#parts.push(data);
+      this.#partsBytes += data.length;
+      return;
+    }
+    // Not reset when #split throws: after a FrameError the reader is not used again.
+    this.#pushing = true;
+    this.#split(data);
+    this.#pushing = false;
+  }
+
+  #split(chunk: Buffer): void {
+    let data = chunk;
     if (this.#parts.length > 0) {
       // Join once the frame is complete, not on every chunk: a large body comes in many.
       this.#parts.push(data);
@@ -150,7 +187,7 @@ export class FrameReader {
       this.#partsBytes = 0;
     }
     let offset = 0;
-    while (data.length - offset >= lengthBytes + prologueBytes) {
+    while (!this.#paused && data.length - offset >= lengthBytes + prologueBytes) {
       const size = data.readUInt32BE(offset);
       const kind = data[offset + 4];
       const id = data.readUInt32BE(offset + 5);

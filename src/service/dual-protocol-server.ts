@@ -6,9 +6,13 @@
  * HTTP/1.1 sockets go to node:http untouched (its fast native parser); HTTP/2 ones
  * through a small Duplex, because http2 reads from the socket handle directly and
  * would miss the sniffed bytes.
+ * Every connection is bounded (ConnectionLimits): time to send the first bytes,
+ * the headers and the whole request, idle time, unanswered pipelined requests,
+ * and the number of connections; berth-frames connections bound what they queue
+ * themselves (frame-server.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
@@ -21,8 +25,71 @@ const { createServer: createHttpServer } = process.getBuiltinModule('node:http')
 
 export type Http1Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
-/** Takes a berth-frames connection; `first` is its first chunk, preface included. */
+/**
+ * Takes a berth-frames connection; `first` is its first chunk, preface included.
+ * The socket comes with its idle timeout set (`ConnectionLimits.idleTimeoutMs`):
+ * the handler acts on its 'timeout' events (FrameServerConnection does).
+ */
 export type FramesHandler = (socket: Socket, first: Buffer) => void;
+
+/**
+ * What one client may hold of a server. Every connection gets them; each guards
+ * against a client that is slow or never finishes, not against a slow handler.
+ */
+export interface ConnectionLimits {
+  /** Time to receive a request's headers (HTTP/1.1); answered 408 and closed after it. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included (HTTP/1.1); at least headersTimeoutMs. */
+  readonly requestTimeoutMs: number;
+  /**
+   * An HTTP/1.1 connection with nothing in flight is closed after this. Short, as
+   * Node's own default: a longer one lets a client that stopped reading an answer
+   * hold a connection the server will not use again (the Connect conformance
+   * suite measured the 65 s berth used to have).
+   */
+  readonly keepAliveTimeoutMs: number;
+  /** Time for a new connection to send its first bytes (the protocol sniff). */
+  readonly sniffTimeoutMs: number;
+  /** A berth-frames or HTTP/2 connection with no call in flight and no traffic this long is closed. */
+  readonly idleTimeoutMs: number;
+  /**
+   * Requests one HTTP/1.1 connection may have unanswered (pipelined): node:http
+   * parses and dispatches every one it reads. One more is answered 429 and the
+   * connection closed after it; those behind it are not served.
+   */
+  readonly maxPipelinedRequests: number;
+  /** Open connections; connections past it are closed as they arrive. */
+  readonly maxConnections: number;
+}
+
+/** Defaults of ConnectionLimits, in one place (docs/architecture.md, "Connection limits"). */
+export const connectionLimitDefaults: ConnectionLimits = {
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  sniffTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxPipelinedRequests: 32,
+  maxConnections: 10_000,
+};
+
+/** `limits` over the defaults, checked; throws RangeError naming the bad one. */
+export function resolveConnectionLimits(limits: Partial<ConnectionLimits> = {}): ConnectionLimits {
+  const resolved = { ...connectionLimitDefaults };
+  for (const [key, value] of Object.entries(limits) as Array<[keyof ConnectionLimits, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+      throw new RangeError(`${key} must be a positive integer, got ${value}`);
+    }
+    resolved[key] = value;
+  }
+  if (resolved.headersTimeoutMs > resolved.requestTimeoutMs) {
+    throw new RangeError(
+      `headersTimeoutMs (${resolved.headersTimeoutMs}) must not exceed requestTimeoutMs (${resolved.requestTimeoutMs})`,
+    );
+  }
+  return resolved;
+}
 
 export interface DualProtocolServer {
   listen(port: number, host: string): Promise<{ host: string; port: number }>;
@@ -34,12 +101,55 @@ export interface DualProtocolServer {
   readonly connections: number;
 }
 
+/** Requests of an HTTP/1.1 connection not yet answered. */
+const unanswered = Symbol('unanswered requests');
+type CountedSocket = Socket & { [unanswered]?: number };
+/** Streams open on an HTTP/2 session. */
+const openStreams = Symbol('open streams');
+type CountedSession = Http2Session & { [openStreams]?: number };
+
+function destroyOnTimeout(this: Socket): void {
+  this.destroy();
+}
+
 export function createDualProtocolServer(
   onHttp1: Http1Handler,
   onHttp2: Http2Handler,
   onFrames?: FramesHandler,
+  limits: Partial<ConnectionLimits> = {},
 ): DualProtocolServer {
-  const http1 = createHttpServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onHttp1);
+  const {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs,
+    sniffTimeoutMs,
+    idleTimeoutMs,
+    maxPipelinedRequests,
+    maxConnections,
+  } = resolveConnectionLimits(limits);
+  const http1 = createHttpServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // One timer per server checks every connection's headers and request
+      // timeouts; Node's default of 30 s would let them overrun by that much.
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      const socket = req.socket as CountedSocket;
+      const count = (socket[unanswered] ?? 0) + 1;
+      socket[unanswered] = count;
+      res.once('close', () => {
+        socket[unanswered] = (socket[unanswered] ?? 1) - 1;
+      });
+      if (count <= maxPipelinedRequests) onHttp1(req, res);
+      else if (count === maxPipelinedRequests + 1) {
+        refusePipelined(socket, res, maxPipelinedRequests, requestTimeoutMs);
+      }
+      // Parsed after the refused one, which closes the connection: never answered.
+    },
+  );
   // node:http tracks connections (for closeIdleConnections and headersTimeout) only
   // from its 'listening' event; this server never listens itself, so without this
   // a keep-alive client held stop() for the whole grace period.
@@ -48,18 +158,37 @@ export function createDualProtocolServer(
   // every process, and most only ever see HTTP/1.1 (the gateway, Connect clients).
   let http2: Promise<Http2Server> | undefined;
   const http2Server = () => {
-    http2 ??= import('node:http2').then(({ createServer }) => createServer({}, onHttp2));
+    http2 ??= import('node:http2').then(({ createServer }) => {
+      const server = createServer({}, onHttp2);
+      server.on('stream', (stream) => {
+        const session = stream.session as CountedSession;
+        session[openStreams] = (session[openStreams] ?? 0) + 1;
+        stream.once('close', () => {
+          session[openStreams] = (session[openStreams] ?? 1) - 1;
+        });
+      });
+      // Idle: no stream open (a long stream may be quiet for minutes). close()
+      // sends GOAWAY and ends the session once streams opened meanwhile end.
+      server.setTimeout(idleTimeoutMs);
+      server.on('timeout', (session: CountedSession) => {
+        if ((session[openStreams] ?? 0) === 0) session.close();
+      });
+      return server;
+    });
     return http2;
   };
   const sockets = new Set<Socket>();
   const net: NetServer = createNetServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    socket.setTimeout(sniffTimeoutMs, destroyOnTimeout);
     socket.once('data', (first: Buffer) => {
       socket.pause();
+      socket.setTimeout(0, destroyOnTimeout);
       if (first.length >= 3 && first[0] === 0x50 && first[1] === 0x52 && first[2] === 0x49) {
         void http2Server().then((server) => server.emit('connection', wrapForHttp2(socket, first)));
       } else if (onFrames && first.length >= 2 && first[0] === 0x42 && first[1] === 0x45) {
+        socket.setTimeout(idleTimeoutMs);
         onFrames(socket, first);
       } else {
         socket.unshift(first);
@@ -69,6 +198,7 @@ export function createDualProtocolServer(
     });
     socket.on('error', () => socket.destroy());
   });
+  net.maxConnections = maxConnections;
   net.on('error', () => {});
 
   return {
@@ -100,6 +230,27 @@ export function createDualProtocolServer(
       return sockets.size;
     },
   };
+}
+
+/**
+ * The request one past the pipelining cap: nothing more is read, it is answered
+ * 429 once those before it are, and the connection closes after that. A client
+ * that reads none of the answers is dropped when the socket has been quiet for
+ * `quietMs` (node:http then destroys it: nothing else listens to its 'timeout').
+ */
+function refusePipelined(socket: Socket, res: ServerResponse, max: number, quietMs: number): void {
+  socket.pause();
+  socket.setTimeout(quietMs);
+  const body = JSON.stringify({
+    code: 'resource_exhausted',
+    message: `more than ${max} requests in flight on one connection`,
+  });
+  res.writeHead(429, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 function wrapForHttp2(socket: Socket, first: Buffer): Duplex {

@@ -9,6 +9,7 @@
  *   BERTH_REGISTRY_DIR   folder of the local registry
  *   BERTH_HOST, PORT     where to listen (default 127.0.0.1, any free port)
  *   BERTH_ADVERTISE_HOST address others use (Kubernetes: the pod IP)
+ *   BERTH_OPS_PORT       serve /healthz, /readyz, /metrics on this port only (Kubernetes: 9090)
  *   LOG_LEVEL, LOG_FORMAT=json|pretty
  */
 import type { Logger } from '../log/logger.ts';
@@ -24,6 +25,8 @@ export interface Runtime {
   readonly logger: Logger;
   readonly host: string;
   readonly port: number;
+  /** Pass it on as ServiceOptions.opsPort: the ops endpoints' own port, when set. */
+  readonly opsPort?: number;
   readonly advertiseHost: string | undefined;
 }
 
@@ -37,6 +40,7 @@ export async function runtimeFromEnv(
     logger,
     host: env.BERTH_HOST ?? '127.0.0.1',
     port: portFromEnv(env),
+    opsPort: env.BERTH_OPS_PORT === undefined ? undefined : portNumber('BERTH_OPS_PORT', env.BERTH_OPS_PORT),
     advertiseHost: env.BERTH_ADVERTISE_HOST,
   };
 }
@@ -44,8 +48,10 @@ export async function runtimeFromEnv(
 /** PORT (or BERTH_PORT), 0 when unset; anything but a port number is refused, naming the variable. */
 function portFromEnv(env: Readonly<Record<string, string | undefined>>): number {
   const name = env.PORT !== undefined ? 'PORT' : env.BERTH_PORT !== undefined ? 'BERTH_PORT' : undefined;
-  if (name === undefined) return 0;
-  const value = env[name]!;
+  return name === undefined ? 0 : portNumber(name, env[name]!);
+}
+
+function portNumber(name: string, value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
     throw new Error(`${name}: expected a port number (0-65535), got "${value}"`);
   }
@@ -95,7 +101,14 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
   let service: Service;
   try {
     service = await build(runtime);
-    await service.start();
+    const instance = await service.start();
+    // Kubernetes probes the ops port: a service that ignored it would never be ready.
+    if (runtime.opsPort !== undefined && instance.metadata.opsPort === undefined) {
+      await service.stop();
+      throw new Error(
+        `BERTH_OPS_PORT=${runtime.opsPort} is set, but service ${service.name} was built without it: pass \`opsPort: runtime.opsPort\` in its ServiceOptions`,
+      );
+    }
   } catch (error) {
     runtime.logger.fatal({ err: error }, (error as Error).message);
     // Give pino's transport a moment to flush before leaving.

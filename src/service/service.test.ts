@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
@@ -67,3 +69,58 @@ test('response headers and trailers a handler sets reach Connect clients, straig
     }
   }
 });
+
+for (const chunked of [false, true]) {
+  test(`a call body over the limit (${chunked ? 'chunked' : 'declared length'}) is refused (resource_exhausted) and the connection closes unread`, {
+    timeout: 20_000,
+  }, async (t) => {
+    const limit = 64 * 1024;
+    const service = new Service({
+      name: 'greeter',
+      registry: new MemoryRegistry(),
+      deregisterDelayMs: 0,
+      bodyLimitBytes: limit,
+    }).handle(Say, { hello: (request) => ({ greeting: `Hello ${request.name}` }) });
+    const { address } = await service.start();
+    t.after(() => service.stop());
+    const [host, port] = address.split(':');
+    const socket = connect({ host, port: Number(port) });
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    let closed = false;
+    const close = new Promise((resolve) => socket.once('close', resolve)).then(() => {
+      closed = true;
+    });
+    await once(socket, 'connect');
+    const total = 32 * 1024 * 1024;
+    socket.write(
+      `POST /greeter.v1.Say/Hello HTTP/1.1\r\nHost: greeter\r\nContent-Type: application/json\r\n${
+        chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${total}`
+      }\r\n\r\n`,
+    );
+    // As fast as the connection takes it, until the server closes it or all is written.
+    const piece = Buffer.alloc(64 * 1024, 0x20);
+    const framed = chunked ? Buffer.concat([Buffer.from('10000\r\n'), piece, Buffer.from('\r\n')]) : piece;
+    let offered = 0;
+    while (offered < total && !closed) {
+      offered += piece.length;
+      if (!socket.write(framed)) {
+        // Not events.once: it rejects on the EPIPE that may come before 'close'.
+        await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), close]);
+      }
+    }
+    await close;
+    // Connect's resource_exhausted, as for a frame over the limit.
+    assert.match(received, /^HTTP\/1\.1 429 /);
+    assert.match(received, /\r\nconnection: close\r\n/);
+    assert.match(
+      received,
+      /"code":"resource_exhausted","message":"request body of \d+ bytes exceeds the limit of 65536"/,
+    );
+    // Socket buffers absorb a few MiB; without the limit, the service read all 32 MiB and kept the connection.
+    assert.ok(offered < total, `the client wrote all ${offered} bytes before the close`);
+  });
+}

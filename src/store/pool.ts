@@ -11,11 +11,12 @@
  * keep transactions short and never await another service inside one — while a
  * PGlite connection is in a transaction, every other connection's queries wait.
  */
-import pg from 'pg';
+import type pg from 'pg';
+import { ConnectError } from '../errors/berth-error.ts';
+import type { Logger } from '../log/logger.ts';
+import { errorMappingPool, serverOf } from './database-errors.ts';
 
 export { qualify, quoteIdent, withTransaction } from './sql.ts';
-
-import type { Logger } from '../log/logger.ts';
 
 export interface PoolOptions {
   /** Connections at most; keep it small (PGlite serves a bounded number). Default 4. */
@@ -28,14 +29,20 @@ export interface PoolOptions {
   readonly connectionTimeoutMs?: number;
 }
 
+/**
+ * A pool for `url`. Its errors are berth's where that is what they mean
+ * (database-errors.ts): a database that cannot be reached is `unavailable`
+ * (503) naming `host:port`, a NUL character in a text value `invalid_argument`.
+ */
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
-  const pool = new pg.Pool({
+  const config: pg.PoolConfig = {
     connectionString: url,
     max: options.max ?? 4,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 10_000,
-  });
+  };
+  const pool = errorMappingPool(config, serverOf(url));
   pool.on('error', (error) => {
     options.logger?.warn({ err: error }, 'an idle database connection failed; the pool replaces it');
   });
@@ -90,7 +97,7 @@ export async function waitForDatabase(pool: pg.Pool, options: WaitForDatabaseOpt
       await pool.query('SELECT 1');
       return;
     } catch (error) {
-      const reason = (error as Error).message;
+      const reason = error instanceof ConnectError ? error.rawMessage : (error as Error).message;
       const fix = refusal(error);
       if (fix !== undefined) {
         const code = (error as { code: string }).code;

@@ -112,6 +112,15 @@ describe('readiness', () => {
       waitForDatabase(probe, { timeoutMs: 200 }),
       /database not reachable after \d+ attempts: .*ECONNREFUSED/,
     );
+    // createPool's own pools name the server in berth's words.
+    const named = createPool(`postgres://postgres:pw@127.0.0.1:${port}/postgres`);
+    cleanup(() => named.end());
+    await assert.rejects(
+      waitForDatabase(named, { timeoutMs: 200 }),
+      new RegExp(
+        `^Error: database not reachable after \\d+ attempts: database unavailable: connection refused \\(127\\.0\\.0\\.1:${port}\\)$`,
+      ),
+    );
   });
 
   it('waitForDatabase stops at once when the server refuses the credentials or has no such database', async () => {

@@ -160,12 +160,12 @@ test('every container runs as non-root on a read-only root filesystem, as the ma
   }
 });
 
-/** Every gateway pod's address, straight on the bridge (this machine reaches pod IPs). */
+/** Every gateway pod's ops address (/_berth/* is served there only), straight on the bridge (this machine reaches pod IPs). */
 async function gatewayPods(): Promise<string[]> {
   const all = await client().list<V1Pod>('v1', 'Pod', on.namespace, 'app.kubernetes.io/name=gateway');
   return all.items
     .filter((pod) => pod.status?.podIP && !pod.metadata?.deletionTimestamp)
-    .map((pod) => `http://${pod.status!.podIP}:8080`);
+    .map((pod) => `http://${pod.status!.podIP}:9090`);
 }
 
 /** Addresses of `service`'s instances in one gateway's registry cache. */

@@ -23,6 +23,7 @@ ${formatOptions([
   ['--timeout <ms>', 'deadline of each call (BERTH_GATEWAY_TIMEOUT_MS; default 10000)'],
   ['--body-limit <bytes>', 'largest request body (BERTH_BODY_LIMIT; default 1048576)'],
   ['--known-services <a,b>', 'services that answer 503, not 404, while down (BERTH_KNOWN_SERVICES)'],
+  ['--ops-port <n>', 'serve /metrics and /_berth/* on this port only (BERTH_OPS_PORT)'],
   registryDirHelp,
 ])}`,
   options: { ...gatewayFlags, ...registryDirOption },
