@@ -1,6 +1,9 @@
 /**
- * The broker's public surface: the seam (broker.ts), its two implementations, and
- * the outbox and dedupe helpers that make delivery at least once and effectively once.
+ * The broker's public surface: the seam (broker.ts) and the outbox and dedupe
+ * helpers that make delivery at least once and effectively once. The two
+ * implementations are subpaths of their own (`berth/broker/direct`,
+ * `berth/broker/nats`), so a service loads only the one it picks: the NATS client
+ * and undici are ~12 MB of RSS.
  */
 
 export { type SqlClient, type SqlPool, type SqlResult, withTransaction } from '../store/sql.ts';
@@ -19,15 +22,7 @@ export {
   handleOnce,
   pruneProcessed,
 } from './dedupe.ts';
-export {
-  type AdvertisedSubscriber,
-  type AdvertisedSubscription,
-  DirectBroker,
-  type DirectBrokerOptions,
-  directBrokerServiceName,
-} from './direct-broker.ts';
 export { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
-export { durableName, NatsBroker, type NatsBrokerOptions } from './nats-broker.ts';
 export {
   type EnqueueOptions,
   enqueue,

@@ -22,7 +22,7 @@ export function openLocalRegistry(values: Record<string, unknown>, io: CommandIo
   // Flag, else BERTH_REGISTRY_DIR, else the system `berth run` runs for this folder.
   const dir =
     (values['registry-dir'] as string | undefined) ?? localRegistryDir({ cwd: io.cwd, env: io.env });
-  return new LocalRegistry({ dir: dir || undefined });
+  return new LocalRegistry({ dir: dir || defaultLocalRegistryDir(io.env) });
 }
 
 /**

@@ -11,15 +11,31 @@
  * ever removed, so a scan reads only the files it has not seen: re-reading every
  * file each tick cost every watching process 7% of a core at 200 instances
  * (bench/discovery), growing linearly, plus the garbage V8 grew its heap for.
+ *
+ * Only what this user owns counts (local-trust.ts): the folder must be the user's
+ * own 0700 folder (else every call is refused, naming it), instance files are
+ * written 0600 and read only when they are the user's regular files, and an
+ * instance lives only while its pid is a live process of the user's.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  checkPrivateDir,
+  ensurePrivateDir,
+  isProcessAlive,
+  readOwnedFile,
+  userRuntimeDir,
+  writePrivateFile,
+} from './local-trust.ts';
 import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from './registry.ts';
 import { WatchHub } from './watch-hub.ts';
 
 export interface LocalRegistryOptions {
-  /** Shared folder; every process that should see each other uses the same one. */
+  /**
+   * Shared folder; every process that should see each other uses the same one.
+   * Default `<user runtime dir>/registry` (defaultLocalRegistryDir). Created 0700;
+   * one that exists must be the user's own and reachable by nobody else.
+   */
   readonly dir?: string;
   /** How often watchers rescan the folder and check pids; bounds how late a death is seen. */
   readonly scanIntervalMs?: number;
@@ -30,17 +46,22 @@ interface Entry {
   readonly instance: ServiceInstance;
 }
 
-export function defaultLocalRegistryDir(): string {
-  return join(tmpdir(), `berth-registry-${process.getuid?.() ?? 'user'}`);
+/** `$XDG_RUNTIME_DIR/berth/registry`, else `~/.cache/berth/run/registry` (see userRuntimeDir). */
+export function defaultLocalRegistryDir(env?: Readonly<Record<string, string | undefined>>): string {
+  return join(userRuntimeDir(env), 'registry');
 }
 
-/** Whether a process of this machine is alive (EPERM: alive, but another user's). */
-export function isProcessAlive(pid: number): boolean {
+/** An instance file's content, if it is one: anything else in the folder is ignored. */
+function parseEntry(text: string): Entry | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const entry = JSON.parse(text) as Partial<Entry> | null;
+    const instance = entry?.instance;
+    if (typeof entry?.pid !== 'number' || typeof instance !== 'object' || instance === null) return undefined;
+    return typeof instance.id === 'string' && typeof instance.name === 'string'
+      ? (entry as Entry)
+      : undefined;
+  } catch {
+    return undefined; // half-written by a process that died mid-write
   }
 }
 
@@ -62,11 +83,9 @@ export class LocalRegistry implements Registry {
   }
 
   async register(instance: ServiceInstance): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = this.#file(instance.id);
+    ensurePrivateDir(this.dir);
     const entry: Entry = { pid: process.pid, instance };
-    await writeFile(`${file}.tmp`, JSON.stringify(entry));
-    await rename(`${file}.tmp`, file);
+    await writePrivateFile(this.#file(instance.id), JSON.stringify(entry));
     if (this.#timer) await this.#scan();
   }
 
@@ -85,7 +104,8 @@ export class LocalRegistry implements Registry {
     if (!this.#timer) {
       this.#timer = setInterval(() => {
         this.#forgetDead();
-        void this.#scan();
+        // A refused folder already failed the watch's first scan, which the watcher saw.
+        this.#scan().catch(() => {});
       }, this.#scanIntervalMs);
       this.#timer.unref();
     }
@@ -133,12 +153,14 @@ export class LocalRegistry implements Registry {
   }
 
   async #readAll(): Promise<ServiceInstance[]> {
-    let names: string[];
-    try {
-      names = (await readdir(this.dir)).filter((name) => name.endsWith('.json'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      names = [];
+    let names: string[] = [];
+    // Missing: nothing registered yet (register creates it).
+    if (checkPrivateDir(this.dir)) {
+      try {
+        names = (await readdir(this.dir)).filter((name) => name.endsWith('.json'));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
     }
     const live = new Map<string, Entry>();
     const parsed = new Map<string, Entry>();
@@ -147,11 +169,10 @@ export class LocalRegistry implements Registry {
         const file = join(this.dir, name);
         let entry = this.#parsed.get(name);
         if (!entry) {
-          try {
-            entry = JSON.parse(await readFile(file, 'utf8')) as Entry;
-          } catch {
-            return; // removed meanwhile, or half-written by a process that died mid-write
-          }
+          // Another user's file or a symlink is not ours to trust, nor to remove.
+          const text = await readOwnedFile(file);
+          entry = text === undefined ? undefined : parseEntry(text);
+          if (!entry) return;
         }
         if (isProcessAlive(entry.pid)) {
           live.set(entry.instance.id, entry);

@@ -8,11 +8,15 @@
  * in a pipe the JSON lines pass through, prefixed. Rendering here rather than in
  * each child keeps the log files machine-readable and spares every child pino's
  * pretty-printing worker thread (≈ 20 MB RSS each).
+ *
+ * Logs may hold what a service would not show anyone (emails, request details), so
+ * the folder is 0700 and each file 0600, whatever an earlier run left behind.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, fchmodSync, openSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { prettyFactory } from 'pino-pretty';
+import { makePrivateDir } from './private-files.ts';
 
 const COLOURS = [36, 33, 32, 35, 34, 96, 93, 92, 95, 94];
 const RUNNER = 'berth';
@@ -58,7 +62,7 @@ export class LogOutput {
   constructor(options: LogOutputOptions) {
     this.#options = options;
     this.#prettify = options.pretty ? createPrettifier(true) : undefined;
-    mkdirSync(options.logsDir, { recursive: true });
+    makePrivateDir(options.logsDir);
   }
 
   /** The log of `instance`: its file is truncated once per run, then appended to across restarts. */
@@ -116,7 +120,7 @@ export class InstanceLog {
 
   /** Follows a child's stdout or stderr until it ends. */
   attach(stream: Readable): void {
-    this.#file ??= createWriteStream(this.file, { flags: 'w' });
+    this.#file ??= openPrivateLog(this.file);
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -144,4 +148,11 @@ export class InstanceLog {
   close(): Promise<void> {
     return new Promise((resolve) => (this.#file ? this.#file.end(resolve) : resolve()));
   }
+}
+
+/** Truncates (or creates) `file` for writing, owner-only even when an earlier run left it 0644. */
+function openPrivateLog(file: string): WriteStream {
+  const fd = openSync(file, 'w', 0o600);
+  fchmodSync(fd, 0o600);
+  return createWriteStream(file, { fd });
 }

@@ -13,18 +13,43 @@
  * extended-protocol sequence, and a whole transaction, runs uninterrupted.
  * A connection that goes away inside a transaction has it rolled back.
  *
+ * A connection reaches PGlite only after proving the password (SCRAM-SHA-256,
+ * pg-scram.ts): wrong password → ErrorResponse 28P01, and the socket is closed.
+ * A message whose length is impossible (pg-protocol.ts) is answered with 08P01 and
+ * closes that connection only.
+ *
  * The price is PGlite's: one statement at a time, and a transaction blocks every
  * other connection until it ends (keep transactions short).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from '../log/logger.ts';
+import {
+  authenticationSasl,
+  authenticationSaslContinue,
+  authenticationSaslFinal,
+  CANCEL_REQUEST,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  errorResponse,
+  GSSENC_REQUEST,
+  MessageReader,
+  PROTOCOL_3,
+  ProtocolViolation,
+  readyStatus,
+  SSL_REQUEST,
+  saslData,
+  startupUser,
+} from './pg-protocol.ts';
+import {
+  SCRAM_SHA_256,
+  ScramExchange,
+  ScramProtocolError,
+  type ScramVerifier,
+  scramVerifier,
+} from './pg-scram.ts';
 
-const SSL_REQUEST = 80877103;
-const GSSENC_REQUEST = 80877104;
-const CANCEL_REQUEST = 80877102;
-const PROTOCOL_3 = 196608;
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+const TERMINATE = 0x58; // X
 
 export interface PgWireServerOptions {
   readonly db: PGlite;
@@ -32,6 +57,14 @@ export interface PgWireServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly maxConnections: number;
+  /**
+   * The password every client must prove (SCRAM-SHA-256), whatever its user name.
+   * Unset: every client is let in, as PGlite's own socket server does; only for a
+   * server inside a test process.
+   */
+  readonly password?: string;
+  /** The largest message a client may send after its startup packet; default 64 MiB. */
+  readonly maxMessageBytes?: number;
   readonly logger: Logger;
 }
 
@@ -55,38 +88,44 @@ class SessionLock {
   }
 }
 
-/** The transaction status of the ReadyForQuery that ends `output`, if it ends with one. */
-export function readyStatus(output: Uint8Array): 'I' | 'T' | 'E' | undefined {
-  const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
-  let offset = 0;
-  let last: number | undefined;
-  while (offset + 5 <= output.length) {
-    last = offset;
-    offset += 1 + view.getInt32(offset + 1);
-  }
-  if (last === undefined || output[last] !== 0x5a /* Z */ || offset !== output.length) return undefined;
-  return String.fromCharCode(output[last + 5]!) as 'I' | 'T' | 'E';
+/**
+ * PGlite's answer to `message`, copied out of its memory. Not execProtocolRaw: that
+ * also parses every answer into a result list which only PGlite's own query methods
+ * empty (0.5.14 to 0.5.17 at least), so each result stayed on the heap for good: the
+ * embedded Postgres grew by about the size of every result it served until it died.
+ */
+async function execute(db: PGlite, message: Uint8Array): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  // The callback is handed a view of PGlite's buffer, which the next chunk overwrites: copy.
+  await db.execProtocolRawStream(message, { onRawData: (data) => chunks.push(Buffer.from(data)) });
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** An ErrorResponse, for refusing a connection before it reaches PGlite. */
-function errorResponse(code: string, message: string): Buffer {
-  const fields = Buffer.concat(
-    [`SFATAL`, `VFATAL`, `C${code}`, `M${message}`].map((field) => Buffer.from(`${field}\0`)),
-  );
-  const header = Buffer.alloc(5);
-  header.write('E', 0);
-  header.writeInt32BE(4 + fields.length + 1, 1);
-  return Buffer.concat([header, fields, Buffer.from([0])]);
+/** What every connection of one server shares. */
+interface Shared {
+  readonly db: PGlite;
+  readonly lock: SessionLock;
+  readonly logger: Logger;
+  readonly verifier: ScramVerifier | undefined;
+  readonly maxMessageBytes: number;
 }
 
 export class PgWireServer {
   readonly #options: PgWireServerOptions;
-  readonly #lock = new SessionLock();
+  readonly #shared: Shared;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
   constructor(options: PgWireServerOptions) {
     this.#options = options;
+    if (options.password === '') throw new Error('the embedded Postgres password must not be empty');
+    this.#shared = {
+      db: options.db,
+      lock: new SessionLock(),
+      logger: options.logger,
+      verifier: options.password === undefined ? undefined : scramVerifier(options.password),
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    };
     this.#server = createServer((socket) => this.#accept(socket));
   }
 
@@ -112,37 +151,51 @@ export class PgWireServer {
 
   #accept(socket: Socket): void {
     if (this.#sockets.size >= this.#options.maxConnections) {
-      socket.end(errorResponse('53300', `too many connections (at most ${this.#options.maxConnections})`));
+      endWith(
+        socket,
+        errorResponse('53300', `too many connections (at most ${this.#options.maxConnections})`),
+      );
       return;
     }
     this.#sockets.add(socket);
     socket.setNoDelay(true);
-    new Connection(socket, this.#options.db, this.#lock, this.#options.logger).run().finally(() => {
+    new Connection(socket, this.#shared).run().finally(() => {
       this.#sockets.delete(socket);
     });
   }
 }
 
-/** One client connection: its messages, in order, each run while it holds the session. */
+/** Sends `last` (if any), then closes the socket once it is flushed, whatever the client does. */
+function endWith(socket: Socket, last: Buffer = Buffer.alloc(0)): void {
+  // A client that resets meanwhile must not make an unhandled 'error' end the process.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
+  socket.end(last, () => socket.destroy());
+}
+
+/**
+ * One client connection: startup, then the password exchange, then its messages, in
+ * order, each run while it holds the session.
+ */
 class Connection {
   readonly #socket: Socket;
-  readonly #db: PGlite;
-  readonly #lock: SessionLock;
-  readonly #logger: Logger;
-  #buffer: Buffer = Buffer.alloc(0);
-  #started = false;
+  readonly #shared: Shared;
+  readonly #reader: MessageReader;
+  #phase: 'startup' | 'sasl-initial' | 'sasl-final' | 'session' = 'startup';
+  #startup: Buffer | undefined;
+  #user = '';
+  #scram: ScramExchange | undefined;
   #holding = false;
+  /** No more messages are read: the socket closed, or the connection was ended. */
   #closed = false;
   /** Wakes run() when data arrives or the socket closes. */
   #wake: (() => void) | undefined;
 
-  constructor(socket: Socket, db: PGlite, lock: SessionLock, logger: Logger) {
+  constructor(socket: Socket, shared: Shared) {
     this.#socket = socket;
-    this.#db = db;
-    this.#lock = lock;
-    this.#logger = logger;
+    this.#shared = shared;
+    this.#reader = new MessageReader(shared.maxMessageBytes);
     socket.on('data', (chunk: Buffer) => {
-      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+      this.#reader.push(chunk);
       this.#wake?.();
     });
     socket.on('error', () => socket.destroy());
@@ -155,67 +208,130 @@ class Connection {
   async run(): Promise<void> {
     try {
       while (!this.#closed) {
-        const message = this.#next();
+        const message = this.#nextMessage();
         if (message) await this.#handle(message);
-        else await new Promise<void>((resolve) => (this.#wake = resolve));
+        else if (!this.#closed) await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } catch (error) {
-      this.#logger.error({ err: error }, 'connection failed');
+      this.#shared.logger.error({ err: error }, 'connection failed');
       this.#socket.destroy();
     } finally {
       if (this.#holding) {
         // Gone mid-exchange: end its extended-protocol sequence (after an error the session
         // skips everything up to a Sync) and undo its transaction, or the next connection
         // would run inside them.
-        await this.#db.execProtocolRaw(SYNC).catch(() => {});
-        if (this.#db.isInTransaction()) await this.#db.exec('ROLLBACK').catch(() => {});
+        const { db, lock } = this.#shared;
+        await execute(db, SYNC).catch(() => {});
+        if (db.isInTransaction()) await db.exec('ROLLBACK').catch(() => {});
         this.#holding = false;
-        this.#lock.release();
+        lock.release();
       }
     }
   }
 
-  /** The next complete message from the buffer, if any. */
-  #next(): Buffer | undefined {
-    // The startup packet (and SSL/cancel requests) have no type byte: length, then a code.
-    const headerLength = this.#started ? 5 : 4;
-    if (this.#buffer.length < headerLength) return undefined;
-    const length = this.#started ? 1 + this.#buffer.readInt32BE(1) : this.#buffer.readInt32BE(0);
-    if (this.#buffer.length < length) return undefined;
-    const message = this.#buffer.subarray(0, length);
-    this.#buffer = this.#buffer.subarray(length);
-    return message;
+  /** The next message, or undefined; a framing or SCRAM mistake ends the connection with 08P01. */
+  #nextMessage(): Buffer | undefined {
+    try {
+      return this.#reader.next();
+    } catch (error) {
+      this.#refuse(error);
+      return undefined;
+    }
+  }
+
+  /** Ends the connection for a client's protocol mistake; anything else is rethrown. */
+  #refuse(error: unknown): void {
+    if (!(error instanceof ProtocolViolation || error instanceof ScramProtocolError)) throw error;
+    this.#shared.logger.warn({ reason: error.message }, 'closed a connection that broke the protocol');
+    this.#end(errorResponse('08P01', error.message));
+  }
+
+  #end(last?: Buffer): void {
+    this.#closed = true;
+    endWith(this.#socket, last);
   }
 
   async #handle(message: Buffer): Promise<void> {
-    if (!this.#started) {
-      const code = message.length >= 8 ? message.readInt32BE(4) : 0;
-      if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-        this.#socket.write('N'); // no encryption: the client goes on in plain text
-        return;
+    try {
+      switch (this.#phase) {
+        case 'startup':
+          return await this.#startupPacket(message);
+        case 'sasl-initial':
+          return this.#saslInitial(message);
+        case 'sasl-final':
+          return await this.#saslFinal(message);
+        case 'session':
+          return await this.#exchange(message);
       }
-      if (code === CANCEL_REQUEST) {
-        this.#socket.end(); // PGlite has no backend process to interrupt
-        return;
-      }
-      if (code !== PROTOCOL_3) {
-        this.#socket.end(errorResponse('08P01', `unsupported protocol ${code >> 16}.${code & 0xffff}`));
-        return;
-      }
-      this.#started = true;
-    } else if (message[0] === 0x58 /* X: Terminate */) {
-      this.#socket.end();
+    } catch (error) {
+      this.#refuse(error);
+    }
+  }
+
+  async #startupPacket(message: Buffer): Promise<void> {
+    const code = message.readInt32BE(4);
+    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      this.#socket.write('N'); // no encryption: the client goes on in plain text
+      return;
+    }
+    if (code === CANCEL_REQUEST) {
+      this.#end(); // PGlite has no backend process to interrupt
+      return;
+    }
+    if (code !== PROTOCOL_3)
+      throw new ProtocolViolation(`unsupported protocol ${code >> 16}.${code & 0xffff}`);
+    this.#reader.startTyped();
+    this.#startup = message;
+    this.#user = startupUser(message);
+    if (this.#shared.verifier === undefined) return this.#openSession();
+    this.#socket.write(authenticationSasl([SCRAM_SHA_256]));
+    this.#phase = 'sasl-initial';
+  }
+
+  #saslInitial(message: Buffer): void {
+    const { mechanism, data } = saslData(message, true);
+    if (mechanism !== SCRAM_SHA_256) {
+      throw new ProtocolViolation(`unsupported SASL mechanism "${mechanism}" (offered: ${SCRAM_SHA_256})`);
+    }
+    this.#scram = new ScramExchange(this.#shared.verifier!);
+    this.#socket.write(authenticationSaslContinue(this.#scram.serverFirst(data)));
+    this.#phase = 'sasl-final';
+  }
+
+  async #saslFinal(message: Buffer): Promise<void> {
+    const serverFinal = this.#scram!.serverFinal(saslData(message, false).data);
+    if (serverFinal === undefined) {
+      this.#shared.logger.warn({ user: this.#user }, 'password authentication failed');
+      this.#end(errorResponse('28P01', `password authentication failed for user "${this.#user}"`));
+      return;
+    }
+    this.#socket.write(authenticationSaslFinal(serverFinal));
+    await this.#openSession();
+  }
+
+  /** Authenticated: PGlite answers the startup packet (AuthenticationOk, parameters, ReadyForQuery). */
+  async #openSession(): Promise<void> {
+    this.#phase = 'session';
+    const startup = this.#startup!;
+    this.#startup = undefined;
+    this.#scram = undefined;
+    await this.#exchange(startup);
+  }
+
+  async #exchange(message: Buffer): Promise<void> {
+    if (message[0] === TERMINATE) {
+      this.#end();
       return;
     }
     if (!this.#holding) {
-      await this.#lock.acquire();
+      await this.#shared.lock.acquire();
       this.#holding = true;
     }
-    const output = await this.#db.execProtocolRaw(message);
+    const output = await execute(this.#shared.db, message);
     if (!this.#closed && output.length > 0) this.#socket.write(output);
     if (readyStatus(output) === 'I') {
       this.#holding = false;
-      this.#lock.release();
+      this.#shared.lock.release();
     }
   }
 }

@@ -7,9 +7,11 @@
  *
  * PGlite is a single session; PgWireServer (pg-wire-server.ts) multiplexes many
  * client connections onto it, one exchange or transaction at a time. Every service
- * connects as `postgres` to database `postgres` and keeps its tables in a schema
- * of its own.
+ * connects as `postgres` to database `postgres`, with the run's password, and keeps
+ * its tables in a schema of its own. Everything it writes is its user's only: the
+ * data folder 0700, its files 0600 (private-files.ts).
  *
+ *   BERTH_PGLITE_PASSWORD  the password clients must prove (SCRAM-SHA-256); required
  *   BERTH_PGLITE_DIR       data folder (created on first start)
  *   BERTH_PGLITE_TEMPLATE  optional folder: a brand-new data folder is copied from it
  *                          instead of running initdb (< 1 s instead of 10–20 s); made
@@ -23,13 +25,21 @@ import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { loggerFromEnv } from '../log/logger.ts';
 import { PgWireServer } from './pg-wire-server.ts';
+import { makePrivateDir, makeTreePrivate } from './private-files.ts';
 
+// Before anything is written: what PGlite (through Node's fs) creates from now on is owner-only.
+process.umask(0o077);
 const env = process.env;
 // The runner reads its children's output through a pipe: JSON unless LOG_FORMAT says otherwise.
 const logger = loggerFromEnv(env, false, 'postgres');
 const dataDir = env.BERTH_PGLITE_DIR;
 if (!dataDir) {
   logger.fatal('BERTH_PGLITE_DIR is not set: the folder that holds the database');
+  process.exit(1);
+}
+const password = env.BERTH_PGLITE_PASSWORD;
+if (!password) {
+  logger.fatal('BERTH_PGLITE_PASSWORD is not set: the password clients of the embedded Postgres must give');
   process.exit(1);
 }
 const host = env.BERTH_HOST ?? '127.0.0.1';
@@ -43,7 +53,7 @@ let server: PgWireServer | undefined;
 let address: string;
 try {
   db = await openDatabase(dataDir, template);
-  server = new PgWireServer({ db, host, port, maxConnections, logger });
+  server = new PgWireServer({ db, host, port, maxConnections, password, logger });
   address = await server.start();
 } catch (error) {
   logger.fatal({ err: error }, `embedded Postgres did not start: ${(error as Error).message}`);
@@ -77,15 +87,19 @@ process.on('SIGINT', stop);
  * of `template` when there is one (a plain file copy: well under a second), else
  * initdb makes it (10–20 s) and a copy of the result, cleanly closed, becomes the
  * template for the next brand-new data folder (tests, other systems).
+ * Whatever the way, the folder ends up owner-only: one written by an older berth,
+ * copied from an older template, or just made by initdb (which writes 0666 files).
  */
 async function openDatabase(dir: string, template: string | undefined): Promise<PGlite> {
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   if (fresh && template && existsSync(join(template, 'PG_VERSION'))) {
     try {
       rmSync(dir, { recursive: true, force: true });
+      makeTreePrivate(template);
       cpSync(template, dir, { recursive: true });
       const db = new PGlite(dir);
       await db.waitReady;
+      makeTreePrivate(dir);
       logger.info({ template }, 'new database copied from the template');
       return db;
     } catch (error) {
@@ -94,18 +108,20 @@ async function openDatabase(dir: string, template: string | undefined): Promise<
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   const db = new PGlite(dir);
   await db.waitReady;
+  makeTreePrivate(dir);
   if (!fresh || !template || existsSync(template)) return db;
   logger.info('new database initialised; saving a copy as the template for new databases');
   await db.close();
   // Several runners may do this at once: each copies to a folder of its own, the first rename wins.
   const partial = `${template}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(template), { recursive: true });
+    mkdirSync(dirname(template), { recursive: true, mode: 0o700 });
     cpSync(dir, partial, { recursive: true });
     renameSync(partial, template);
+    makeTreePrivate(template);
   } catch (error) {
     if (!existsSync(template)) logger.warn({ err: error, template }, 'could not save the template');
   } finally {

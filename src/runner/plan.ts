@@ -12,17 +12,25 @@
  *   LOG_FORMAT=json, NODE_COMPILE_CACHE (<cache>/node-compile-cache unless set)
  *   DATABASE_URL   only to services that use postgres: <NAME>_DATABASE_URL, else
  *                  DATABASE_URL, else resources.postgres.url, else the embedded PGlite
+ *                  (its URL holds a random password per run, which PGlite's process
+ *                  gets as BERTH_PGLITE_PASSWORD)
  *   NATS_URL       only to services that use nats: NATS_URL, else resources.nats.url;
  *                  neither: unset, and services use the direct broker
+ *   BERTH_BROKER_TOKEN  a random secret per run, which the direct brokers of the run
+ *                  require of each other's deliveries (never logged, not in state.json)
  * The gateway gets BERTH_GATEWAY_PORT, BERTH_STATIC_DIR (when that folder exists),
- * BERTH_CORS_ORIGINS, BERTH_KNOWN_SERVICES, BERTH_GATEWAY_TIMEOUT_MS, BERTH_BODY_LIMIT.
+ * BERTH_CORS_ORIGINS, BERTH_KNOWN_SERVICES, BERTH_GATEWAY_TIMEOUT_MS, BERTH_BODY_LIMIT,
+ * and a BERTH_GATEWAY_* variable for each connection limit berth.yaml sets.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
+import { berthNodeFlags } from '../service/node-flags.ts';
 
 const GATEWAY_ENTRY = resolve(import.meta.dirname, '../gateway/main.ts');
 const PGLITE_ENTRY = resolve(import.meta.dirname, 'pglite-server.ts');
@@ -83,6 +91,8 @@ export interface Plan {
   readonly database: 'embedded' | 'external' | 'none';
   /** Port of the embedded PGlite, when there is one. */
   readonly pglitePort: number | undefined;
+  /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres`, when PGlite is embedded. A secret. */
+  readonly embeddedDatabaseUrl: string | undefined;
 }
 
 /** Services named by `only` plus, transitively, what they depend on; an unknown name is an Error. */
@@ -149,14 +159,29 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
   const embedded = usesPostgres.some((service) => !externalDatabaseUrl(system, service, env));
   // Chosen once: PGlite keeps it across restarts, so services' DATABASE_URL stays valid.
   const port = embedded ? await freePort() : undefined;
-  const embeddedUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // Per run: only this run's services (and whoever reads its 0600 state file) get in.
+  const pglitePassword = randomBytes(24).toString('base64url');
+  const embeddedUrl = `postgres://postgres:${pglitePassword}@127.0.0.1:${port}/postgres`;
   const natsUrl = env.NATS_URL || system.resources.nats?.url;
+  // Fresh per run, so no process outside this run (another user's, an earlier run's) can deliver events.
+  const brokerToken = randomBytes(32).toString('base64url');
 
   // Inherited by every child, minus what only some of them may see.
   const base: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     // NODE_TEST_CONTEXT: set by `node --test` for its own children, which these are not.
-    if (value !== undefined && !['DATABASE_URL', 'NATS_URL', 'NODE_TEST_CONTEXT'].includes(key)) {
+    // BERTH_BROKER_TOKEN, BERTH_PGLITE_PASSWORD: an enclosing run's; this run's own go
+    // to its services and its PGlite only.
+    if (
+      value !== undefined &&
+      ![
+        'DATABASE_URL',
+        'NATS_URL',
+        'NODE_TEST_CONTEXT',
+        'BERTH_BROKER_TOKEN',
+        'BERTH_PGLITE_PASSWORD',
+      ].includes(key)
+    ) {
       base[key] = value;
     }
   }
@@ -189,6 +214,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
             ...common,
             PORT: String(port),
             BERTH_PGLITE_DIR: join(dataDir, 'pglite'),
+            BERTH_PGLITE_PASSWORD: pglitePassword,
             BERTH_PGLITE_TEMPLATE: pgliteTemplate(env),
           },
         },
@@ -204,17 +230,14 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
       {
         instance: 'gateway',
         command: node,
-        args: [GATEWAY_ENTRY],
+        args: [...berthNodeFlags, GATEWAY_ENTRY],
         cwd: system.root,
         env: {
           ...base,
           ...common,
           BERTH_GATEWAY_PORT: String(gatewayPort),
           ...(staticDir && existsSync(staticDir) ? { BERTH_STATIC_DIR: staticDir } : {}),
-          BERTH_CORS_ORIGINS: system.gateway.cors.origins.join(','),
-          BERTH_KNOWN_SERVICES: services.map((service) => service.name).join(','),
-          BERTH_GATEWAY_TIMEOUT_MS: String(system.gateway.timeoutMs),
-          BERTH_BODY_LIMIT: String(system.gateway.bodyLimit),
+          ...gatewaySettingsEnv(system),
         },
       },
     ],
@@ -228,7 +251,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
       return {
         instance,
         command: node,
-        args: [service.entry],
+        args: [...berthNodeFlags, service.entry],
         cwd: service.dir,
         env: {
           ...base,
@@ -236,6 +259,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           ...common,
           BERTH_SERVICE: service.name,
           BERTH_INSTANCE: instance,
+          BERTH_BROKER_TOKEN: brokerToken,
           // A fixed port can be taken once; further replicas take any free port.
           PORT: String(i === 0 ? service.port : 0),
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
@@ -267,5 +291,6 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
     selected: selectedUnits,
     database: embedded ? 'embedded' : usesPostgres.length > 0 ? 'external' : 'none',
     pglitePort: port,
+    embeddedDatabaseUrl: embedded ? embeddedUrl : undefined,
   };
 }

@@ -21,11 +21,22 @@ import { relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
-import { isProcessAlive, LocalRegistry } from '../registry/local-registry.ts';
+import { LocalRegistry } from '../registry/local-registry.ts';
+import { isProcessAlive } from '../registry/local-trust.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { LogOutput } from './log-output.ts';
 import { type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
-import { gatewaySees, httpProbe, type Probe, serviceProbe, tcpProbe } from './readiness.ts';
+import { makePrivateDir } from './private-files.ts';
+import {
+  answersHealthz,
+  answersPostgres,
+  gatewaySees,
+  type HealthCheck,
+  httpProbe,
+  type Probe,
+  postgresProbe,
+  serviceProbe,
+} from './readiness.ts';
 import {
   isRunning,
   type ProcessState,
@@ -35,7 +46,14 @@ import {
   STATE_VERSION,
   writeState,
 } from './state.ts';
-import { type Backoff, DEFAULT_BACKOFF, formatSeconds, SupervisedProcess } from './supervised-process.ts';
+import {
+  type Backoff,
+  DEFAULT_BACKOFF,
+  DEFAULT_HEALTH,
+  formatSeconds,
+  type HealthPolicy,
+  SupervisedProcess,
+} from './supervised-process.ts';
 
 export interface RunnerOptions {
   readonly system: SystemFile;
@@ -53,6 +71,8 @@ export interface RunnerOptions {
   /** Between SIGTERM and SIGKILL; default 10 s. */
   readonly graceMs?: number;
   readonly backoff?: Backoff;
+  /** When a ready process that stops answering is restarted; default every 5 s, 3 failures in a row. */
+  readonly health?: HealthPolicy;
 }
 
 interface Unit {
@@ -104,6 +124,8 @@ export class Runner {
     }
     const plan = await planSystem(this.#options);
     this.#plan = plan;
+    // The data dir holds the database, the state file's secrets and every log: its user's only.
+    makePrivateDir(dataDir);
     if (previous) await stopLeftovers(previous, plan);
     // Only this system's processes register here, and none of them runs now.
     rmSync(plan.registryDir, { recursive: true, force: true });
@@ -125,12 +147,19 @@ export class Runner {
       const processes = unitPlan.processes.map(
         (planned) =>
           new SupervisedProcess(
-            { ...planned, service: unitPlan.name, kind: unitPlan.kind, probe: this.#probeFor(unitPlan) },
+            {
+              ...planned,
+              service: unitPlan.name,
+              kind: unitPlan.kind,
+              probe: this.#probeFor(unitPlan),
+              health: this.#healthFor(unitPlan),
+            },
             {
               log: log.instance(planned.instance),
               note: (message) => log.note(message),
               changed: () => this.#scheduleStateWrite(),
               backoff: this.#options.backoff ?? DEFAULT_BACKOFF,
+              health: this.#options.health ?? DEFAULT_HEALTH,
               readyTimeoutMs: this.#options.readyTimeoutMs ?? 60_000,
               graceMs: this.#options.graceMs ?? 10_000,
             },
@@ -203,12 +232,19 @@ export class Runner {
   #probeFor(unit: PlannedUnit): Probe {
     switch (unit.kind) {
       case 'postgres':
-        return tcpProbe('127.0.0.1', this.#plan!.pglitePort!);
+        return postgresProbe('127.0.0.1', this.#plan!.pglitePort!);
       case 'gateway':
         return httpProbe(`127.0.0.1:${this.#plan!.gatewayPort}`);
       case 'service':
         return serviceProbe(this.#registry!, unit.name);
     }
+  }
+
+  /** Alive, not ready: a service whose database is down must not be restarted for it. */
+  #healthFor(unit: PlannedUnit): HealthCheck {
+    if (unit.kind !== 'postgres') return answersHealthz;
+    const port = this.#plan!.pglitePort!;
+    return () => answersPostgres('127.0.0.1', port);
   }
 
   /** Each unit once its dependencies are ready; the first failure cancels the starts still waiting. */
@@ -305,6 +341,7 @@ export class Runner {
       readyMs: this.#readyMs,
       gateway: this.#units.has('gateway') ? `http://127.0.0.1:${plan.gatewayPort}` : undefined,
       database: plan.database,
+      databaseUrl: plan.embeddedDatabaseUrl,
       processes: this.processes,
     };
     writeState(state);
@@ -323,7 +360,7 @@ export class Runner {
       .map((process) => {
         const url =
           process.kind === 'postgres'
-            ? `postgres://postgres@${process.address}/postgres`
+            ? `postgres://postgres:***@${process.address}/postgres` // the password: databaseUrl in state.json
             : `http://${process.address}`;
         return [process.instance, url, rss(process.pid)];
       });
@@ -376,10 +413,12 @@ async function ensurePortFree(port: number): Promise<void> {
 /**
  * Processes of a runner that died without stopping them (SIGKILL, crash) still hold
  * the database and ports. Each is stopped if it is still the process the state file
- * recorded: the same pid running the same entry file (/proc, Linux).
+ * recorded: the same pid running the same entry file (the last argument; /proc, Linux).
  */
 async function stopLeftovers(previous: RunState, plan: Plan): Promise<void> {
-  const entries = new Map(plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, p.args[0]!])));
+  const entries = new Map(
+    plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, p.args.at(-1)!])),
+  );
   const leftovers = previous.processes.filter((process) => {
     if (process.pid === undefined || !entries.has(process.instance)) return false;
     try {

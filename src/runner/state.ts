@@ -2,15 +2,17 @@
  * Where a system run by `berth run` keeps its files, and how other commands find
  * a running system (`berth logs`, `list`, `call`, `health`, `stop`, `start`).
  *
- *   <data dir>/                  BERTH_DATA_DIR, else `<system folder>/.berth/data`
+ *   <data dir>/                  BERTH_DATA_DIR, else `<system folder>/.berth/data`; 0700
  *     state.json                 the running system: pids, addresses, log files, control URL
+ *                                and token, the embedded database's URL; 0600
  *     registry/                  the local registry of this system only (BERTH_REGISTRY_DIR)
  *     logs/<instance>.log        each process's output (JSON lines), truncated per run
  *     pglite/                    the embedded Postgres
  *
- * A run also leaves a pointer in `<tmp>/berth-<uid>/running/`, so a command started
- * in another folder (e.g. the repository root after `npm start`) finds the one
- * system that is running.
+ * A run also leaves a pointer in `<user runtime dir>/running/` (local-trust.ts:
+ * `$XDG_RUNTIME_DIR/berth`, else `~/.cache/berth/run`; 0700, the user's own), so a
+ * command started in another folder (e.g. the repository root after `npm start`)
+ * finds the one system that is running. Only pointers the user owns are followed.
  */
 
 import { createHash } from 'node:crypto';
@@ -24,9 +26,15 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isProcessAlive } from '../registry/local-registry.ts';
+import {
+  checkPrivateDir,
+  ensurePrivateDir,
+  isProcessAlive,
+  readOwnedFileSync,
+  userRuntimeDir,
+  writePrivateFileSync,
+} from '../registry/local-trust.ts';
 
 export const STATE_VERSION = 1;
 
@@ -74,6 +82,11 @@ export interface RunState {
   readonly gateway: string | undefined;
   /** `embedded` (PGlite run by berth), `external` (DATABASE_URL / resources.postgres.url) or `none`. */
   readonly database: 'embedded' | 'external' | 'none';
+  /**
+   * The embedded Postgres's URL, with this run's password (what its services get as
+   * DATABASE_URL; for psql and the like). Only here and in their environment: never logged.
+   */
+  readonly databaseUrl: string | undefined;
   readonly processes: readonly ProcessState[];
 }
 
@@ -109,7 +122,7 @@ export function isRunning(state: RunState): boolean {
 /** Atomic replace, owner-only (it holds the control token). */
 export function writeState(state: RunState): void {
   const file = statePath(state.dataDir);
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   chmodSync(`${file}.tmp`, 0o600);
   renameSync(`${file}.tmp`, file);
@@ -121,8 +134,11 @@ export function removeState(dataDir: string): void {
   rmSync(pointerPath(dataDir), { force: true });
 }
 
-function runningDir(): string {
-  return join(tmpdir(), `berth-${process.getuid?.() ?? 'user'}`, 'running');
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The pointers' folder: the runner writes there by its own environment, commands read by theirs. */
+function runningDir(env: Env = process.env): string {
+  return join(userRuntimeDir(env), 'running');
 }
 
 function pointerPath(dataDir: string): string {
@@ -131,27 +147,36 @@ function pointerPath(dataDir: string): string {
 }
 
 function writePointer(dataDir: string): void {
-  mkdirSync(runningDir(), { recursive: true });
-  writeFileSync(pointerPath(dataDir), JSON.stringify({ dataDir: resolve(dataDir) }));
+  ensurePrivateDir(runningDir());
+  writePrivateFileSync(pointerPath(dataDir), JSON.stringify({ dataDir: resolve(dataDir) }));
 }
 
-/** Every system whose runner is alive, found through the pointers; stale pointers are removed. */
-export function listRunningSystems(): RunState[] {
+/**
+ * Every system whose runner is alive, found through the pointers; stale pointers are
+ * removed. A pointers' folder that is not the user's own private one is an Error.
+ */
+export function listRunningSystems(env?: Env): RunState[] {
+  const dir = runningDir(env);
+  if (!checkPrivateDir(dir)) return [];
   let names: string[];
   try {
-    names = readdirSync(runningDir()).filter((name) => name.endsWith('.json'));
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
   } catch {
     return [];
   }
   const running: RunState[] = [];
   for (const name of names) {
-    const file = join(runningDir(), name);
+    const file = join(dir, name);
+    // Another user's file or a symlink: not a pointer of ours, and not ours to remove.
+    const text = readOwnedFileSync(file);
+    if (text === undefined) continue;
     let dataDir: string;
     try {
-      dataDir = (JSON.parse(readFileSync(file, 'utf8')) as { dataDir: string }).dataDir;
+      dataDir = (JSON.parse(text) as { dataDir: string }).dataDir;
     } catch {
       continue;
     }
+    if (typeof dataDir !== 'string') continue;
     const state = readState(dataDir);
     if (state && isRunning(state)) running.push(state);
     else rmSync(file, { force: true });
@@ -188,7 +213,7 @@ export function findRunningSystem(options: FindOptions): RunState | undefined {
     const state = readState(dataDirFor(root, {}));
     if (state && isRunning(state)) return state;
   }
-  const running = listRunningSystems();
+  const running = listRunningSystems(options.env);
   if (running.length > 1) {
     const which = running.map((state) => `  ${state.system} (data dir ${state.dataDir})`).join('\n');
     throw new Error(

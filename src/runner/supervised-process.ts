@@ -2,20 +2,25 @@
  * One child process of `berth run`, kept running until it is stopped.
  *
  *   start() ─► spawn ─► probe until ready ─► ready ──(exits by itself)──► restarting
- *                 │                                                          │
+ *                 │                            │                             │
+ *                 │                            └─(health check fails N times │
+ *                 │                               in a row: SIGTERM, SIGKILL │
+ *                 │                               after the grace period)───►┤
  *                 └── exits before ready: start() rejects                    │
  *                                         backoff 0.5 s, 1 s, 2 s … 15 s ◄───┘
  *                                         then spawn, probe, ready again
  *   stop()  ─► no more restarts; SIGTERM, SIGKILL after the grace period
  *
- * The backoff starts over once a process has stayed up for `resetAfterMs`.
+ * The backoff starts over once a process has stayed up for `resetAfterMs`. The
+ * health check is what catches a process that is alive but wedged (a busy loop,
+ * a stopped process): it never exits, so nothing else would restart it.
  * Children run in their own process group, so a Ctrl-C at the terminal reaches the
  * runner only, and the runner stops them in order.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { InstanceLog } from './log-output.ts';
-import type { Probe } from './readiness.ts';
+import type { HealthCheck, Probe } from './readiness.ts';
 import type { ProcessKind, ProcessState, ProcessStatus } from './state.ts';
 
 export interface Backoff {
@@ -27,6 +32,16 @@ export interface Backoff {
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 15_000, resetAfterMs: 10_000 };
 
+export interface HealthPolicy {
+  /** Between health checks of a ready process. */
+  readonly intervalMs: number;
+  /** This many failed checks in a row and the process is restarted. */
+  readonly failures: number;
+}
+
+/** A process wedged for about 15 s is restarted; a slow moment (one or two missed checks) is not. */
+export const DEFAULT_HEALTH: HealthPolicy = { intervalMs: 5000, failures: 3 };
+
 export interface ProcessSpec {
   readonly instance: string;
   readonly service: string;
@@ -36,6 +51,8 @@ export interface ProcessSpec {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly probe: Probe;
+  /** Run while it is ready; none: only an exit gets it restarted. */
+  readonly health?: HealthCheck;
 }
 
 export interface SupervisorOptions {
@@ -45,6 +62,7 @@ export interface SupervisorOptions {
   /** Called on every status change, to keep the state file current. */
   readonly changed: () => void;
   readonly backoff: Backoff;
+  readonly health: HealthPolicy;
   /** How long a first start may take to become ready. */
   readonly readyTimeoutMs: number;
   /** Between SIGTERM and SIGKILL. */
@@ -55,6 +73,8 @@ interface Run {
   readonly child: ChildProcess;
   readonly exited: Promise<string>;
   readonly startedAt: number;
+  /** Set when the supervisor stopped it for failing its health check. */
+  unhealthy?: string;
 }
 
 export class SupervisedProcess {
@@ -131,12 +151,9 @@ export class SupervisedProcess {
     if (!lifetime) return;
     lifetime.abort();
     const run = this.#run;
-    if (run && run.child.exitCode === null && run.child.signalCode === null) {
+    if (run && isRunning(run)) {
       this.#setStatus('stopping');
-      this.#signal(run.child, 'SIGTERM');
-      const timer = setTimeout(() => this.#signal(run.child, 'SIGKILL'), this.#options.graceMs);
-      await run.exited;
-      clearTimeout(timer);
+      await this.#terminate(run);
     }
     this.#lifetime = undefined;
     this.#address = undefined;
@@ -145,8 +162,16 @@ export class SupervisedProcess {
 
   /** Last resort when the runner itself is exiting and cannot wait: children stop on their own. */
   terminateNow(): void {
-    const child = this.#run?.child;
-    if (child && child.exitCode === null && child.signalCode === null) this.#signal(child, 'SIGTERM');
+    const run = this.#run;
+    if (run && isRunning(run)) this.#signal(run.child, 'SIGTERM');
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period (a wedged or stopped process ignores SIGTERM). */
+  async #terminate(run: Run): Promise<void> {
+    this.#signal(run.child, 'SIGTERM');
+    const timer = setTimeout(() => this.#signal(run.child, 'SIGKILL'), this.#options.graceMs);
+    await run.exited;
+    clearTimeout(timer);
   }
 
   #spawn(): Run {
@@ -202,12 +227,14 @@ export class SupervisedProcess {
     return exit ?? (signal.aborted ? 'aborted' : await run.exited);
   }
 
-  /** Restarts the process each time it exits by itself, until stop(). */
+  /** Restarts the process each time it exits by itself or fails its health check, until stop(). */
   async #superviseAfterReady(first: Run, lifetime: AbortSignal): Promise<void> {
     let run = first;
     while (true) {
-      const reason = await run.exited;
+      if (this.#status === 'ready') void this.#watchHealth(run, lifetime);
+      const exit = await run.exited;
       if (lifetime.aborted) return;
+      const reason = run.unhealthy ? `${exit}, stopped for ${run.unhealthy}` : exit;
       const upMs = Date.now() - run.startedAt;
       this.#failures = upMs >= this.#options.backoff.resetAfterMs ? 1 : this.#failures + 1;
       this.#restarts += 1;
@@ -227,6 +254,35 @@ export class SupervisedProcess {
     }
   }
 
+  /**
+   * Checks a ready run every interval; after `failures` failed checks in a row it
+   * stops it (marked unhealthy), and the supervisor restarts it as after a crash.
+   */
+  async #watchHealth(run: Run, lifetime: AbortSignal): Promise<void> {
+    const check = this.spec.health;
+    const address = this.#address;
+    if (!check || address === undefined) return;
+    const gone = new AbortController();
+    void run.exited.then(() => gone.abort());
+    const until = AbortSignal.any([lifetime, gone.signal]);
+    const { intervalMs, failures } = this.#options.health;
+    let failed = 0;
+    while (failed < failures) {
+      await sleep(intervalMs, undefined, { signal: until }).catch(() => {});
+      if (until.aborted) return;
+      const healthy = await check(address).catch(() => false);
+      if (until.aborted) return;
+      failed = healthy ? 0 : failed + 1;
+    }
+    run.unhealthy = 'not answering its health check';
+    this.#options.note(
+      `${this.spec.instance} is ${run.unhealthy} (${failed} checks in a row); stopping it to restart it`,
+    );
+    this.#address = undefined;
+    this.#setStatus('restarting');
+    await this.#terminate(run);
+  }
+
   #signal(child: ChildProcess, signal: NodeJS.Signals): void {
     try {
       child.kill(signal);
@@ -239,6 +295,10 @@ export class SupervisedProcess {
     this.#status = status;
     this.#options.changed();
   }
+}
+
+function isRunning(run: Run): boolean {
+  return run.child.exitCode === null && run.child.signalCode === null;
 }
 
 export function formatSeconds(ms: number): string {

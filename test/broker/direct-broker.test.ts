@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrokerEvent } from '../../src/broker/broker.ts';
-import { DirectBroker, deliverPath } from '../../src/broker/direct-broker.ts';
+import { DirectBroker } from '../../src/broker/direct-broker.ts';
+import { deliverPath } from '../../src/broker/direct-protocol.ts';
 import { FileDurableGroups } from '../../src/broker/durable-groups.ts';
 import { Code, ConnectError } from '../../src/errors/berth-error.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
@@ -207,6 +208,52 @@ describe('DirectBroker', () => {
     assert.deepEqual(got, ['ok-1']);
     await assert.rejects(publisher.publish(topic, { data: 'x'.repeat(128 * 1024) }), /larger than/);
     await assert.rejects(publisher.publish('bad topic', { data: 1 }), /invalid topic/);
+  });
+
+  it('refuses a delivery without the system token (401, no handler runs); a real publish arrives', async () => {
+    const topic = 'account.opened';
+    const token = 'run-token-a1b2c3';
+    const start = (options: { token: string }) =>
+      DirectBroker.start({ registry, stateDir, system: 'trusted', ...options }).then((broker) => {
+        brokers.push(broker);
+        return broker;
+      });
+    const publisher = await start({ token });
+    const subscriber = await start({ token });
+    const got: string[] = [];
+    await subscriber.subscribe(topic, async (event) => void got.push(event.id), { queue: 'mailer' });
+    await waitForSubscribers(publisher, topic, 1);
+
+    const forged = JSON.stringify({ id: 'forged', topic, data: {}, publishedAt: 'now', headers: {} });
+    const headers = { 'content-type': 'application/json', 'berth-queue': 'mailer' };
+    assert.equal(await post(subscriber.address, forged, headers), 401, 'no token');
+    assert.equal(
+      await post(subscriber.address, forged, { ...headers, authorization: 'Bearer guessed' }),
+      401,
+      'a wrong token',
+    );
+    assert.equal(
+      await post(subscriber.address, forged, { ...headers, authorization: token }),
+      401,
+      'the token without its scheme',
+    );
+    // A broker of another run (another token) is refused the same way, and says why.
+    const stranger = await start({ token: 'another-run' });
+    await waitForSubscribers(stranger, topic, 1);
+    await assert.rejects(stranger.publish(topic, { id: 'stranger', data: {} }), /unauthorized/);
+    assert.deepEqual(got, [], 'no refused delivery reached the handler');
+
+    await publisher.publish(topic, { id: 'real', data: {} });
+    assert.deepEqual(got, ['real']);
+    // The same raw request with the token is a delivery: the refusals above were the token's doing.
+    assert.equal(
+      await post(subscriber.address, forged.replace('forged', 'raw'), {
+        ...headers,
+        authorization: `Bearer ${token}`,
+      }),
+      200,
+    );
+    assert.deepEqual(got, ['real', 'raw']);
   });
 
   it('close() lets an in-flight handler finish and ack before it returns', async () => {

@@ -24,7 +24,15 @@ test('embedded: PGlite only for services that use postgres; the gateway always',
   assert.deepEqual(plan.selected, ['postgres', 'gateway', 'store']);
   assert.equal(plan.database, 'embedded');
   const store = processOf(plan, 'store-1');
-  assert.equal(store.env.DATABASE_URL, `postgres://postgres@127.0.0.1:${plan.pglitePort}/postgres`);
+  assert.match(
+    store.env.DATABASE_URL!,
+    new RegExp(`^postgres://postgres:[\\w-]{32}@127\\.0\\.0\\.1:${plan.pglitePort}/postgres$`),
+  );
+  assert.equal(store.env.DATABASE_URL, plan.embeddedDatabaseUrl);
+  assert.equal(
+    processOf(plan, 'postgres').env.BERTH_PGLITE_PASSWORD,
+    new URL(plan.embeddedDatabaseUrl!).password,
+  );
   assert.equal(processOf(plan, 'back-1').env.DATABASE_URL, undefined);
   assert.deepEqual(plan.units.find((unit) => unit.name === 'store')!.deps, ['postgres']);
   assert.equal(processOf(plan, 'postgres').env.BERTH_PGLITE_DIR, '/data/pglite');
@@ -53,6 +61,10 @@ test('every instance gets the wiring; replicas past the first take any free port
   assert.equal(gateway.BERTH_GATEWAY_PORT, '18080');
   assert.equal(gateway.BERTH_KNOWN_SERVICES, 'back,front,store');
   assert.equal(gateway.BERTH_STATIC_DIR, undefined);
+  // A young generation capped at start-up: the only time Node takes the flag (src/service/node-flags.ts).
+  for (const instance of ['gateway', 'back-1', 'front-1']) {
+    assert.deepEqual(processOf(plan, instance).args.slice(0, -1), ['--max-semi-space-size=8'], instance);
+  }
 });
 
 test('DATABASE_URL and <SERVICE>_DATABASE_URL replace PGlite; NATS_URL goes to services that use nats', async () => {

@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import pg from 'pg';
 import { findRunningSystem, localRegistryDir } from '../../src/runner/state.ts';
 import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
 import { BerthRun, berth, childEnv, isAlive, repoRoot, rpc } from './berth-run.ts';
+import { reachableByOthers } from './embedded-postgres.ts';
 
 const fixture = 'test/runner/fixtures';
 const hello = (service: string, name = 'test') => ({ service, method: 'Say.Hello', request: { name } });
@@ -154,7 +156,32 @@ test('a service that fails to start stops the run: exit 1, naming it, with its o
   assert.ok(!isAlive(backPid), 'what had started is stopped');
 });
 
-test('embedded postgres: services get a DATABASE_URL; the data outlives a restart', async (t) => {
+/** The embedded Postgres's password of a run, after checking that it lets in only who gives it. */
+async function checkDatabasePassword(run: BerthRun): Promise<string> {
+  const url = run.state().databaseUrl!;
+  assert.match(url, /^postgres:\/\/postgres:[\w-]{32}@127\.0\.0\.1:\d+\/postgres$/);
+  const password = new URL(url).password;
+  const guess = new pg.Client({ connectionString: url.replace(`:${password}@`, ':guess@') });
+  await assert.rejects(guess.connect(), /password authentication failed for user "postgres"/);
+  const right = new pg.Client({ connectionString: url });
+  await right.connect();
+  await right.end();
+  // Only in the 0600 state file and its services' environment: in no output and no log.
+  assert.ok(!run.output.includes(password) && !run.stderr.includes(password), 'the password is not printed');
+  for (const name of readdirSync(join(run.dataDir, 'logs'))) {
+    assert.ok(!readFileSync(join(run.dataDir, 'logs', name), 'utf8').includes(password), `not in ${name}`);
+  }
+  return password;
+}
+
+/** The data dir, the state file and the database are their user's only. */
+function checkPrivate(run: BerthRun): void {
+  assert.equal(statSync(run.dataDir).mode & 0o777, 0o700);
+  assert.equal(statSync(join(run.dataDir, 'state.json')).mode & 0o777, 0o600);
+  assert.deepEqual(reachableByOthers(join(run.dataDir, 'pglite')), []);
+}
+
+test('embedded postgres: services get a DATABASE_URL with a password; the data outlives a restart', async (t) => {
   const first = await BerthRun.start({
     target: fixture,
     args: ['--only', 'store'],
@@ -163,10 +190,14 @@ test('embedded postgres: services get a DATABASE_URL; the data outlives a restar
   assert.equal(first.state().processes.find((p) => p.kind === 'postgres')?.status, 'ready');
   assert.equal((await rpc(first.gateway, hello('store', 'a'))).body.greeting, 'store: hello a #1');
   assert.equal((await rpc(first.gateway, hello('store', 'b'))).body.greeting, 'store: hello b #2');
+  const firstPassword = await checkDatabasePassword(first);
+  checkPrivate(first);
   // `berth stop` without a service stops the whole system, as Ctrl-C does.
   const stop = await berth(['stop'], { BERTH_DATA_DIR: first.dataDir });
   assert.equal(stop.code, 0, stop.stderr);
   assert.deepEqual(await first.exited, { code: 0, signal: null });
+  // As an older berth left it: the next run makes it private again.
+  chmodSync(first.dataDir, 0o755);
 
   const second = await BerthRun.start({
     target: fixture,
@@ -175,6 +206,8 @@ test('embedded postgres: services get a DATABASE_URL; the data outlives a restar
     cleanup: (fn) => t.after(fn),
   });
   assert.equal((await rpc(second.gateway, hello('store', 'c'))).body.greeting, 'store: hello c #3');
+  assert.notEqual(await checkDatabasePassword(second), firstPassword, 'a new password per run');
+  checkPrivate(second);
   assert.equal((await second.stop()).code, 0);
 });
 

@@ -28,6 +28,7 @@ export function newService(name: string, runtime: Runtime): Service {
     host: runtime.host,
     port: runtime.port,
     advertiseHost: runtime.advertiseHost,
+    opsPort: runtime.opsPort,
   });
 }
 
@@ -65,7 +66,7 @@ export async function openBroker(
   // (the NATS client and undici are ~12 MB of RSS together).
   let broker: Broker;
   if (settings.natsUrl) {
-    const { NatsBroker } = await import('../../../src/broker/nats-broker.ts');
+    const { NatsBroker } = await import('berth/broker/nats');
     const nats = await NatsBroker.connect({
       servers: settings.natsUrl,
       name: service.instanceId,
@@ -76,7 +77,7 @@ export async function openBroker(
     service.checkReady('broker', (signal) => nats.check(signal));
     broker = nats;
   } else {
-    const { DirectBroker } = await import('../../../src/broker/direct-broker.ts');
+    const { DirectBroker } = await import('berth/broker/direct');
     broker = await DirectBroker.start({
       registry: runtime.registry,
       logger: service.logger,
@@ -85,6 +86,7 @@ export async function openBroker(
       system,
       owner: service.name,
       stateDir: join(settings.berthDataDir, 'broker'),
+      token: settings.berthBrokerToken,
     });
   }
   service.onClose(() => broker.close());

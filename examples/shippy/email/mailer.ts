@@ -3,9 +3,10 @@
  * files in `<data dir>/email/outbox/` (open them with any mail client). A file is
  * named after the event that caused it and written atomically (temp file, then
  * rename), so a reader never sees half a mail and a repeat replaces, never adds.
+ * Mails are personal data: the folder is 0700 and every file 0600.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Transporter } from 'nodemailer';
 
@@ -56,7 +57,9 @@ export async function createMailer(settings: { smtpUrl?: string; berthDataDir: s
     };
   }
   const dir = join(settings.berthDataDir, 'email', 'outbox');
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // A folder an earlier version made keeps its mode through mkdir.
+  await chmod(dir, 0o700);
   const transport = lazyTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     target: dir,
@@ -65,7 +68,7 @@ export async function createMailer(settings: { smtpUrl?: string; berthDataDir: s
       const file = join(dir, `${fileSafe(mail.id)}.eml`);
       const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
       try {
-        await writeFile(temp, info.message as Buffer);
+        await writeFile(temp, info.message as Buffer, { mode: 0o600, flag: 'wx' });
         await rename(temp, file);
       } finally {
         await rm(temp, { force: true });

@@ -9,7 +9,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Code, ConfigError, ConnectError, MemoryRegistry } from 'berth';
-import { DirectBroker } from 'berth/broker';
+import { DirectBroker } from 'berth/broker/direct';
 import { SignJWT } from 'jose';
 import type { PgliteServer } from '../../../../test/broker/pglite-server.ts';
 import { createConsignmentService } from '../../consignment/service.ts';
