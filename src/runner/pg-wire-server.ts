@@ -65,6 +65,11 @@ export interface PgWireServerOptions {
   readonly password?: string;
   /** The largest message a client may send after its startup packet; default 64 MiB. */
   readonly maxMessageBytes?: number;
+  /**
+   * Time a client has from connecting to a session (PostgreSQL's authentication_timeout);
+   * default 10 s, so connections that never log in cannot hold the connection slots.
+   */
+  readonly loginTimeoutMs?: number;
   readonly logger: Logger;
 }
 
@@ -108,6 +113,7 @@ interface Shared {
   readonly logger: Logger;
   readonly verifier: ScramVerifier | undefined;
   readonly maxMessageBytes: number;
+  readonly loginTimeoutMs: number;
 }
 
 export class PgWireServer {
@@ -125,6 +131,7 @@ export class PgWireServer {
       logger: options.logger,
       verifier: options.password === undefined ? undefined : scramVerifier(options.password),
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      loginTimeoutMs: options.loginTimeoutMs ?? 10_000,
     };
     this.#server = createServer((socket) => this.#accept(socket));
   }
@@ -189,17 +196,24 @@ class Connection {
   #closed = false;
   /** Wakes run() when data arrives or the socket closes. */
   #wake: (() => void) | undefined;
+  readonly #loginTimer: NodeJS.Timeout;
 
   constructor(socket: Socket, shared: Shared) {
     this.#socket = socket;
     this.#shared = shared;
     this.#reader = new MessageReader(shared.maxMessageBytes);
+    // PostgreSQL's own answer to an authentication_timeout.
+    this.#loginTimer = setTimeout(
+      () => this.#end(errorResponse('57014', 'canceling authentication due to timeout')),
+      shared.loginTimeoutMs,
+    );
     socket.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk);
       this.#wake?.();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      clearTimeout(this.#loginTimer);
       this.#closed = true;
       this.#wake?.();
     });
@@ -312,6 +326,7 @@ class Connection {
   /** Authenticated: PGlite answers the startup packet (AuthenticationOk, parameters, ReadyForQuery). */
   async #openSession(): Promise<void> {
     this.#phase = 'session';
+    clearTimeout(this.#loginTimer);
     const startup = this.#startup!;
     this.#startup = undefined;
     this.#scram = undefined;

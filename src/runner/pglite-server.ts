@@ -18,6 +18,7 @@
  *                          by the first initdb on this machine when missing
  *   BERTH_HOST, PORT       where to listen (default 127.0.0.1:5432)
  *   BERTH_PGLITE_MAX_CONNECTIONS  default 100
+ *   BERTH_PGLITE_LOGIN_TIMEOUT_MS time from connecting to logging in, default 10000
  *   LOG_LEVEL, LOG_FORMAT
  */
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -45,6 +46,7 @@ if (!password) {
 const host = env.BERTH_HOST ?? '127.0.0.1';
 const port = Number(env.PORT ?? 5432);
 const maxConnections = Number(env.BERTH_PGLITE_MAX_CONNECTIONS ?? 100);
+const loginTimeoutMs = Number(env.BERTH_PGLITE_LOGIN_TIMEOUT_MS ?? 10_000);
 
 const started = performance.now();
 const template = env.BERTH_PGLITE_TEMPLATE;
@@ -53,7 +55,7 @@ let server: PgWireServer | undefined;
 let address: string;
 try {
   db = await openDatabase(dataDir, template);
-  server = new PgWireServer({ db, host, port, maxConnections, password, logger });
+  server = new PgWireServer({ db, host, port, maxConnections, loginTimeoutMs, password, logger });
   address = await server.start();
 } catch (error) {
   logger.fatal({ err: error }, `embedded Postgres did not start: ${(error as Error).message}`);

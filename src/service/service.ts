@@ -84,6 +84,8 @@ export class Service {
   readonly #adapter: ConnectAdapter;
   readonly #registrations: Array<(router: ConnectRouter) => void> = [];
   readonly #protoServices: string[] = [];
+  /** `/<pkg.Service>/<Method>` of every method handled, streaming ones included. */
+  readonly #procedures = new Set<string>();
   readonly #closers: Closer[] = [];
   #server: DualProtocolServer | undefined;
   #ops: OpsListener | undefined;
@@ -135,6 +137,7 @@ export class Service {
     this.#unary.addService(schema, impl);
     this.#registrations.push((router) => router.service(schema, impl));
     this.#protoServices.push(schema.typeName);
+    for (const method of schema.methods) this.#procedures.add(`/${schema.typeName}/${method.name}`);
     this.health.addName(schema.typeName);
     return this;
   }
@@ -291,11 +294,18 @@ export class Service {
       }
       if (!route && shortPath.test(url)) {
         const body = this.#unary.noSuchMethod(url);
-        res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        // Closed after the answer, as read-body.ts does: the request's body is not worth reading.
+        res.writeHead(404, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          connection: 'close',
+        });
         res.end(body);
         req.resume();
         return;
       }
+      // connect-node answers 404 only once it has read the whole body; closed after it instead.
+      if (!route && !this.#procedures.has(url)) res.setHeader('connection', 'close');
     } else if (req.method === 'GET' && this.#opsOnPublicPort(url, res)) {
       return;
     }

@@ -27,6 +27,7 @@ export interface EmbeddedPostgresOptions {
   readonly password: string;
   readonly port?: number;
   readonly maxConnections?: number;
+  readonly loginTimeoutMs?: number;
   /** More arguments for node, before the entry file. */
   readonly nodeArgs?: readonly string[];
   /** Default src/runner/pglite-server.ts. */
@@ -42,6 +43,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       BERTH_PGLITE_TEMPLATE: pgliteTemplate(process.env),
       BERTH_PGLITE_PASSWORD: options.password,
       BERTH_PGLITE_MAX_CONNECTIONS: String(options.maxConnections ?? 100),
+      ...(options.loginTimeoutMs === undefined
+        ? {}
+        : { BERTH_PGLITE_LOGIN_TIMEOUT_MS: String(options.loginTimeoutMs) }),
       PORT: String(port),
       LOG_FORMAT: 'json',
     }),

@@ -22,7 +22,12 @@ let dir: string;
 
 const pgliteDir = () => join(dir, 'pglite');
 const start = async () => {
-  server = await startEmbeddedPostgres({ dataDir: pgliteDir(), password: PASSWORD, maxConnections: 12 });
+  server = await startEmbeddedPostgres({
+    dataDir: pgliteDir(),
+    password: PASSWORD,
+    maxConnections: 12,
+    loginTimeoutMs: 1_000,
+  });
 };
 /** A client that fails rather than hangs if the server stops answering. */
 const client = (url = server.url) =>
@@ -209,6 +214,15 @@ const hostile: ReadonlyArray<[string, Buffer, RegExp]> = [
     /expected a SASL response, got message type "Q"\0/,
   ],
 ];
+
+test('a client that connects and never logs in is cut off (57014), freeing its slot', async () => {
+  // A startup packet, then silence: the login would wait for a SASL response forever.
+  const answer = await sendRaw(startupPacket());
+  assert.match(answer, /C57014\0/);
+  assert.match(answer, /canceling authentication due to timeout\0/);
+  const silent = await sendRaw(Buffer.alloc(0));
+  assert.match(silent, /canceling authentication due to timeout\0/);
+});
 
 test('impossible lengths and out-of-order messages get 08P01 and a closed socket; others carry on', async () => {
   const bystander = client();

@@ -43,6 +43,9 @@ of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
         `berth run: ${system.system} has no "${system.environment}" overlay (it has: ${system.environments.join(', ') || 'none'}); running the base settings\n`,
       );
     }
+    // What the run's processes write (databases, logs, mails, services' own files) is
+    // this user's only; children inherit the umask.
+    process.umask(0o077);
     const runner = new Runner({
       system,
       env: io.env,
