@@ -16,7 +16,6 @@ await runMain((runtime) => {
     host: runtime.host,
     port: runtime.port,
     advertiseHost: runtime.advertiseHost,
-    opsPort: runtime.opsPort,
   });
   return service.handle(Say, {
     async hello(request, context) {

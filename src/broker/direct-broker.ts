@@ -117,6 +117,11 @@ export class DirectBroker implements Broker {
   /** Starts the delivery listener and the registry watch; resolves when both are ready. */
   static async start(options: DirectBrokerOptions): Promise<DirectBroker> {
     const broker = new DirectBroker(options);
+    if (options.token === undefined) {
+      broker.#logger.warn(
+        'no token: deliveries are not authenticated, anyone who can reach this port can publish to its subscribers (berth run passes Runtime.brokerToken)',
+      );
+    }
     try {
       await broker.#server.listen();
       await broker.#cache.start();

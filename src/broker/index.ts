@@ -22,7 +22,10 @@ export {
   handleOnce,
   pruneProcessed,
 } from './dedupe.ts';
+// Types only (erased at run time, so neither client is loaded): the classes are in /direct and /nats.
+export type { DirectBrokerOptions } from './direct-broker.ts';
 export { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
+export type { NatsBrokerOptions } from './nats-broker.ts';
 export {
   type EnqueueOptions,
   enqueue,

@@ -19,12 +19,9 @@ import { Code, ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { contentTypeJson } from '../protocol/connect-unary.ts';
-import type { ServiceInstance } from '../registry/registry.ts';
+import { opsPortMetadataKey, type ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { type Send, sendError } from './error-answers.ts';
-
-/** Instance metadata naming the port of its own ops endpoints, when they are not on its address. */
-export const opsPortMetadataKey = 'opsPort';
 
 const describeRefreshMs = 2_000;
 const probeTimeoutMs = 1_000;

@@ -33,9 +33,14 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../log/logger.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
-import type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from '../registry/registry.ts';
+import {
+  opsPortMetadataKey,
+  type Registry,
+  type RegistryEvent,
+  type ServiceInstance,
+  type WatchOptions,
+} from '../registry/registry.ts';
 import { WatchHub } from '../registry/watch-hub.ts';
-import { opsPortMetadataKey } from '../service/ops-endpoints.ts';
 import {
   callableServiceLabels,
   canaryWeightAnnotation,

@@ -31,6 +31,12 @@ export interface ServiceInstance {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/**
+ * `metadata.opsPort` of an instance whose /healthz, /readyz and /metrics are on a port
+ * of their own rather than on its address (Kubernetes: 9090).
+ */
+export const opsPortMetadataKey = 'opsPort';
+
 export type RegistryEvent =
   | { readonly type: 'add'; readonly instance: ServiceInstance }
   | { readonly type: 'remove'; readonly instance: ServiceInstance };

@@ -79,3 +79,17 @@ test('an ops port that is taken fails start(), naming the port', async (t) => {
     new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken} for the ops endpoints: .*EADDRINUSE`),
   );
 });
+
+test('an ops port the runtime supplies (runMain: BERTH_OPS_PORT) applies to a service built without one', async (t) => {
+  const service = greeter(new MemoryRegistry());
+  const instance = await service.start({ opsPort: 0 });
+  t.after(() => service.stop());
+  const opsPort = Number(instance.metadata.opsPort);
+  assert.ok(opsPort > 0, `metadata.opsPort is the bound port (got ${instance.metadata.opsPort})`);
+  const healthz = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
+  assert.equal(healthz.status, 200);
+  await healthz.arrayBuffer();
+  const publicHealthz = await fetch(`http://${instance.address}/healthz`);
+  await publicHealthz.arrayBuffer();
+  assert.equal(publicHealthz.status, 404);
+});

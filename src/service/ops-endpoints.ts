@@ -13,9 +13,6 @@ import type { Metrics } from '../metrics/metrics.ts';
 /** node:http without building its ESM namespace (see dual-protocol-server.ts). */
 const { createServer } = process.getBuiltinModule('node:http');
 
-/** `metadata.opsPort` of a registered instance: where its ops endpoints are, when not on its address. */
-export const opsPortMetadataKey = 'opsPort';
-
 export interface OpsSource {
   readonly name: string;
   readonly instanceId: string;

@@ -14,6 +14,11 @@ test('PORT, BERTH_PORT and BERTH_OPS_PORT: a port number, or an error naming the
   await assert.rejects(runtimeFromEnv({ ...env, BERTH_PORT: '70000' }), /BERTH_PORT: expected a port number/);
   assert.equal((await runtimeFromEnv(env)).opsPort, undefined);
   assert.equal((await runtimeFromEnv({ ...env, BERTH_OPS_PORT: '9090' })).opsPort, 9090);
+  assert.equal((await runtimeFromEnv(env)).brokerToken, undefined);
+  assert.equal(
+    (await runtimeFromEnv({ ...env, BERTH_BROKER_TOKEN: 'a'.repeat(43) })).brokerToken,
+    'a'.repeat(43),
+  );
   await assert.rejects(
     runtimeFromEnv({ ...env, BERTH_OPS_PORT: 'ops' }),
     /^Error: BERTH_OPS_PORT: expected a port number \(0-65535\), got "ops"$/,

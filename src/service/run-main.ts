@@ -25,9 +25,11 @@ export interface Runtime {
   readonly logger: Logger;
   readonly host: string;
   readonly port: number;
-  /** Pass it on as ServiceOptions.opsPort: the ops endpoints' own port, when set. */
+  /** The ops endpoints' own port, when set (runMain gives it to the service's start()). */
   readonly opsPort?: number;
   readonly advertiseHost: string | undefined;
+  /** BERTH_BROKER_TOKEN: `berth run`'s per-run secret, for DirectBrokerOptions.token. */
+  readonly brokerToken?: string;
 }
 
 export async function runtimeFromEnv(
@@ -42,6 +44,7 @@ export async function runtimeFromEnv(
     port: portFromEnv(env),
     opsPort: env.BERTH_OPS_PORT === undefined ? undefined : portNumber('BERTH_OPS_PORT', env.BERTH_OPS_PORT),
     advertiseHost: env.BERTH_ADVERTISE_HOST,
+    brokerToken: env.BERTH_BROKER_TOKEN || undefined,
   };
 }
 
@@ -101,14 +104,7 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
   let service: Service;
   try {
     service = await build(runtime);
-    const instance = await service.start();
-    // Kubernetes probes the ops port: a service that ignored it would never be ready.
-    if (runtime.opsPort !== undefined && instance.metadata.opsPort === undefined) {
-      await service.stop();
-      throw new Error(
-        `BERTH_OPS_PORT=${runtime.opsPort} is set, but service ${service.name} was built without it: pass \`opsPort: runtime.opsPort\` in its ServiceOptions`,
-      );
-    }
+    await service.start({ opsPort: runtime.opsPort });
   } catch (error) {
     runtime.logger.fatal({ err: error }, (error as Error).message);
     // Give pino's transport a moment to flush before leaving.

@@ -30,12 +30,12 @@ import { silentLogger } from '../log/logger.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
 import { codecOf, isIdentity } from '../protocol/connect-unary.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
-import type { Registry, ServiceInstance } from '../registry/registry.ts';
+import { opsPortMetadataKey, type Registry, type ServiceInstance } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
 import { ConnectAdapter } from './connect-adapter.ts';
 import { createDualProtocolServer, type DualProtocolServer } from './dual-protocol-server.ts';
 import { FramesEndpoint } from './frames-endpoint.ts';
-import { listenOps, type OpsListener, opsPortMetadataKey, serveOps } from './ops-endpoints.ts';
+import { listenOps, type OpsListener, serveOps } from './ops-endpoints.ts';
 import { shortPath, UnaryServer } from './unary-server.ts';
 
 export interface ServiceOptions {
@@ -86,6 +86,8 @@ export class Service {
   readonly #protoServices: string[] = [];
   /** `/<pkg.Service>/<Method>` of every method handled, streaming ones included. */
   readonly #procedures = new Set<string>();
+  /** ServiceOptions.opsPort, else the runtime's (start()). */
+  #opsPort: number | undefined;
   readonly #closers: Closer[] = [];
   #server: DualProtocolServer | undefined;
   #ops: OpsListener | undefined;
@@ -186,8 +188,15 @@ export class Service {
     return this.#shutdown.signal;
   }
 
-  async start(): Promise<ServiceInstance> {
+  /**
+   * Listens, registers and serves. `defaults` are what the runtime supplies for
+   * options the service left unset: runMain passes BERTH_OPS_PORT's port (on
+   * Kubernetes the probes use it), so a service built without `opsPort` still serves
+   * its ops endpoints where they are looked for.
+   */
+  async start(defaults: Pick<ServiceOptions, 'opsPort'> = {}): Promise<ServiceInstance> {
     if (this.#server) throw new Error(`service ${this.name} already started`);
+    this.#opsPort = this.#options.opsPort ?? defaults.opsPort;
     this.#server = createDualProtocolServer(
       (req, res) => this.#onHttp1(req, res),
       (req, res) => this.#onHttp2(req, res),
@@ -195,9 +204,9 @@ export class Service {
     );
     const host = this.#options.host ?? '127.0.0.1';
     const bound = await this.#server.listen(this.#options.port ?? 0, host);
-    if (this.#options.opsPort !== undefined) {
+    if (this.#opsPort !== undefined) {
       try {
-        this.#ops = await listenOps(this, host, this.#options.opsPort);
+        this.#ops = await listenOps(this, host, this.#opsPort);
       } catch (error) {
         this.#server.stopAccepting();
         await this.#server.drain(0);
@@ -301,7 +310,6 @@ export class Service {
           connection: 'close',
         });
         res.end(body);
-        req.resume();
         return;
       }
       // connect-node answers 404 only once it has read the whole body; closed after it instead.
@@ -319,6 +327,6 @@ export class Service {
 
   /** The ops endpoints on the service's port, unless they have one of their own (connect-node then answers 404). */
   #opsOnPublicPort(url: string, res: ServerResponse | Http2ServerResponse): boolean {
-    return this.#options.opsPort === undefined && serveOps(this, url, res);
+    return this.#opsPort === undefined && serveOps(this, url, res);
   }
 }

@@ -28,7 +28,6 @@ export function newService(name: string, runtime: Runtime): Service {
     host: runtime.host,
     port: runtime.port,
     advertiseHost: runtime.advertiseHost,
-    opsPort: runtime.opsPort,
   });
 }
 
@@ -86,7 +85,7 @@ export async function openBroker(
       system,
       owner: service.name,
       stateDir: join(settings.berthDataDir, 'broker'),
-      token: settings.berthBrokerToken,
+      token: runtime.brokerToken,
     });
   }
   service.onClose(() => broker.close());

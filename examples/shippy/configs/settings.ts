@@ -32,8 +32,6 @@ export const databaseSettings = {
 /** Events: NATS JetStream when `NATS_URL` is set, else the embedded direct broker. */
 export const brokerSettings = {
   natsUrl: optionalSetting(z.string().regex(/^(nats|tls|wss?):\/\//, { error: 'expected a nats:// URL' })),
-  /** `berth run`'s per-run secret: the direct broker takes deliveries only from its own run. */
-  berthBrokerToken: optionalSetting(z.string().min(32)),
 };
 
 /** Local state (broker groups, email outbox, generated keys), shared by the system's processes. */
