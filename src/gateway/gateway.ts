@@ -256,7 +256,10 @@ export class Gateway {
     }
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
       this.#upstreams ??= new Http2Upstreams();
-      const limits = { timeoutMs: this.#timeoutMs, bodyLimitBytes: this.#bodyLimit };
+      // The gateway's deadline bounds unary calls (the instance lists them); streams only the client's.
+      const method = `${proto.protoService.slice(proto.protoService.lastIndexOf('.') + 1)}.${proto.method}`;
+      const unary = instance.endpoints?.includes(method) ?? true;
+      const limits = { timeoutMs: unary ? this.#timeoutMs : undefined, bodyLimitBytes: this.#bodyLimit };
       relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
         this.#caller.report(instance, outcome);
         if (error === undefined || res.headersSent) return;

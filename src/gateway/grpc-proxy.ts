@@ -41,8 +41,12 @@ export class Http2Upstreams {
 
 /** What the gateway allows one relayed call. */
 export interface RelayLimits {
-  /** Deadline of the call; a client's shorter `grpc-timeout` wins. */
-  readonly timeoutMs: number;
+  /**
+   * Deadline of the call; a client's shorter `grpc-timeout` wins. Undefined for
+   * streaming methods, which may rightly run for long: only the client's own
+   * `grpc-timeout` bounds them.
+   */
+  readonly timeoutMs: number | undefined;
   /** Request DATA bytes relayed at most; past them the call ends RESOURCE_EXHAUSTED. */
   readonly bodyLimitBytes: number;
 }
@@ -88,7 +92,10 @@ export function relayHttp2(
     onSettled(outcome, error);
   };
   const clientTimeoutMs = parseGrpcTimeoutMs(req.headers['grpc-timeout']);
-  const timeoutMs = Math.min(clientTimeoutMs ?? limits.timeoutMs, limits.timeoutMs);
+  const timeoutMs =
+    limits.timeoutMs === undefined
+      ? clientTimeoutMs
+      : Math.min(clientTimeoutMs ?? limits.timeoutMs, limits.timeoutMs);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':') || name === 'connection' || name === 'host') continue;
@@ -97,8 +104,10 @@ export function relayHttp2(
   headers[HTTP2_HEADER_METHOD] = req.method;
   headers[HTTP2_HEADER_PATH] = req.url;
   // The instance learns the deadline too, and gives up when it passes (at most 8 digits).
-  headers['grpc-timeout'] =
-    timeoutMs <= 99_999_999 ? `${Math.ceil(timeoutMs)}m` : `${Math.ceil(timeoutMs / 1000)}S`;
+  if (timeoutMs !== undefined) {
+    headers['grpc-timeout'] =
+      timeoutMs <= 99_999_999 ? `${Math.ceil(timeoutMs)}m` : `${Math.ceil(timeoutMs / 1000)}S`;
+  }
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
     upstream = upstreams.session(address).request(headers);
@@ -136,9 +145,12 @@ export function relayHttp2(
     if (res.stream.writableFinished) reset();
     else res.stream.once('finish', reset);
   };
-  const deadline = deadlines.add(Date.now() + timeoutMs, () =>
-    endWithStatus(Code.DeadlineExceeded, `deadline of ${timeoutMs} ms exceeded at the gateway`),
-  );
+  const deadline =
+    timeoutMs === undefined
+      ? { cancel() {} }
+      : deadlines.add(Date.now() + timeoutMs, () =>
+          endWithStatus(Code.DeadlineExceeded, `deadline of ${timeoutMs} ms exceeded at the gateway`),
+        );
   let received = 0;
   const countBytes = (chunk: Buffer) => {
     received += chunk.length;

@@ -18,6 +18,8 @@ export const PROTOCOL_3 = 196608;
 export const MAX_STARTUP_BYTES = 10_000;
 /** Default bound of any other message: far above what services send, far below exhausting memory. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Bound of a message before login (SASL), as PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH. */
+export const MAX_LOGIN_MESSAGE_BYTES = 65_535;
 
 /** A framing error: answered with ErrorResponse 08P01 and the connection is closed. */
 export class ProtocolViolation extends Error {}
@@ -29,7 +31,7 @@ export class ProtocolViolation extends Error {}
  * message arriving in many chunks is copied once, not once per chunk.
  */
 export class MessageReader {
-  readonly #maxMessageBytes: number;
+  #maxMessageBytes: number;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #typed = false;
@@ -41,6 +43,16 @@ export class MessageReader {
   push(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
+  }
+
+  /** Bytes received and not yet taken as messages. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** The bound of every message from now on (raised once the client has logged in). */
+  limitMessages(maxMessageBytes: number): void {
+    this.#maxMessageBytes = maxMessageBytes;
   }
 
   /** From now on, messages have a type byte (after the startup packet). */

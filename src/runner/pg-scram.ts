@@ -31,9 +31,8 @@ export class ScramProtocolError extends Error {}
 const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 
-/** The verifier of `password`, with a random salt. */
-export function scramVerifier(password: string): ScramVerifier {
-  const salt = randomBytes(16);
+/** The verifier of `password`, with a random salt (a given one only for known-answer tests). */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): ScramVerifier {
   const salted = pbkdf2Sync(password.normalize('NFKC'), salt, ITERATIONS, 32, 'sha256');
   return {
     salt,
@@ -61,9 +60,12 @@ export class ScramExchange {
   #clientFirstBare = '';
   #serverFirst = '';
   #nonce = '';
+  readonly #serverNonce: string;
 
-  constructor(verifier: ScramVerifier) {
+  /** `serverNonce` is random unless given (known-answer tests only). */
+  constructor(verifier: ScramVerifier, serverNonce: string = randomBytes(18).toString('base64')) {
     this.#verifier = verifier;
+    this.#serverNonce = serverNonce;
   }
 
   /** The server-first message answering the client-first message. */
@@ -80,9 +82,13 @@ export class ScramExchange {
     if (match[2]) throw new ScramProtocolError('SCRAM authorization identities are not supported');
     this.#gs2Header = clientFirst.slice(0, clientFirst.length - match[3]!.length);
     this.#clientFirstBare = match[3]!;
+    // RFC 5802 §5.1: a mandatory extension the server does not know must fail the exchange.
+    if (this.#clientFirstBare.startsWith('m=')) {
+      throw new ScramProtocolError('SCRAM mandatory extensions are not supported');
+    }
     const clientNonce = attributes(this.#clientFirstBare, 'client-first message').get('r');
     if (!clientNonce) throw new ScramProtocolError('SCRAM client-first message has no nonce');
-    this.#nonce = clientNonce + randomBytes(18).toString('base64');
+    this.#nonce = clientNonce + this.#serverNonce;
     const { salt, iterations } = this.#verifier;
     this.#serverFirst = `r=${this.#nonce},s=${salt.toString('base64')},i=${iterations}`;
     return this.#serverFirst;

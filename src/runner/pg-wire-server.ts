@@ -32,6 +32,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   errorResponse,
   GSSENC_REQUEST,
+  MAX_LOGIN_MESSAGE_BYTES,
   MessageReader,
   PROTOCOL_3,
   ProtocolViolation,
@@ -50,6 +51,8 @@ import {
 
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
 const TERMINATE = 0x58; // X
+/** Bytes a connection may have waiting to be taken as messages before its socket is paused. */
+const PAUSE_READING_BYTES = 1024 * 1024;
 
 export interface PgWireServerOptions {
   readonly db: PGlite;
@@ -201,7 +204,8 @@ class Connection {
   constructor(socket: Socket, shared: Shared) {
     this.#socket = socket;
     this.#shared = shared;
-    this.#reader = new MessageReader(shared.maxMessageBytes);
+    // Until the client has logged in, no message is larger than a SASL token.
+    this.#reader = new MessageReader(Math.min(MAX_LOGIN_MESSAGE_BYTES, shared.maxMessageBytes));
     // PostgreSQL's own answer to an authentication_timeout.
     this.#loginTimer = setTimeout(
       () => this.#end(errorResponse('57014', 'canceling authentication due to timeout')),
@@ -209,6 +213,8 @@ class Connection {
     );
     socket.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk);
+      // Not read further while PGlite is busy with what came: run() resumes when it needs more.
+      if (this.#reader.buffered > PAUSE_READING_BYTES) socket.pause();
       this.#wake?.();
     });
     socket.on('error', () => socket.destroy());
@@ -224,7 +230,10 @@ class Connection {
       while (!this.#closed) {
         const message = this.#nextMessage();
         if (message) await this.#handle(message);
-        else if (!this.#closed) await new Promise<void>((resolve) => (this.#wake = resolve));
+        else if (!this.#closed) {
+          this.#socket.resume();
+          await new Promise<void>((resolve) => (this.#wake = resolve));
+        }
       }
     } catch (error) {
       this.#shared.logger.error({ err: error }, 'connection failed');
@@ -327,6 +336,7 @@ class Connection {
   async #openSession(): Promise<void> {
     this.#phase = 'session';
     clearTimeout(this.#loginTimer);
+    this.#reader.limitMessages(this.#shared.maxMessageBytes);
     const startup = this.#startup!;
     this.#startup = undefined;
     this.#scram = undefined;

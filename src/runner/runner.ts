@@ -52,6 +52,7 @@ import {
   DEFAULT_HEALTH,
   formatSeconds,
   type HealthPolicy,
+  POSTGRES_HEALTH,
   SupervisedProcess,
 } from './supervised-process.ts';
 
@@ -159,7 +160,8 @@ export class Runner {
               note: (message) => log.note(message),
               changed: () => this.#scheduleStateWrite(),
               backoff: this.#options.backoff ?? DEFAULT_BACKOFF,
-              health: this.#options.health ?? DEFAULT_HEALTH,
+              health:
+                this.#options.health ?? (unitPlan.kind === 'postgres' ? POSTGRES_HEALTH : DEFAULT_HEALTH),
               readyTimeoutMs: this.#options.readyTimeoutMs ?? 60_000,
               graceMs: this.#options.graceMs ?? 10_000,
             },

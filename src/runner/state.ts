@@ -16,16 +16,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   checkPrivateDir,
@@ -123,9 +114,7 @@ export function isRunning(state: RunState): boolean {
 export function writeState(state: RunState): void {
   const file = statePath(state.dataDir);
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(`${file}.tmp`, 0o600);
-  renameSync(`${file}.tmp`, file);
+  writePrivateFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
   writePointer(state.dataDir);
 }
 

@@ -41,6 +41,12 @@ export interface HealthPolicy {
 
 /** A process wedged for about 15 s is restarted; a slow moment (one or two missed checks) is not. */
 export const DEFAULT_HEALTH: HealthPolicy = { intervalMs: 5000, failures: 3 };
+/**
+ * The embedded Postgres answers on the thread that runs its queries: a long
+ * migration or query keeps it from answering for a while, and a restart then would
+ * cut it short. A wedged server (a minute without an answer) is still restarted.
+ */
+export const POSTGRES_HEALTH: HealthPolicy = { intervalMs: 5000, failures: 12 };
 
 export interface ProcessSpec {
   readonly instance: string;

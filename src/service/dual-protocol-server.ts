@@ -60,6 +60,11 @@ export interface ConnectionLimits {
   readonly maxPipelinedRequests: number;
   /** Open connections; connections past it are closed as they arrive. */
   readonly maxConnections: number;
+  /**
+   * Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS;
+   * Node's default is 2³²−1, and the idle timeout never fires while streams are open).
+   */
+  readonly maxConcurrentStreams: number;
 }
 
 /** Defaults of ConnectionLimits, in one place (docs/architecture.md, "Connection limits"). */
@@ -71,6 +76,7 @@ export const connectionLimitDefaults: ConnectionLimits = {
   idleTimeoutMs: 30_000,
   maxPipelinedRequests: 32,
   maxConnections: 10_000,
+  maxConcurrentStreams: 100,
 };
 
 /** `limits` over the defaults, checked; throws RangeError naming the bad one. */
@@ -126,6 +132,7 @@ export function createDualProtocolServer(
     idleTimeoutMs,
     maxPipelinedRequests,
     maxConnections,
+    maxConcurrentStreams,
   } = resolveConnectionLimits(limits);
   const http1 = createHttpServer(
     {
@@ -159,7 +166,7 @@ export function createDualProtocolServer(
   let http2: Promise<Http2Server> | undefined;
   const http2Server = () => {
     http2 ??= import('node:http2').then(({ createServer }) => {
-      const server = createServer({}, onHttp2);
+      const server = createServer({ settings: { maxConcurrentStreams } }, onHttp2);
       server.on('stream', (stream) => {
         const session = stream.session as CountedSession;
         session[openStreams] = (session[openStreams] ?? 0) + 1;

@@ -380,3 +380,10 @@ test(
     await waitFor(() => handlerAborted.has('hang-cancelled'), { what: "the handler's signal to abort" });
   },
 );
+
+test('an HTTP/2 connection may open at most 100 streams at once (SETTINGS_MAX_CONCURRENT_STREAMS)', async (t) => {
+  const session = grpcSession(t.after.bind(t));
+  // Node's default would announce 4294967295: one connection could open streams without end.
+  const [settings] = (await once(session, 'remoteSettings')) as [{ maxConcurrentStreams?: number }];
+  assert.equal(settings.maxConcurrentStreams, 100);
+});

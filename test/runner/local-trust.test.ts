@@ -17,6 +17,7 @@ import { listRunningSystems, STATE_VERSION } from '../../src/runner/state.ts';
 import { runBerth } from '../cli/run-cli.ts';
 import { fakeInstances } from '../support/instances.ts';
 
+// CI runs as root (.ci/run), so these run there; as another user they are reported skipped, never passed.
 const asRoot = process.getuid?.() === 0 ? false : 'needs root, to give files to another uid';
 const nobody = 65534;
 

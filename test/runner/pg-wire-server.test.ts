@@ -196,12 +196,18 @@ const hostile: ReadonlyArray<[string, Buffer, RegExp]> = [
   [
     'a typed message of length -1',
     Buffer.concat([startupPacket(), typed('p', -1)]),
-    /invalid message length -1 \(at least 4, at most 67108864 bytes\)\0/,
+    /invalid message length -1 \(at least 4, at most 65535 bytes\)\0/,
   ],
   [
     'a typed message of length 0',
     Buffer.concat([startupPacket(), typed('p', 0)]),
     /invalid message length 0 /,
+  ],
+  [
+    // PostgreSQL's own bound of an authentication message: no one can make the server buffer 64 MiB per slot unauthenticated.
+    'a login message over 64 KiB',
+    Buffer.concat([startupPacket(), typed('p', 100_000)]),
+    /invalid message length 100000 \(at least 4, at most 65535 bytes\)\0/,
   ],
   [
     'a typed message of 2 GiB',
