@@ -56,113 +56,27 @@ import { isMapping, type Mapping, mergeInto, type Path, Provenance, type Source 
 import {
   BYTES,
   type OverlayInput,
-  type ResourceKind,
   type ServiceInput,
   type SystemInput,
   systemInput,
 } from './system-file-schema.ts';
+import type { GatewayConnectionLimits, ServiceSpec, SystemFile } from './system-spec.ts';
 import { validate } from './validate.ts';
 import { parseYamlFile, readYamlFile } from './yaml-file.ts';
 
 export { RESOURCE_KINDS, type ResourceKind } from './system-file-schema.ts';
 
-// ---------------------------------------------------------------- resolved form
-
-export interface ComputeResources {
-  /** Requests. */
-  readonly cpu?: string;
-  readonly memory?: string;
-  readonly limits?: { readonly cpu?: string; readonly memory?: string };
-}
-
-export interface ServiceSpec {
-  readonly name: string;
-  /** Folder as written, relative to berth.yaml. */
-  readonly path: string;
-  /** Absolute folder. */
-  readonly dir: string;
-  /** Absolute entry file (`<dir>/main.ts` by default). */
-  readonly entry: string;
-  /** 0 = any free port. */
-  readonly port: number;
-  readonly replicas: number;
-  readonly uses: readonly ResourceKind[];
-  readonly dependsOn: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  /** Env vars whose values are secrets (Kubernetes: Secret `<name>-secrets`). */
-  readonly secrets: readonly string[];
-  readonly resources: ComputeResources | undefined;
-  /**
-   * Fully-qualified proto services it serves, as berth.yaml lists them; undefined:
-   * those the system's .proto files declare in its package (src/kube/proto-services.ts).
-   */
-  readonly serves: readonly string[] | undefined;
-}
-
-export interface GatewaySpec {
-  readonly port: number;
-  readonly cors: { readonly origins: readonly string[] };
-  /** Bytes. */
-  readonly bodyLimit: number;
-  readonly timeoutMs: number;
-  /** Absolute folder served at `/`, if any. */
-  readonly static: string | undefined;
-  /** Connection limits berth.yaml sets; present only when it sets one (the others keep their defaults). */
-  readonly connectionLimits?: GatewayConnectionLimits;
-}
-
-/** The connection limits berth.yaml may set (ConnectionLimits in src/service/dual-protocol-server.ts). */
-export interface GatewayConnectionLimits {
-  readonly headersTimeoutMs?: number;
-  readonly requestTimeoutMs?: number;
-  readonly keepAliveTimeoutMs?: number;
-  readonly idleTimeoutMs?: number;
-  readonly maxConnections?: number;
-}
-
-export interface PostgresSpec {
-  /** True: berth runs an embedded Postgres locally (and one in the cluster). */
-  readonly embedded: boolean;
-  readonly url: string | undefined;
-  /** Image of the in-cluster PostgreSQL (when embedded). */
-  readonly image: string;
-}
-
-export interface NatsSpec {
-  /** External server; undefined: berth provides one (local direct delivery / in-cluster NATS). */
-  readonly url: string | undefined;
-  /** Image of the in-cluster NATS server (without a url). */
-  readonly image: string;
-}
-
-export interface BuildSpec {
-  /** Image reference the Dockerfiles start FROM (`FROM <base>`); its text is part of every image tag. */
-  readonly base: string;
-}
-
-export interface ResourceSpecs {
-  readonly postgres?: PostgresSpec;
-  readonly nats?: NatsSpec;
-}
-
-export interface SystemFile {
-  /** Absolute path of berth.yaml. */
-  readonly file: string;
-  /** Folder holding it; service paths are relative to it. */
-  readonly root: string;
-  /** The environment whose overlay (if any) was applied. */
-  readonly environment: string;
-  readonly system: string;
-  readonly namespace: string;
-  readonly registry: string | undefined;
-  readonly build: BuildSpec;
-  readonly gateway: GatewaySpec;
-  readonly resources: ResourceSpecs;
-  /** Services in file order; see startOrder() for the order to start them. */
-  readonly services: Readonly<Record<string, ServiceSpec>>;
-  /** Names of the overlays the file defines. */
-  readonly environments: readonly string[];
-}
+export type {
+  BuildSpec,
+  ComputeResources,
+  GatewayConnectionLimits,
+  GatewaySpec,
+  NatsSpec,
+  PostgresSpec,
+  ResourceSpecs,
+  ServiceSpec,
+  SystemFile,
+} from './system-spec.ts';
 
 /** Defaults, in one place. */
 export const SYSTEM_DEFAULTS = {

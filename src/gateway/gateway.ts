@@ -9,16 +9,14 @@
  *   POST /<pkg>.<Service>/<Method>    → #passThrough (Connect, gRPC-Web over HTTP/1.1)
  *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson  (application/json only)
  *   GET anything else                 → static-files.ts (the web UI), when configured
- * HTTP/2 (gRPC)                       → relayHttp2 to an instance serving the proto service,
- *                                       picked by the caller's balancer and ejector (no retries:
- *                                       a stream's body is relayed as it comes, not kept)
+ * HTTP/2 (gRPC)                       → grpc-pass-through.ts: relayed to an instance serving
+ *                                       the proto service, picked by the caller's balancer
  *
  * Calls go through a ServiceCaller (registry cache, balancing, ejection, safe
  * retries). Errors answer micro's JSON `{id, code, detail, status}`, or the
  * caller's protocol for pass-through requests (error-answers.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { ServiceCaller } from '../client/caller.ts';
 import { forwardableHeaders } from '../context/request-context.ts';
@@ -38,7 +36,7 @@ import {
 import { readBody } from '../service/read-body.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
 import { type Send, sendError, sendProtocolError } from './error-answers.ts';
-import type { Http2Upstreams } from './grpc-proxy.ts';
+import { GrpcPassThrough } from './grpc-pass-through.ts';
 import { KnownServices } from './known-services.ts';
 import { listenOps, OpsEndpoints, type OpsServer } from './ops-endpoints.ts';
 import {
@@ -92,8 +90,7 @@ export class Gateway {
   readonly cache: RegistryCache;
   readonly #options: GatewayOptions;
   readonly #caller: ServiceCaller;
-  /** HTTP/2 connections to instances, made by the first gRPC request (node:http2 loads only then). */
-  #upstreams: Http2Upstreams | undefined;
+  readonly #grpc: GrpcPassThrough;
   readonly #static: StaticFiles | undefined;
   readonly #known: KnownServices;
   readonly #ops: OpsEndpoints;
@@ -115,6 +112,12 @@ export class Gateway {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#static = options.staticDir ? staticFiles(options.staticDir) : undefined;
     this.#known = new KnownServices(this.cache, options.knownServices, options.knownProtoServices);
+    this.#grpc = new GrpcPassThrough({
+      caller: this.#caller,
+      known: this.#known,
+      timeoutMs: this.#timeoutMs,
+      bodyLimitBytes: this.#bodyLimit,
+    });
     this.#ops = new OpsEndpoints({
       cache: this.cache,
       metrics: this.metrics,
@@ -137,7 +140,7 @@ export class Gateway {
     await this.cache.start();
     this.#server = createDualProtocolServer(
       (req, res) => this.#onHttp1(req, res),
-      (req, res) => this.#onHttp2(req, res),
+      (req, res) => this.#grpc.serve(req, res),
       undefined,
       this.#connectionLimits,
     );
@@ -162,7 +165,7 @@ export class Gateway {
     await this.#opsServer?.close();
     this.#ops.close();
     this.#known.close();
-    this.#upstreams?.close();
+    this.#grpc.close();
     await this.#caller.close();
     await this.cache.close();
   }
@@ -236,40 +239,6 @@ export class Gateway {
         return;
       }
       this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
-    });
-  }
-
-  #onHttp2(req: Http2ServerRequest, res: Http2ServerResponse): void {
-    const proto = parseProtoPath(req.url);
-    const instance = proto ? this.#caller.pick({ protoService: proto.protoService }) : undefined;
-    if (!proto || !instance) {
-      const error = proto
-        ? this.#known.missingProtoService(proto.protoService)
-        : new ConnectError(`no route for ${req.url}`, Code.Unimplemented);
-      res.writeHead(200, {
-        'content-type': 'application/grpc',
-        'grpc-status': String(error.code),
-        'grpc-message': encodeURIComponent(error.rawMessage),
-      });
-      res.end();
-      return;
-    }
-    void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
-      this.#upstreams ??= new Http2Upstreams();
-      // The gateway's deadline bounds unary calls (the instance lists them); streams only the client's.
-      const method = `${proto.protoService.slice(proto.protoService.lastIndexOf('.') + 1)}.${proto.method}`;
-      const unary = instance.endpoints?.includes(method) ?? true;
-      const limits = { timeoutMs: unary ? this.#timeoutMs : undefined, bodyLimitBytes: this.#bodyLimit };
-      relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
-        this.#caller.report(instance, outcome);
-        if (error === undefined || res.headersSent) return;
-        res.writeHead(200, {
-          'content-type': 'application/grpc',
-          'grpc-status': '14',
-          'grpc-message': encodeURIComponent(`${instance.address}: ${error.message}`),
-        });
-        res.end();
-      });
     });
   }
 

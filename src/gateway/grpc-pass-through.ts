@@ -1,0 +1,71 @@
+/**
+ * gRPC over HTTP/2 through the gateway: the instance serving the proto service is
+ * picked by the caller's balancer and ejector (no retries: a stream's body is
+ * relayed as it comes, not kept), and the stream relayed by grpc-proxy.ts, which
+ * the first call loads (with node:http2).
+ */
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { ServiceCaller } from '../client/caller.ts';
+import { Code, ConnectError } from '../errors/berth-error.ts';
+import type { Http2Upstreams } from './grpc-proxy.ts';
+import type { KnownServices } from './known-services.ts';
+import { parseProtoPath } from './rpc-request.ts';
+
+export interface GrpcPassThroughOptions {
+  readonly caller: ServiceCaller;
+  readonly known: KnownServices;
+  /** Deadline of unary calls. */
+  readonly timeoutMs: number;
+  readonly bodyLimitBytes: number;
+}
+
+export class GrpcPassThrough {
+  readonly #options: GrpcPassThroughOptions;
+  /** HTTP/2 connections to instances, made by the first call. */
+  #upstreams: Http2Upstreams | undefined;
+
+  constructor(options: GrpcPassThroughOptions) {
+    this.#options = options;
+  }
+
+  serve(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const proto = parseProtoPath(req.url);
+    const instance = proto ? this.#options.caller.pick({ protoService: proto.protoService }) : undefined;
+    if (!proto || !instance) {
+      const error = proto
+        ? this.#options.known.missingProtoService(proto.protoService)
+        : new ConnectError(`no route for ${req.url}`, Code.Unimplemented);
+      res.writeHead(200, {
+        'content-type': 'application/grpc',
+        'grpc-status': String(error.code),
+        'grpc-message': encodeURIComponent(error.rawMessage),
+      });
+      res.end();
+      return;
+    }
+    void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
+      this.#upstreams ??= new Http2Upstreams();
+      // The gateway's deadline bounds unary calls (the instance lists them); streams only the client's.
+      const method = `${proto.protoService.slice(proto.protoService.lastIndexOf('.') + 1)}.${proto.method}`;
+      const unary = instance.endpoints?.includes(method) ?? true;
+      const limits = {
+        timeoutMs: unary ? this.#options.timeoutMs : undefined,
+        bodyLimitBytes: this.#options.bodyLimitBytes,
+      };
+      relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
+        this.#options.caller.report(instance, outcome);
+        if (error === undefined || res.headersSent) return;
+        res.writeHead(200, {
+          'content-type': 'application/grpc',
+          'grpc-status': '14',
+          'grpc-message': encodeURIComponent(`${instance.address}: ${error.message}`),
+        });
+        res.end();
+      });
+    });
+  }
+
+  close(): void {
+    this.#upstreams?.close();
+  }
+}
