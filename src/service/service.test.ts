@@ -6,6 +6,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import { capturingLogger } from '../../test/support/log-capture.ts';
+import { rawConnection } from '../../test/support/raw-connection.ts';
 import { Gateway } from '../gateway/gateway.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import { Service } from './service.ts';
@@ -132,3 +133,51 @@ for (const { what, method, chunked } of unreadBodies) {
     assert.ok(offered < total, `the client wrote all ${offered} bytes before the close`);
   });
 }
+
+test('a service takes connection limits of its own: one past its pipelining limit is answered 429', async (t) => {
+  assert.throws(
+    () =>
+      new Service({
+        name: 'greeter',
+        registry: new MemoryRegistry(),
+        connectionLimits: { headersTimeoutMs: 0 },
+      }),
+    /headersTimeoutMs must be a positive integer, got 0/,
+  );
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let started = () => {};
+  const heldStarted = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const service = new Service({
+    name: 'greeter',
+    registry: new MemoryRegistry(),
+    deregisterDelayMs: 0,
+    connectionLimits: { maxPipelinedRequests: 1 },
+  }).handle(Say, {
+    async hello(request) {
+      if (request.name === 'held') {
+        started();
+        await held;
+      }
+      return { greeting: `Hello ${request.name}` };
+    },
+  });
+  const { address } = await service.start();
+  t.after(() => service.stop());
+  const { socket, received, closed } = await rawConnection(Number(address.split(':')[1]));
+  const call = (name: string) => {
+    const body = JSON.stringify({ name });
+    return `POST /greeter.v1.Say/Hello HTTP/1.1\r\nHost: greeter\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  };
+  // One write, so node:http parses both before the first handler runs: the second is
+  // one past the limit while the first is held (the default, 32, would queue it).
+  socket.write(call('held') + call('second'));
+  await heldStarted;
+  release(); // the 429 goes out after the first answer, in order, then the connection closes
+  await closed;
+  assert.match(received(), /HTTP\/1\.1 429 /);
+});

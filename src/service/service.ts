@@ -33,7 +33,12 @@ import { framesMetadataKey } from '../protocol/frames.ts';
 import { opsPortMetadataKey, type Registry, type ServiceInstance } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
 import { ConnectAdapter } from './connect-adapter.ts';
-import { createDualProtocolServer, type DualProtocolServer } from './dual-protocol-server.ts';
+import {
+  type ConnectionLimits,
+  createDualProtocolServer,
+  type DualProtocolServer,
+  resolveConnectionLimits,
+} from './dual-protocol-server.ts';
 import { FramesEndpoint } from './frames-endpoint.ts';
 import { listenOps, type OpsListener, serveOps } from './ops-endpoints.ts';
 import { shortPath, UnaryServer } from './unary-server.ts';
@@ -65,6 +70,11 @@ export interface ServiceOptions {
   readonly deregisterDelayMs?: number;
   /** Options of the clients this service uses to call others. */
   readonly client?: Omit<CallerOptions, 'cache'>;
+  /**
+   * What one connection may hold: header, request, keep-alive and idle timeouts,
+   * pipelined requests, connections, HTTP/2 streams (defaults: connectionLimitDefaults).
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 type Closer = () => Promise<void> | void;
@@ -88,6 +98,7 @@ export class Service {
   readonly #procedures = new Set<string>();
   /** ServiceOptions.opsPort, else the runtime's (start()). */
   #opsPort: number | undefined;
+  readonly #connectionLimits: ConnectionLimits;
   readonly #closers: Closer[] = [];
   #server: DualProtocolServer | undefined;
   #ops: OpsListener | undefined;
@@ -98,6 +109,8 @@ export class Service {
 
   constructor(options: ServiceOptions) {
     this.#options = options;
+    // Checked here, so a bad limit fails where the service is built, naming the limit.
+    this.#connectionLimits = resolveConnectionLimits(options.connectionLimits);
     this.name = options.name;
     this.version = options.version ?? '0.0.0';
     this.system = options.system;
@@ -201,6 +214,7 @@ export class Service {
       (req, res) => this.#onHttp1(req, res),
       (req, res) => this.#onHttp2(req, res),
       (socket, first) => this.#frames.accept(socket, first),
+      this.#connectionLimits,
     );
     const host = this.#options.host ?? '127.0.0.1';
     const bound = await this.#server.listen(this.#options.port ?? 0, host);
