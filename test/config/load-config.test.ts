@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { configErrorMessage } from '../support/config-error.ts';
 
 const schema = z.strictObject({
   name: z.string(),
@@ -43,17 +44,6 @@ function load(
   options: { env?: string; environment?: Record<string, string>; prefix?: string } = {},
 ) {
   return loadConfig({ schema, dir: 'configs', cwd: project(files), prefix: 'VESSEL_', ...options });
-}
-
-/** The ConfigError's message (fails if loading succeeds or throws something else). */
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
 }
 
 const base = 'name: vessel\ndatabase:\n  url: postgres://localhost/vessel\n';
@@ -170,7 +160,7 @@ describe('loadConfig: environment variables', () => {
 
 describe('loadConfig: mistakes, one line each naming the file or variable, the key and the expectation', () => {
   test('missing required key names the key, the expected type and where to set it', () => {
-    const message = messageOf(() => load({ 'base.yaml': 'name: vessel\ndatabase:\n  port: 1\n' }));
+    const message = configErrorMessage(() => load({ 'base.yaml': 'name: vessel\ndatabase:\n  port: 1\n' }));
     assert.equal(
       message,
       'configs: database.url: missing required key, expected string; ' +
@@ -179,19 +169,19 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('wrong type in base.yaml names base.yaml, the key, expected and found, and the line', () => {
-    const message = messageOf(() => load({ 'base.yaml': base + '  port: abc\n' }));
+    const message = configErrorMessage(() => load({ 'base.yaml': base + '  port: abc\n' }));
     assert.equal(message, 'configs/base.yaml: database.port: expected number, got string "abc" (line 4)');
   });
 
   test('wrong type in the overlay names the overlay file, not base.yaml', () => {
-    const message = messageOf(() =>
+    const message = configErrorMessage(() =>
       load({ 'base.yaml': base + '  port: 5432\n', 'dev.yaml': 'database:\n  port: "abc"\n' }),
     );
     assert.equal(message, 'configs/dev.yaml: database.port: expected number, got string "abc" (line 2)');
   });
 
   test('a constraint names what was expected', () => {
-    const message = messageOf(() => load({ 'base.yaml': base + '  pool:\n    max: 0\n' }));
+    const message = configErrorMessage(() => load({ 'base.yaml': base + '  pool:\n    max: 0\n' }));
     assert.equal(
       message,
       'configs/base.yaml: database.pool.max: expected a number >= 1, got number 0 (line 5)',
@@ -199,7 +189,7 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('a bad environment variable names the variable', () => {
-    const message = messageOf(() =>
+    const message = configErrorMessage(() =>
       load({ 'base.yaml': base }, { environment: { VESSEL_DATABASE__PORT: 'abc' } }),
     );
     assert.equal(
@@ -209,7 +199,7 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('a prefixed variable that names no key is an error, not silently ignored', () => {
-    const message = messageOf(() =>
+    const message = configErrorMessage(() =>
       load({ 'base.yaml': base }, { environment: { VESSEL_DATABSE__URL: 'x' } }),
     );
     assert.match(
@@ -219,14 +209,18 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('invalid JSON in a list variable names the variable', () => {
-    const message = messageOf(() => load({ 'base.yaml': base }, { environment: { VESSEL_TAGS: '[a' } }));
+    const message = configErrorMessage(() =>
+      load({ 'base.yaml': base }, { environment: { VESSEL_TAGS: '[a' } }),
+    );
     assert.match(message, /^environment variable VESSEL_TAGS: tags: expected a JSON list, got invalid JSON/);
   });
 
   test('YAML syntax error names the file, line and column', () => {
-    const message = messageOf(() => load({ 'base.yaml': base, 'dev.yaml': 'database:\n  port: [1, 2\n' }));
+    const message = configErrorMessage(() =>
+      load({ 'base.yaml': base, 'dev.yaml': 'database:\n  port: [1, 2\n' }),
+    );
     assert.match(message, /^configs\/dev\.yaml: YAML syntax error at line \d+, column \d+: /);
-    const duplicate = messageOf(() => load({ 'base.yaml': 'name: a\nname: b\n' }));
+    const duplicate = configErrorMessage(() => load({ 'base.yaml': 'name: a\nname: b\n' }));
     assert.match(
       duplicate,
       /^configs\/base\.yaml: YAML syntax error at line 2, column 1: Map keys must be unique/,
@@ -234,7 +228,7 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('unknown key names the file it is in, with a suggestion', () => {
-    const message = messageOf(() =>
+    const message = configErrorMessage(() =>
       load({ 'base.yaml': base, 'dev.yaml': 'database:\n  prot: 5433\n' }, { environment: {} }),
     );
     assert.equal(
@@ -244,12 +238,12 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('a file whose top level is not a mapping', () => {
-    const message = messageOf(() => load({ 'base.yaml': '- name: vessel\n' }));
+    const message = configErrorMessage(() => load({ 'base.yaml': '- name: vessel\n' }));
     assert.equal(
       message,
       'configs/base.yaml: expected a mapping of keys at the top level, got a list (line 1)',
     );
-    const scalar = messageOf(() => load({ 'base.yaml': base, 'dev.yaml': 'just text\n' }));
+    const scalar = configErrorMessage(() => load({ 'base.yaml': base, 'dev.yaml': 'just text\n' }));
     assert.match(
       scalar,
       /^configs\/dev\.yaml: expected a mapping of keys at the top level, got string "just text"/,
@@ -257,7 +251,7 @@ describe('loadConfig: mistakes, one line each naming the file or variable, the k
   });
 
   test('every problem is reported at once, one per line', () => {
-    const message = messageOf(() =>
+    const message = configErrorMessage(() =>
       load(
         { 'base.yaml': 'name: 5\ndatabase:\n  url: x\n', 'dev.yaml': 'debug: maybe\n' },
         { environment: { VESSEL_MAX_WEIGHT: 'heavy' } },

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.ts';
 import { loadSystemFile, parseSystemFile, startOrder } from '../../src/config/system-file.ts';
+import { configErrorMessage } from '../support/config-error.ts';
 
 const shippy = `
 system: shippy
@@ -41,16 +41,6 @@ environments:
 
 const parse = (text: string, env?: string) =>
   parseSystemFile(text, { file: '/srv/shippy/berth.yaml', label: 'berth.yaml', env });
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 /** The shippy file with `replace` applied, for one mistake at a time. */
 const shippyWith = (from: string, to: string) => {
@@ -135,11 +125,11 @@ describe('system file: happy paths', () => {
     assert.equal(loadSystemFile('berth.yaml', { cwd: root, env: 'production' }).services.vessel?.replicas, 3);
     writeFileSync(join(root, 'berth.yaml'), shippyWith('replicas: 3', 'replicas: many'));
     assert.equal(
-      messageOf(() => loadSystemFile('.', { cwd: root })),
+      configErrorMessage(() => loadSystemFile('.', { cwd: root })),
       'berth.yaml: environments.production.services.vessel.replicas: expected number, got string "many" (line 30)',
     );
     assert.equal(
-      messageOf(() => loadSystemFile('nope.yaml', { cwd: root })),
+      configErrorMessage(() => loadSystemFile('nope.yaml', { cwd: root })),
       'nope.yaml: cannot read: file not found',
     );
   });
@@ -148,7 +138,7 @@ describe('system file: happy paths', () => {
 describe('system file: mistakes name the file, the key and what was expected', () => {
   test('unknown service in dependsOn', () => {
     assert.equal(
-      messageOf(() => parse(shippyWith('dependsOn: [user]', 'dependsOn: [usr]'))),
+      configErrorMessage(() => parse(shippyWith('dependsOn: [user]', 'dependsOn: [usr]'))),
       'berth.yaml: services.vessel.dependsOn[0]: unknown service "usr"; services are: consignment, vessel, user, email (line 16)',
     );
   });
@@ -156,7 +146,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
   test('dependency cycle', () => {
     const text = shippyWith('uses: [postgres, nats]', 'uses: [postgres, nats]\n    dependsOn: [consignment]');
     assert.equal(
-      messageOf(() => parse(text)),
+      configErrorMessage(() => parse(text)),
       'berth.yaml: services.consignment.dependsOn: dependency cycle: consignment → vessel → user → consignment (line 10)',
     );
   });
@@ -164,22 +154,22 @@ describe('system file: mistakes name the file, the key and what was expected', (
   test('a cycle introduced by an overlay names the overlay key', () => {
     const text = shippyWith('replicas: 3', 'replicas: 3\n        dependsOn: [consignment]');
     assert.match(
-      messageOf(() => parse(text)),
+      configErrorMessage(() => parse(text)),
       /^berth\.yaml: environments\.production\.services\.vessel\.dependsOn: dependency cycle: /,
     );
   });
 
   test('bad replicas', () => {
     assert.equal(
-      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: 0'))),
+      configErrorMessage(() => parse(shippyWith('replicas: 1', 'replicas: 0'))),
       'berth.yaml: services.vessel.replicas: expected a number >= 1, got number 0 (line 14)',
     );
     assert.equal(
-      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: 1.5'))),
+      configErrorMessage(() => parse(shippyWith('replicas: 1', 'replicas: 1.5'))),
       'berth.yaml: services.vessel.replicas: expected integer, got number 1.5 (line 14)',
     );
     assert.equal(
-      messageOf(() => parse(shippyWith('replicas: 1', 'replicas: two'))),
+      configErrorMessage(() => parse(shippyWith('replicas: 1', 'replicas: two'))),
       'berth.yaml: services.vessel.replicas: expected number, got string "two" (line 14)',
     );
   });
@@ -193,7 +183,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
     );
     assert.deepEqual(system.services.user?.secrets, ['JWT_SECRET']);
     assert.match(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(
           shippyWith(
             '  user:\n    uses: [postgres, nats]',
@@ -207,7 +197,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
 
   test('unknown field', () => {
     assert.equal(
-      messageOf(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
+      configErrorMessage(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
       'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
         'allowed here: path, entry, port, replicas, uses, dependsOn, secrets, env, resources, serves (line 14)',
     );
@@ -215,40 +205,40 @@ describe('system file: mistakes name the file, the key and what was expected', (
 
   test('wrong types and formats', () => {
     assert.equal(
-      messageOf(() => parse(shippyWith('system: shippy', 'system: Shippy'))),
+      configErrorMessage(() => parse(shippyWith('system: shippy', 'system: Shippy'))),
       'berth.yaml: system: expected a lowercase name (a-z first, then a-z, 0-9 or "-"; not ending in "-"; ≤ 63), got string "Shippy" (line 2)',
     );
     assert.equal(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(shippyWith('uses: [postgres]\n    dependsOn: [user]', 'uses: [redis]\n    dependsOn: [user]')),
       ),
       'berth.yaml: services.vessel.uses[0]: expected "postgres" or "nats", got string "redis" (line 15)',
     );
     assert.equal(
-      messageOf(() => parse(shippyWith('bodyLimit: 1mb', 'bodyLimit: lots'))),
+      configErrorMessage(() => parse(shippyWith('bodyLimit: 1mb', 'bodyLimit: lots'))),
       'berth.yaml: gateway.bodyLimit: expected a size such as 512kb, 1mb or a number of bytes, got string "lots" (line 3)',
     );
     assert.equal(
-      messageOf(() => parse(shippyWith('memory: 256Mi', 'memory: 256MB'))),
+      configErrorMessage(() => parse(shippyWith('memory: 256Mi', 'memory: 256MB'))),
       'berth.yaml: environments.production.services.vessel.resources.memory: ' +
         'expected a Kubernetes quantity such as 250m, 0.5, 256Mi or 1Gi, got string "256MB" (line 31)',
     );
     assert.equal(
-      messageOf(() => parse('system: x\nservices: [a, b]\n')),
+      configErrorMessage(() => parse('system: x\nservices: [a, b]\n')),
       'berth.yaml: services: expected a mapping, got a list (line 2)',
     );
   });
 
   test('missing required keys', () => {
     assert.equal(
-      messageOf(() => parse('services: {}\n')),
+      configErrorMessage(() => parse('services: {}\n')),
       'berth.yaml: system: missing required key, expected string',
     );
   });
 
   test('an overlay may only change services the base declares', () => {
     assert.equal(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(shippyWith('      vessel:\n        replicas: 3', '      vessle:\n        replicas: 3')),
       ),
       'berth.yaml: environments.production.services.vessle: unknown service "vessle"; ' +
@@ -259,14 +249,14 @@ describe('system file: mistakes name the file, the key and what was expected', (
   test('two services on the same fixed port', () => {
     const text = shippyWith('    uses: [nats]\n', '    uses: [nats]\n    port: 8080\n');
     assert.equal(
-      messageOf(() => parse(text)),
+      configErrorMessage(() => parse(text)),
       'berth.yaml: services.email.port: port 8080 is also used by the gateway (line 22)',
     );
   });
 
   test('postgres: embedded and url at once', () => {
     assert.equal(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(shippyWith('postgres: { embedded: true }', 'postgres: { embedded: true, url: postgres://x }')),
       ),
       'berth.yaml: resources.postgres: either embedded: true or a url, not both (line 5)',
@@ -280,7 +270,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
     );
     assert.deepEqual(parse(text).services.email?.serves, ['shippy.email.v1.EmailService']);
     assert.equal(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(shippyWith('    uses: [nats]\n', '    uses: [nats]\n    serves: [EmailService]\n')),
       ),
       'berth.yaml: services.email.serves[0]: expected a fully-qualified proto service name such as ' +
@@ -297,11 +287,11 @@ describe('system file: mistakes name the file, the key and what was expected', (
     );
     assert.equal(system.resources.nats?.image, `registry.example.com/nats:2.11@sha256:${'a'.repeat(64)}`);
     assert.equal(
-      messageOf(() => parse(shippyWith('nats: { }', 'nats: { image: "nats 2" }'))),
+      configErrorMessage(() => parse(shippyWith('nats: { }', 'nats: { image: "nats 2" }'))),
       'berth.yaml: resources.nats.image: expected an image reference such as postgres:16.4-bookworm, got string "nats 2" (line 6)',
     );
     assert.equal(
-      messageOf(() =>
+      configErrorMessage(() =>
         parse(
           shippyWith(
             'postgres: { url: postgres://db.internal/shippy }',
@@ -316,11 +306,11 @@ describe('system file: mistakes name the file, the key and what was expected', (
 
   test('a file that is not a mapping, and YAML syntax errors', () => {
     assert.equal(
-      messageOf(() => parse('- system: shippy\n')),
+      configErrorMessage(() => parse('- system: shippy\n')),
       'berth.yaml: expected a mapping of keys at the top level, got a list (line 1)',
     );
     assert.match(
-      messageOf(() => parse('system: shippy\nservices:\n  vessel: {\n')),
+      configErrorMessage(() => parse('system: shippy\nservices:\n  vessel: {\n')),
       /^berth\.yaml: YAML syntax error at line \d+, column \d+: /,
     );
   });

@@ -5,27 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '../../src/config/config-error.ts';
 import { parseSystemFile } from '../../src/config/system-file.ts';
 import { GatewaySettingError, gatewayOptionsFrom } from '../../src/gateway/main.ts';
 import { MemoryRegistry } from '../../src/registry/memory-registry.ts';
 import { planSystem } from '../../src/runner/plan.ts';
+import { configErrorMessage } from '../support/config-error.ts';
 
 const parse = (gateway: string) =>
   parseSystemFile(`system: demo\ngateway: ${gateway}\nservices:\n  web:\n`, {
     file: '/srv/demo/berth.yaml',
     label: 'berth.yaml',
   });
-
-function configError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('berth.yaml limits reach the gateway process as BERTH_GATEWAY_* and become its options', async () => {
   const system = parse(
@@ -63,15 +53,15 @@ test('no limits in berth.yaml: the gateway section has none, and the defaults ap
 
 test('bad limits are errors naming the setting', () => {
   assert.match(
-    configError(() => parse('{ idleTimeoutMs: 0 }')),
+    configErrorMessage(() => parse('{ idleTimeoutMs: 0 }')),
     /gateway\.idleTimeoutMs/,
   );
   assert.match(
-    configError(() => parse('{ maxConnections: lots }')),
+    configErrorMessage(() => parse('{ maxConnections: lots }')),
     /gateway\.maxConnections/,
   );
   assert.match(
-    configError(() => parse('{ headersTimeoutMs: 9000, requestTimeoutMs: 3000 }')),
+    configErrorMessage(() => parse('{ headersTimeoutMs: 9000, requestTimeoutMs: 3000 }')),
     /gateway\.headersTimeoutMs: headersTimeoutMs \(9000\) must not exceed requestTimeoutMs \(3000\)/,
   );
   const registry = new MemoryRegistry();
