@@ -13,6 +13,7 @@ import {
 import type { CallOutcome } from '../balancer/balancer.ts';
 import { deadlines } from '../context/deadlines.ts';
 import { Code } from '../errors/berth-error.ts';
+import { formatGrpcTimeout, parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
 
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
 
@@ -49,21 +50,6 @@ export interface RelayLimits {
   readonly timeoutMs: number | undefined;
   /** Request DATA bytes relayed at most; past them the call ends RESOURCE_EXHAUSTED. */
   readonly bodyLimitBytes: number;
-}
-
-const grpcTimeoutUnitMs: Record<string, number> = {
-  H: 3_600_000,
-  M: 60_000,
-  S: 1000,
-  m: 1,
-  u: 1e-3,
-  n: 1e-6,
-};
-
-/** A `grpc-timeout` header (`1*8DIGIT unit`) in milliseconds; undefined when absent or malformed. */
-export function parseGrpcTimeoutMs(value: string | string[] | undefined): number | undefined {
-  const match = typeof value === 'string' ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
-  return match ? Number(match[1]) * grpcTimeoutUnitMs[match[2]] : undefined;
 }
 
 /**
@@ -105,8 +91,7 @@ export function relayHttp2(
   headers[HTTP2_HEADER_PATH] = req.url;
   // The instance learns the deadline too, and gives up when it passes (at most 8 digits).
   if (timeoutMs !== undefined) {
-    headers['grpc-timeout'] =
-      timeoutMs <= 99_999_999 ? `${Math.ceil(timeoutMs)}m` : `${Math.ceil(timeoutMs / 1000)}S`;
+    headers['grpc-timeout'] = formatGrpcTimeout(timeoutMs);
   }
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {

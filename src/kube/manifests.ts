@@ -23,7 +23,6 @@ import type {
   V1Deployment,
   V1EnvVar,
   V1Namespace,
-  V1NetworkPolicy,
   V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
@@ -33,6 +32,7 @@ import type {
 import { stringify } from 'yaml';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system-file.ts';
+import { networkPolicies } from './network-policies.ts';
 import {
   labelsFor,
   managedBy,
@@ -353,50 +353,7 @@ function renderSystem(system: SystemFile): KubernetesObject[] {
       { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
     ],
   };
-  const partOf = { 'app.kubernetes.io/part-of': system.system };
-  // Plain JSON objects: client-node's model classes name `from` as `_from`, hence the casts.
-  const internalOnly = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      ...namespaced(system, `${system.system}-internal`),
-      labels: labelsFor(system, 'network', 'policy'),
-    },
-    spec: {
-      podSelector: { matchLabels: partOf },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: { matchLabels: partOf } }] }],
-    },
-  } as unknown as V1NetworkPolicy;
-  const gatewayPublic = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      ...namespaced(system, `${system.system}-gateway-public`),
-      labels: labelsFor(system, 'network', 'policy'),
-    },
-    spec: {
-      podSelector: { matchLabels: selectorFor(system, 'gateway') },
-      policyTypes: ['Ingress'],
-      ingress: [{ ports: [{ port: 'http2', protocol: 'TCP' }] }],
-    },
-  } as unknown as V1NetworkPolicy;
-  // Probes come from the kubelet, which policies do not filter; Prometheus may run
-  // in a namespace of its own, so any pod of the cluster may reach the ops port.
-  const opsInCluster = {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: {
-      ...namespaced(system, `${system.system}-ops`),
-      labels: labelsFor(system, 'network', 'policy'),
-    },
-    spec: {
-      podSelector: { matchLabels: partOf },
-      policyTypes: ['Ingress'],
-      ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 'ops', protocol: 'TCP' }] }],
-    },
-  } as unknown as V1NetworkPolicy;
-  return [namespace, role, internalOnly, gatewayPublic, opsInCluster];
+  return [namespace, role, ...networkPolicies(system)];
 }
 
 /** Every object of the system, namespace first, then system-wide ones, resources, services, gateway. */

@@ -12,6 +12,7 @@ import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import type { HealthState } from '../health/health.ts';
 import type { Logger } from '../log/logger.ts';
 import { parseTimeoutMs } from '../protocol/connect-unary.ts';
+import { parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
 
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -70,7 +71,7 @@ function contextInterceptor(newRequestId: () => string): Interceptor {
   return (next) => (request) => {
     const timeoutMs =
       parseTimeoutMs(request.header.get('connect-timeout-ms') ?? undefined) ??
-      grpcTimeoutMs(request.header.get('grpc-timeout'));
+      parseGrpcTimeoutMs(request.header.get('grpc-timeout'));
     const headers: Record<string, string> = {};
     request.header.forEach((value, key) => {
       headers[key] = value;
@@ -82,13 +83,4 @@ function contextInterceptor(newRequestId: () => string): Interceptor {
     };
     return runInRequest(context, () => next(request));
   };
-}
-
-/** gRPC's `grpc-timeout` (`<digits><unit>`) in ms. */
-function grpcTimeoutMs(value: string | null): number | undefined {
-  const match = value ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const perUnit: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
-  return Math.ceil(amount * perUnit[match[2]]);
 }
