@@ -33,12 +33,13 @@ import {
   type DualProtocolServer,
   resolveConnectionLimits,
 } from '../service/dual-protocol-server.ts';
+import { listenOps, type OpsListener } from '../service/ops-endpoints.ts';
 import { readBody } from '../service/read-body.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
 import { type Send, sendError, sendProtocolError } from './error-answers.ts';
 import { GrpcPassThrough } from './grpc-pass-through.ts';
 import { KnownServices } from './known-services.ts';
-import { listenOps, OpsEndpoints, type OpsServer } from './ops-endpoints.ts';
+import { OpsEndpoints, opsOnly } from './ops-endpoints.ts';
 import {
   isJsonContentType,
   parseProtoPath,
@@ -94,7 +95,7 @@ export class Gateway {
   readonly #static: StaticFiles | undefined;
   readonly #known: KnownServices;
   readonly #ops: OpsEndpoints;
-  #opsServer: OpsServer | undefined;
+  #opsServer: OpsListener | undefined;
   readonly #bodyLimit: number;
   readonly #connectionLimits: ConnectionLimits;
   readonly #timeoutMs: number;
@@ -133,7 +134,7 @@ export class Gateway {
 
   /** Where the ops endpoints listen, when GatewayOptions.opsPort is set. */
   get opsAddress(): { host: string; port: number } | undefined {
-    return this.#opsServer?.address;
+    return this.#opsServer && { host: this.#opsServer.host, port: this.#opsServer.port };
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -147,12 +148,12 @@ export class Gateway {
     const host = this.#options.host ?? '127.0.0.1';
     this.#address = await this.#server.listen(this.#options.port ?? 8080, host);
     if (this.#options.opsPort !== undefined) {
-      this.#opsServer = await listenOps(this.#ops, host, this.#options.opsPort, this.logger);
+      this.#opsServer = await listenOps(host, this.#options.opsPort, opsOnly(this.#ops, this.logger));
     }
     this.logger.info(
       {
         address: `${this.#address.host}:${this.#address.port}`,
-        opsAddress: this.#opsServer && `${this.#opsServer.address.host}:${this.#opsServer.address.port}`,
+        opsAddress: this.#opsServer && `${this.#opsServer.host}:${this.#opsServer.port}`,
       },
       'gateway listening',
     );

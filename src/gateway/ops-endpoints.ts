@@ -13,7 +13,7 @@
  * concurrent requests and kept for `describeRefreshMs` after it arrives (or until
  * the registry changes), so anonymous GETs cannot make the gateway fan out.
  */
-import type { Server } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
@@ -163,17 +163,9 @@ function readinessAddress(instance: ServiceInstance): string {
   return `${instance.address.slice(0, instance.address.lastIndexOf(':'))}:${opsPort}`;
 }
 
-export interface OpsServer {
-  readonly address: { host: string; port: number };
-  close(): Promise<void>;
-}
-
-/** A plain HTTP/1.1 server for the ops endpoints alone, on its own port. */
-export function listenOps(ops: OpsEndpoints, host: string, port: number, logger: Logger): Promise<OpsServer> {
-  // As in dual-protocol-server.ts: an ESM import of node:http would load http2 and undici too.
-  const { createServer } = process.getBuiltinModule('node:http');
-  // Probes and scrapes send small GETs: anything slower than this is not one.
-  const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => {
+/** The gateway's ops endpoints alone, for their own listener (listenOps); anything else is a 404. */
+export function opsOnly(ops: OpsEndpoints, logger: Logger): RequestListener {
+  return (req, res) => {
     const send: Send = (status, headers, body) => {
       res.writeHead(status, headers);
       res.end(body);
@@ -181,25 +173,5 @@ export function listenOps(ops: OpsEndpoints, host: string, port: number, logger:
     const path = (req.url ?? '/').split('?', 1)[0];
     if ((req.method === 'GET' || req.method === 'HEAD') && ops.serve(path, send, true)) return;
     sendError(send, 'gateway', new ConnectError(`no route for ${req.method} ${path}`, Code.NotFound), logger);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('ops server has no TCP address'));
-        return;
-      }
-      resolve({
-        address: { host: address.address, port: address.port },
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  };
 }

@@ -5,7 +5,7 @@
  * plain HTTP/1.1 listener of their own, so the public port never shows metrics
  * or readiness errors and probes and scrapes reach the pod directly.
  */
-import type { ServerResponse } from 'node:http';
+import type { RequestListener, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { HealthState } from '../health/health.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -56,20 +56,20 @@ export function serveOps(source: OpsSource, url: string, res: ServerResponse | H
 }
 
 export interface OpsListener {
+  readonly host: string;
   readonly port: number;
   close(): Promise<void>;
 }
 
-/** The ops endpoints alone on `host:port` (0: any free port); every other request is a 404. */
-export function listenOps(source: OpsSource, host: string, port: number): Promise<OpsListener> {
+/**
+ * A plain HTTP/1.1 listener on `host:port` (0: any free port) for ops endpoints
+ * alone (the service's and the gateway's): probes and scrapes send a GET and
+ * nothing else, so anything slower than a few seconds is not one of them.
+ */
+export function listenOps(host: string, port: number, handle: RequestListener): Promise<OpsListener> {
   const server = createServer(
-    // Probes and scrapes send a GET and nothing else: anything slower is not one of them.
     { headersTimeout: 10_000, requestTimeout: 10_000, keepAliveTimeout: 5_000 },
-    (req, res) => {
-      if (req.method === 'GET' && serveOps(source, req.url ?? '', res)) return;
-      res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 10 });
-      res.end('not found\n');
-    },
+    handle,
   );
   return new Promise((resolve, reject) => {
     server.once('error', (error) =>
@@ -80,7 +80,7 @@ export function listenOps(source: OpsSource, host: string, port: number): Promis
       ),
     );
     server.listen(port, host, () => {
-      // Listening: a failed accept later must not crash the service (as on its own port).
+      // Listening: a failed accept later must not crash the process (as on its own port).
       server.removeAllListeners('error').on('error', () => {});
       const address = server.address();
       if (address === null || typeof address === 'string') {
@@ -88,6 +88,7 @@ export function listenOps(source: OpsSource, host: string, port: number): Promis
         return;
       }
       resolve({
+        host: address.address,
         port: address.port,
         close: () =>
           new Promise<void>((closed) => {
@@ -97,4 +98,13 @@ export function listenOps(source: OpsSource, host: string, port: number): Promis
       });
     });
   });
+}
+
+/** A service's ops endpoints on their own listener: every other request is a 404. */
+export function opsOnly(source: OpsSource): RequestListener {
+  return (req, res) => {
+    if (req.method === 'GET' && serveOps(source, req.url ?? '', res)) return;
+    res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 10 });
+    res.end('not found\n');
+  };
 }

@@ -40,7 +40,7 @@ import {
   resolveConnectionLimits,
 } from './dual-protocol-server.ts';
 import { FramesEndpoint } from './frames-endpoint.ts';
-import { listenOps, type OpsListener, serveOps } from './ops-endpoints.ts';
+import { listenOps, type OpsListener, opsOnly, serveOps } from './ops-endpoints.ts';
 import { shortPath, UnaryServer } from './unary-server.ts';
 
 export interface ServiceOptions {
@@ -220,7 +220,7 @@ export class Service {
     const bound = await this.#server.listen(this.#options.port ?? 0, host);
     if (this.#opsPort !== undefined) {
       try {
-        this.#ops = await listenOps(this, host, this.#opsPort);
+        this.#ops = await listenOps(host, this.#opsPort, opsOnly(this));
       } catch (error) {
         this.#server.stopAccepting();
         await this.#server.drain(0);
