@@ -8,6 +8,16 @@ import type { Command } from '../command.ts';
 export const commands: ReadonlyArray<readonly [name: string, summary: string, load: () => Promise<Command>]> =
   [
     [
+      'new',
+      'Create a system (new system <dir>) or add a service to one (new service <name>)',
+      async () => (await import('./new.ts')).newCommand,
+    ],
+    [
+      'generate',
+      "Regenerate a system's code (gen/) from its .proto files",
+      async () => (await import('./generate.ts')).generateCommand,
+    ],
+    [
       'call',
       'Call a method of a running service and print the JSON response',
       async () => (await import('./call.ts')).callCommand,
