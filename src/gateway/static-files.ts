@@ -6,6 +6,11 @@
  * writes `.br` and `.gz` next to each compressible file (examples/shippy/ui/
  * vite.config.ts); sirv picks one by Accept-Encoding and adds
  * `Vary: Accept-Encoding`, so nothing is compressed per request.
+ *
+ * Files are looked up on disk for each request (sirv's `dev` mode) rather than
+ * listed once at start: a rebuilt UI (new asset names, an index.html of another
+ * length) is served as soon as it is written, under `berth run --watch` or not,
+ * for the price of a few stat calls. That mode does not skip dotfiles by itself.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import sirv from 'sirv';
@@ -21,8 +26,12 @@ const immutable = 'public, max-age=31536000, immutable';
  */
 const hashedAsset = /^\/assets\/.+\.(?!html?$)[\w]+$/;
 
+/** A path with a segment starting with a dot (`/.env`, `/x/.git/config`), but /.well-known/: never served. */
+const dotfile = /\/\.(?!well-known\/)/;
+
 export function staticFiles(dir: string): StaticFiles {
-  return sirv(dir, {
+  const serve = sirv(dir, {
+    dev: true,
     single: true,
     etag: true,
     gzip: true,
@@ -31,4 +40,14 @@ export function staticFiles(dir: string): StaticFiles {
       res.setHeader('cache-control', hashedAsset.test(pathname) ? immutable : 'no-cache');
     },
   });
+  return (req, res, notFound) => {
+    let path = (req.url ?? '/').split('?')[0]!;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // sirv treats a malformed path as it is, and so does this check
+    }
+    if (dotfile.test(path)) notFound();
+    else serve(req, res, notFound);
+  };
 }

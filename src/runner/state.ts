@@ -48,6 +48,8 @@ export interface ProcessState {
   readonly readyAt: string | undefined;
   /** Restarts after a crash during this run. */
   readonly restarts: number;
+  /** Times `berth run --watch` replaced it with a new process after a change. */
+  readonly reloads: number;
   readonly logFile: string;
 }
 

@@ -10,6 +10,10 @@
  *                                         backoff 0.5 s, 1 s, 2 s … 15 s ◄───┘
  *                                         then spawn, probe, ready again
  *   stop()  ─► no more restarts; SIGTERM, SIGKILL after the grace period
+ *   replace() (berth run --watch) ─► spawn a new process beside the ready one (any
+ *             free port) ─► ready ─► it takes over (state, restarts, health checks)
+ *             ─► the old one gets SIGTERM and drains; if the new one fails, it is
+ *             stopped and the old one keeps serving
  *
  * The backoff starts over once a process has stayed up for `resetAfterMs`. The
  * health check is what catches a process that is alive but wedged (a busy loop,
@@ -81,7 +85,19 @@ interface Run {
   readonly startedAt: number;
   /** Set when the supervisor stopped it for failing its health check. */
   unhealthy?: string;
+  /** Set when replace() handed over to this run: its exit is no crash. */
+  replacedBy?: Run;
 }
+
+/**
+ * What replace() did: `replaced` (a new process serves, the old one drains),
+ * `restarting` (it was waiting out a crash backoff: it restarts now), `not running`
+ * (stopped, or between a spawn and ready: nothing serves that could be replaced).
+ */
+export type ReplaceOutcome = 'replaced' | 'restarting' | 'not running';
+
+/** Called once the new process is ready, before the old one is stopped; rejecting (or `signal`) cancels. */
+export type BeforeHandover = (address: string, signal: AbortSignal) => Promise<void>;
 
 export class SupervisedProcess {
   readonly spec: ProcessSpec;
@@ -91,7 +107,15 @@ export class SupervisedProcess {
   #address: string | undefined;
   #readyAt: number | undefined;
   #restarts = 0;
+  #reloads = 0;
   #failures = 0;
+  /** Aborted by replace() to end a backoff wait at once. */
+  #backoff: AbortController | undefined;
+  /** While replace() runs: the new run once it took over, else undefined. */
+  #replacing: Promise<Run | undefined> | undefined;
+  #incoming: Run | undefined;
+  /** Old runs that replace() stopped, until they have drained and exited. */
+  readonly #draining = new Set<Promise<void>>();
   /** Aborted by stop(): ends probing and any pending restart. */
   #lifetime: AbortController | undefined;
 
@@ -115,6 +139,7 @@ export class SupervisedProcess {
       readyAt: this.#readyAt === undefined ? undefined : new Date(this.#readyAt).toISOString(),
       status: this.#status,
       restarts: this.#restarts,
+      reloads: this.#reloads,
       logFile: this.#options.log.file,
     };
   }
@@ -129,6 +154,7 @@ export class SupervisedProcess {
     const lifetime = new AbortController();
     this.#lifetime = lifetime;
     this.#restarts = 0;
+    this.#reloads = 0;
     this.#failures = 0;
     const timeout = AbortSignal.timeout(this.#options.readyTimeoutMs);
     const run = this.#spawn();
@@ -136,19 +162,66 @@ export class SupervisedProcess {
       run,
       AbortSignal.any([lifetime.signal, timeout, ...(signal ? [signal] : [])]),
     );
-    if (outcome === 'ready') {
+    if (typeof outcome === 'object') {
+      this.#markReady(outcome.address);
       void this.#superviseAfterReady(run, lifetime.signal);
       return;
     }
-    const reason =
-      outcome === 'aborted'
-        ? timeout.aborted
-          ? `was not ready within ${this.#options.readyTimeoutMs / 1000} s`
-          : 'was interrupted while starting'
-        : `exited before it was ready (${outcome})`;
+    const reason = this.#failure(outcome, timeout);
     await this.stop();
     const tail = this.#options.log.tail();
     throw new Error(`${this.spec.instance} ${reason}${tail ? `; its last output:\n${tail}` : ''}`);
+  }
+
+  /**
+   * Starts the process anew beside the one that serves (new code; any free port,
+   * since the old one still holds its own). Once the new one is ready and
+   * `beforeHandover` resolved, it is this process: its pid, address and state,
+   * with the restart count carried over; the old one gets SIGTERM and drains
+   * (stop() waits for it). Rejects, naming the process, if the new one exits or
+   * is not ready within the ready timeout: it is stopped, the old one keeps serving.
+   */
+  async replace(beforeHandover: BeforeHandover, signal?: AbortSignal): Promise<ReplaceOutcome> {
+    const lifetime = this.#lifetime;
+    if (!lifetime) return 'not running';
+    if (this.#backoff) {
+      this.#backoff.abort();
+      return 'restarting';
+    }
+    const current = this.#run;
+    if (this.#status !== 'ready' || !current || this.#replacing) return 'not running';
+    const timeout = AbortSignal.timeout(this.#options.readyTimeoutMs);
+    const until = AbortSignal.any([lifetime.signal, timeout, ...(signal ? [signal] : [])]);
+    const handover = Promise.withResolvers<Run | undefined>();
+    this.#replacing = handover.promise;
+    const incoming = this.#launch({ ...this.spec.env, PORT: '0' });
+    this.#incoming = incoming;
+    try {
+      const outcome = await this.#untilReady(incoming, until);
+      const handedOver =
+        typeof outcome === 'object' &&
+        (await beforeHandover(outcome.address, until).then(
+          () => !until.aborted,
+          () => false,
+        ));
+      if (!handedOver || typeof outcome !== 'object') {
+        if (isRunning(incoming)) await this.#terminate(incoming);
+        const reason = this.#failure(typeof outcome === 'object' ? 'aborted' : outcome, timeout);
+        throw new Error(`the new ${this.spec.instance} ${reason}`);
+      }
+      current.replacedBy = incoming;
+      this.#run = incoming;
+      this.#reloads += 1;
+      this.#markReady(outcome.address);
+      handover.resolve(incoming);
+      const drained = this.#terminate(current).finally(() => this.#draining.delete(drained));
+      this.#draining.add(drained);
+      return 'replaced';
+    } finally {
+      this.#incoming = undefined;
+      this.#replacing = undefined;
+      handover.resolve(undefined);
+    }
   }
 
   /** Stops it for good (until the next start): SIGTERM, then SIGKILL after the grace period. */
@@ -156,11 +229,14 @@ export class SupervisedProcess {
     const lifetime = this.#lifetime;
     if (!lifetime) return;
     lifetime.abort();
+    // A replacement under way stops its new process on the abort; wait for that.
+    await this.#replacing;
     const run = this.#run;
     if (run && isRunning(run)) {
       this.#setStatus('stopping');
       await this.#terminate(run);
     }
+    await Promise.all(this.#draining);
     this.#lifetime = undefined;
     this.#address = undefined;
     this.#setStatus('stopped');
@@ -168,8 +244,8 @@ export class SupervisedProcess {
 
   /** Last resort when the runner itself is exiting and cannot wait: children stop on their own. */
   terminateNow(): void {
-    const run = this.#run;
-    if (run && isRunning(run)) this.#signal(run.child, 'SIGTERM');
+    for (const run of [this.#run, this.#incoming])
+      if (run && isRunning(run)) this.#signal(run.child, 'SIGTERM');
   }
 
   /** SIGTERM, then SIGKILL after the grace period (a wedged or stopped process ignores SIGTERM). */
@@ -180,15 +256,22 @@ export class SupervisedProcess {
     clearTimeout(timer);
   }
 
+  /** Spawns the process as this one's current run. */
   #spawn(): Run {
-    const spec = this.spec;
-    const log = this.#options.log;
     this.#address = undefined;
     this.#readyAt = undefined;
     this.#setStatus(this.#restarts > 0 ? 'restarting' : 'starting');
+    this.#run = this.#launch(this.spec.env);
+    this.#options.changed(); // the pid is known now
+    return this.#run;
+  }
+
+  #launch(env: Readonly<Record<string, string>>): Run {
+    const spec = this.spec;
+    const log = this.#options.log;
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: spec.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -208,13 +291,11 @@ export class SupervisedProcess {
         );
       });
     });
-    this.#run = { child, exited, startedAt: Date.now() };
-    this.#options.changed(); // the pid is known now
-    return this.#run;
+    return { child, exited, startedAt: Date.now() };
   }
 
-  /** Probes until ready; or the exit reason; or `aborted`. */
-  async #untilReady(run: Run, signal: AbortSignal): Promise<'ready' | 'aborted' | string> {
+  /** Probes until ready (its address); or the exit reason; or `aborted`. */
+  async #untilReady(run: Run, signal: AbortSignal): Promise<{ address: string } | 'aborted' | string> {
     let exit: string | undefined;
     void run.exited.then((reason) => {
       exit = reason;
@@ -222,15 +303,24 @@ export class SupervisedProcess {
     const pid = run.child.pid;
     while (exit === undefined && !signal.aborted && pid !== undefined) {
       const address = await this.spec.probe(pid).catch(() => undefined);
-      if (address !== undefined && exit === undefined) {
-        this.#address = address;
-        this.#readyAt = Date.now();
-        this.#setStatus('ready');
-        return 'ready';
-      }
+      if (address !== undefined && exit === undefined) return { address };
       await sleep(50, undefined, { signal }).catch(() => {});
     }
     return exit ?? (signal.aborted ? 'aborted' : await run.exited);
+  }
+
+  #markReady(address: string): void {
+    this.#address = address;
+    this.#readyAt = Date.now();
+    this.#setStatus('ready');
+  }
+
+  /** Why a start failed, from what #untilReady said. */
+  #failure(outcome: string, timeout: AbortSignal): string {
+    if (outcome !== 'aborted') return `exited before it was ready (${outcome})`;
+    return timeout.aborted
+      ? `was not ready within ${this.#options.readyTimeoutMs / 1000} s`
+      : 'was interrupted while starting';
   }
 
   /** Restarts the process each time it exits by itself or fails its health check, until stop(). */
@@ -240,6 +330,13 @@ export class SupervisedProcess {
       if (this.#status === 'ready') void this.#watchHealth(run, lifetime);
       const exit = await run.exited;
       if (lifetime.aborted) return;
+      // Stopped by replace(); or it died while a replacement starts, which may take over.
+      if (!run.replacedBy && this.#replacing) this.#setStatus('restarting');
+      const next = run.replacedBy ?? (await this.#replacing);
+      if (next) {
+        run = next;
+        continue;
+      }
       const reason = run.unhealthy ? `${exit}, stopped for ${run.unhealthy}` : exit;
       const upMs = Date.now() - run.startedAt;
       this.#failures = upMs >= this.#options.backoff.resetAfterMs ? 1 : this.#failures + 1;
@@ -251,10 +348,16 @@ export class SupervisedProcess {
       this.#options.note(
         `${this.spec.instance} exited (${reason}); restarting in ${formatSeconds(delayMs)} (restart ${this.#restarts})`,
       );
-      await sleep(delayMs, undefined, { signal: lifetime }).catch(() => {});
+      this.#backoff = new AbortController();
+      await sleep(delayMs, undefined, { signal: AbortSignal.any([lifetime, this.#backoff.signal]) }).catch(
+        () => {},
+      );
+      this.#backoff = undefined;
       if (lifetime.aborted) return;
       run = this.#spawn();
-      if ((await this.#untilReady(run, lifetime)) === 'ready') {
+      const outcome = await this.#untilReady(run, lifetime);
+      if (typeof outcome === 'object') {
+        this.#markReady(outcome.address);
         this.#options.note(`${this.spec.instance} is ready again at ${this.#address}`);
       }
     }

@@ -22,11 +22,17 @@ ${formatOptions([
   ['--env <name>', 'overlay of berth.yaml to apply (default dev)'],
   ['--only <a,b>', 'run only these services and the services they depend on (plus the gateway)'],
   ['--port <port>', 'gateway port (default: gateway.port of berth.yaml, else 8080)'],
+  ['--watch', 'reload a service when a file it runs changes, without a failed request'],
 ])}
 
 Environment: DATABASE_URL (or <SERVICE>_DATABASE_URL) uses that PostgreSQL instead
 of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
-  options: { env: { type: 'string' }, only: { type: 'string' }, port: { type: 'string' } },
+  options: {
+    env: { type: 'string' },
+    only: { type: 'string' },
+    port: { type: 'string' },
+    watch: { type: 'boolean' },
+  },
   async run({ positionals, values }, io) {
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     const gatewayPort = integerOption(values, 'port', 'a port number', 1, 65_535);
@@ -52,6 +58,7 @@ of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
       dataDir: dataDirFor(system.root, io.env),
       only,
       gatewayPort,
+      watch: values.watch === true,
       out: io.stdout,
       pretty: colourEnabled(io),
     });
