@@ -30,7 +30,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
-import { berthNodeFlags } from '../service/node-flags.ts';
+import { pgliteNodeFlags, runNodeFlags } from '../service/node-flags.ts';
 
 const GATEWAY_ENTRY = resolve(import.meta.dirname, '../gateway/main.ts');
 const PGLITE_ENTRY = resolve(import.meta.dirname, 'pglite-server.ts');
@@ -207,7 +207,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
         {
           instance: 'postgres',
           command: node,
-          args: [PGLITE_ENTRY],
+          args: [...pgliteNodeFlags, PGLITE_ENTRY],
           cwd: system.root,
           env: {
             ...base,
@@ -230,7 +230,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
       {
         instance: 'gateway',
         command: node,
-        args: [...berthNodeFlags, GATEWAY_ENTRY],
+        args: [...runNodeFlags, GATEWAY_ENTRY],
         cwd: system.root,
         env: {
           ...base,
@@ -251,7 +251,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
       return {
         instance,
         command: node,
-        args: [...berthNodeFlags, service.entry],
+        args: [...runNodeFlags, service.entry],
         cwd: service.dir,
         env: {
           ...base,

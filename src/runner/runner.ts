@@ -9,7 +9,8 @@
  *               gateway                                             ├─► ready summary
  *               services, each after its dependsOn (and postgres) ─┘
  *   running:  crashed processes restart with backoff; the state file tracks pids,
- *             addresses and restarts; the control endpoint stops/starts services.
+ *             addresses and restarts; the control endpoint stops/starts services;
+ *             with `watch`, changed files reload their services (watch.ts).
  *   stop():   the gateway first (no new requests), then each service after
  *             everything that depends on it, then postgres: SIGTERM, SIGKILL after
  *             the grace period.
@@ -21,6 +22,7 @@ import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
+import { warmCompileCache } from './compile-cache.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { ensurePortFree, stopLeftovers } from './leftovers.ts';
 import { LogOutput } from './log-output.ts';
@@ -54,6 +56,7 @@ import {
   POSTGRES_HEALTH,
   SupervisedProcess,
 } from './supervised-process.ts';
+import { prepareWatch, Watch } from './watch.ts';
 
 export interface RunnerOptions {
   readonly system: SystemFile;
@@ -73,6 +76,8 @@ export interface RunnerOptions {
   readonly backoff?: Backoff;
   /** When a ready process that stops answering is restarted; default every 5 s, 3 failures in a row. */
   readonly health?: HealthPolicy;
+  /** Reload a service when its files change (`berth run --watch`). */
+  readonly watch?: boolean;
 }
 
 interface Unit {
@@ -95,6 +100,9 @@ export class Runner {
   #startedAt = new Date();
   #readyMs: number | undefined;
   #stateWrite: NodeJS.Immediate | undefined;
+  #watch: Watch | undefined;
+  /** Node's compile cache, filled before the first gateway or service starts (compile-cache.ts). */
+  #compiled: Promise<void> = Promise.resolve();
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -143,12 +151,13 @@ export class Runner {
       start: (services) => this.startServices(services),
       shutdown: () => this.#requestShutdown(),
     });
+    const watched = this.#options.watch ? prepareWatch(dataDir) : undefined;
     for (const unitPlan of plan.units) {
       const processes = unitPlan.processes.map(
         (planned) =>
           new SupervisedProcess(
             {
-              ...planned,
+              ...(watched && unitPlan.kind !== 'postgres' ? watched(planned) : planned),
               service: unitPlan.name,
               kind: unitPlan.kind,
               probe: this.#probeFor(unitPlan),
@@ -172,11 +181,14 @@ export class Runner {
     log.note(
       `starting ${system.system} (${system.environment}): ${plan.selected.join(', ')}; data in ${this.#shown(dataDir)}`,
     );
+    this.#compiled = warmCompileCache(plan);
     await this.#bringUp(plan.selected, signal);
     await this.#untilGatewaySees(signal);
     this.#readyMs = Math.round(performance.now());
     this.#writeState();
     this.#printSummary();
+    const note = (message: string) => log.note(message);
+    if (this.#options.watch) this.#watch = new Watch({ ...this.#options, units: this.#units.values(), note });
   }
 
   /** Stops these services (all their instances) until startServices; the rest keeps running. */
@@ -202,6 +214,7 @@ export class Runner {
   async stop(): Promise<void> {
     // No `berth start` may begin while everything stops.
     await this.#control?.close();
+    await this.#watch?.close();
     await this.#bringDown([...this.#units.values()]);
     clearImmediate(this.#stateWrite);
     await this.#registry?.close();
@@ -258,6 +271,7 @@ export class Runner {
       if (!promise) {
         promise = (async () => {
           await Promise.all(unit.plan.deps.map((dep) => up(this.#units.get(dep)!)));
+          if (unit.plan.kind !== 'postgres') await this.#compiled;
           cancel.throwIfAborted();
           unit.starting ??= Promise.all(unit.processes.map((process) => process.start(cancel))).then(
             () => undefined,

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pgliteTemplate } from '../../src/runner/plan.ts';
 import { answersPostgres } from '../../src/runner/readiness.ts';
+import { pgliteNodeFlags } from '../../src/service/node-flags.ts';
 import { waitFor } from '../support/wait.ts';
 import { childEnv, type Exit, freePort, repoRoot } from './berth-run.ts';
 
@@ -37,7 +38,7 @@ export interface EmbeddedPostgresOptions {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const port = options.port ?? (await freePort());
   const entry = options.entry ?? join(repoRoot, 'src/runner/pglite-server.ts');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry], {
+  const child = spawn(process.execPath, [...pgliteNodeFlags, ...(options.nodeArgs ?? []), entry], {
     env: childEnv({
       BERTH_PGLITE_DIR: options.dataDir,
       BERTH_PGLITE_TEMPLATE: pgliteTemplate(process.env),

@@ -1,9 +1,9 @@
 /**
  * Measures the embedded Postgres's memory under large results (a script, not a test):
- * starts src/runner/pglite-server.ts as `berth run` does, runs QUERIES queries that
- * each return ~100 kB through a `pg` pool of 4, and prints the server's RSS and
- * peak RSS (/proc) and its V8 heap (a Node diagnostic report, taken on SIGUSR2) as
- * it goes. Numbers are in src/runner/README.md.
+ * starts src/runner/pglite-server.ts as `berth run` does (with pgliteNodeFlags), runs
+ * QUERIES queries that each return ~100 kB through a `pg` pool of 4, and prints the
+ * server's RSS and peak RSS (/proc) and its V8 heap (a Node diagnostic report, taken
+ * on SIGUSR2) as it goes. Numbers are in src/runner/README.md and docs/footprint.md.
  *
  *   node test/runner/measure-pglite-memory.ts [queries=2000] [entry=src/runner/pglite-server.ts]
  */

@@ -36,6 +36,11 @@ test('embedded: PGlite only for services that use postgres; the gateway always',
   assert.equal(processOf(plan, 'back-1').env.DATABASE_URL, undefined);
   assert.deepEqual(plan.units.find((unit) => unit.name === 'store')!.deps, ['postgres']);
   assert.equal(processOf(plan, 'postgres').env.BERTH_PGLITE_DIR, '/data/pglite');
+  // Baseline-compiled WebAssembly: TurboFan's ~500 MB of compiler memory never comes (docs/footprint.md).
+  assert.deepEqual(processOf(plan, 'postgres').args.slice(0, -1), [
+    '--max-semi-space-size=2',
+    '--liftoff-only',
+  ]);
   assert.equal(
     (await planSystem({ system, env: {}, dataDir, only: ['front'] })).selected.includes('postgres'),
     false,
@@ -63,7 +68,7 @@ test('every instance gets the wiring; replicas past the first take any free port
   assert.equal(gateway.BERTH_STATIC_DIR, undefined);
   // A young generation capped at start-up: the only time Node takes the flag (src/service/node-flags.ts).
   for (const instance of ['gateway', 'back-1', 'front-1']) {
-    assert.deepEqual(processOf(plan, instance).args.slice(0, -1), ['--max-semi-space-size=8'], instance);
+    assert.deepEqual(processOf(plan, instance).args.slice(0, -1), ['--max-semi-space-size=2'], instance);
   }
 });
 
