@@ -13,10 +13,11 @@ import {
   fromBinary,
   fromJson,
   isMessage,
+  type Registry,
   toBinary,
   toJson,
 } from '@bufbuild/protobuf';
-import { codeToHttpStatus, codeToString } from '@connectrpc/connect/protocol-connect';
+import { codeToHttpStatus, errorFromJson, errorToJson } from '@connectrpc/connect/protocol-connect';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 
 export type UnaryCodec = 'json' | 'proto';
@@ -43,7 +44,13 @@ export function isIdentity(contentEncoding: string | string[] | undefined): bool
   return contentEncoding === undefined || contentEncoding === '' || contentEncoding === 'identity';
 }
 
-export function decodeMessage<Desc extends DescMessage>(schema: Desc, codec: UnaryCodec, body: Buffer) {
+/** `registry`: the types `google.protobuf.Any` fields may name in JSON (type-registry.ts). */
+export function decodeMessage<Desc extends DescMessage>(
+  schema: Desc,
+  codec: UnaryCodec,
+  body: Buffer,
+  registry?: Registry,
+) {
   if (codec === 'proto') {
     try {
       return fromBinary(schema, body);
@@ -64,7 +71,7 @@ export function decodeMessage<Desc extends DescMessage>(schema: Desc, codec: Una
     );
   }
   try {
-    return fromJson(schema, json as never);
+    return fromJson(schema, json as never, { registry });
   } catch (error) {
     throw new ConnectError(`invalid ${schema.typeName}: ${(error as Error).message}`, Code.InvalidArgument);
   }
@@ -78,13 +85,23 @@ export function encodeMessage<Desc extends DescMessage>(
   schema: Desc,
   codec: UnaryCodec,
   message: unknown,
+  registry?: Registry,
 ): Buffer | string {
-  const full = isMessage(message, schema) ? message : create(schema, message as never);
-  if (codec === 'proto') {
-    const bytes = toBinary(schema, full);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    const full = isMessage(message, schema) ? message : create(schema, message as never);
+    if (codec === 'proto') {
+      const bytes = toBinary(schema, full);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    return JSON.stringify(toJson(schema, full, { useProtoFieldName: true, registry }));
+  } catch (error) {
+    // Said, not hidden as "internal error": the usual cause is an Any naming a type
+    // the service's type registry lacks (ServiceOptions.typeRegistry).
+    throw new ConnectError(
+      `cannot encode the ${schema.typeName} answer as ${codec === 'json' ? 'JSON' : 'binary proto'}: ${(error as Error).message}`,
+      Code.Internal,
+    );
   }
-  return JSON.stringify(toJson(schema, full, { useProtoFieldName: true }));
 }
 
 export interface EncodedError {
@@ -92,36 +109,29 @@ export interface EncodedError {
   readonly body: string;
 }
 
-/** A Connect unary error: HTTP status from the code and `{"code", "message"}` JSON. */
-export function encodeError(error: ConnectError): EncodedError {
+/**
+ * A Connect unary error: HTTP status from the code, and `{"code", "message",
+ * "details"}` JSON (details as base64 proto, with a `debug` JSON form that
+ * `registry` lets name Any types).
+ */
+export function encodeError(error: ConnectError, registry?: Registry): EncodedError {
   return {
     status: codeToHttpStatus(error.code),
-    body: JSON.stringify({ code: codeToString(error.code), message: error.rawMessage }),
+    body: JSON.stringify(errorToJson(error, { registry })),
   };
 }
 
-/** Parses a Connect error body; falls back to the HTTP status when the body is not one. */
+/** Parses a Connect error body, details included; falls back to the HTTP status when the body is not one. */
 export function decodeError(status: number, body: Buffer | string): ConnectError {
+  const fallback = new ConnectError(`HTTP ${status}`, codeFromStatus(status));
   try {
-    const parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8')) as {
-      code?: string;
-      message?: string;
-    };
-    if (typeof parsed.code === 'string') {
-      const code = codeByName.get(parsed.code) ?? Code.Unknown;
-      return new ConnectError(parsed.message ?? '', code);
-    }
+    const parsed: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+    if (typeof (parsed as { code?: unknown })?.code !== 'string') return fallback;
+    return errorFromJson(parsed as never, undefined, new ConnectError('', Code.Unknown));
   } catch {
-    // not JSON: use the status below
+    return fallback; // not JSON, or not a Connect error
   }
-  return new ConnectError(`HTTP ${status}`, codeFromStatus(status));
 }
-
-const codeByName = new Map<string, Code>(
-  Object.values(Code)
-    .filter((value): value is Code => typeof value === 'number')
-    .map((code) => [codeToString(code), code]),
-);
 
 function codeFromStatus(status: number): Code {
   switch (status) {

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Registry } from '@bufbuild/protobuf';
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import { type RequestContext, runInRequest } from '../context/request-context.ts';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
@@ -24,6 +25,8 @@ export interface ConnectAdapterOptions {
   readonly routes: (router: ConnectRouter) => void;
   /** Served as `grpc.health.v1.Health` besides the service's own. */
   readonly health: HealthState;
+  /** The types Any fields may name in JSON (the same as the lean path's). */
+  readonly typeRegistry: () => Registry;
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
   readonly shutdownSignal: AbortSignal;
@@ -51,7 +54,7 @@ export class ConnectAdapter {
           interceptors: [contextInterceptor(options.newRequestId)],
           readMaxBytes: options.bodyLimitBytes,
           // The same JSON as the lean path: proto field names (snake_case).
-          jsonOptions: { useProtoFieldName: true },
+          jsonOptions: { useProtoFieldName: true, registry: options.typeRegistry() },
           shutdownSignal: options.shutdownSignal,
         }) as NodeHandler,
     );

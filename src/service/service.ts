@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { DescService } from '@bufbuild/protobuf';
+import type { DescService, Registry as TypeRegistry } from '@bufbuild/protobuf';
 import type { ConnectRouter, ServiceImpl } from '@connectrpc/connect';
 import { type CallerOptions, ServiceCaller } from '../client/caller.ts';
 import { createTypedClient, type TypedClient, type TypedClientOptions } from '../client/typed-client.ts';
@@ -42,6 +42,7 @@ import {
 import { FramesEndpoint } from './frames-endpoint.ts';
 import { listenOps, type OpsListener, opsOnly, serveOps } from './ops-endpoints.ts';
 import { shortPath, UnaryServer } from './unary-server.ts';
+import { closeWhenAnsweredEarly, resetWhenAnswered } from './unread-requests.ts';
 
 export interface ServiceOptions {
   /** Short name others call it by, e.g. `vessel`. */
@@ -75,6 +76,12 @@ export interface ServiceOptions {
    * pipelined requests, connections, HTTP/2 streams (defaults: connectionLimitDefaults).
    */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /**
+   * Message types `google.protobuf.Any` fields may carry in JSON, besides every
+   * message of the files the service serves and their imports (always included):
+   * e.g. `createRegistry(MyDetail)` for a type declared in no such file.
+   */
+  readonly typeRegistry?: TypeRegistry;
 }
 
 type Closer = () => Promise<void> | void;
@@ -132,6 +139,7 @@ export class Service {
       metrics: this.metrics,
       bodyLimitBytes,
       shutdownSignal: this.#shutdown.signal,
+      typeRegistry: options.typeRegistry,
     });
     this.#frames = new FramesEndpoint(this.#unary, this.logger, bodyLimitBytes);
     this.#adapter = new ConnectAdapter({
@@ -139,6 +147,7 @@ export class Service {
         for (const register of this.#registrations) register(router);
       },
       health: this.health,
+      typeRegistry: () => this.#unary.typeRegistry,
       logger: this.logger,
       bodyLimitBytes,
       shutdownSignal: this.#shutdown.signal,
@@ -328,6 +337,7 @@ export class Service {
       }
       // connect-node answers 404 only once it has read the whole body; closed after it instead.
       if (!route && !this.#procedures.has(url)) res.setHeader('connection', 'close');
+      closeWhenAnsweredEarly(req, res);
     } else if (req.method === 'GET' && this.#opsOnPublicPort(url, res)) {
       return;
     }
@@ -336,6 +346,7 @@ export class Service {
 
   #onHttp2(req: Http2ServerRequest, res: Http2ServerResponse): void {
     if (req.method === 'GET' && this.#opsOnPublicPort(req.url, res)) return;
+    resetWhenAnswered(req, res);
     this.#adapter.serve(req, res);
   }
 

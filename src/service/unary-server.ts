@@ -7,7 +7,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import type { DescMessage, DescMethod, DescService, Registry } from '@bufbuild/protobuf';
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { codeToString } from '@connectrpc/connect/protocol-connect';
@@ -26,6 +26,7 @@ import {
   parseTimeoutMs,
   type UnaryCodec,
 } from '../protocol/connect-unary.ts';
+import { typeRegistryOf } from '../protocol/type-registry.ts';
 import { UnaryHandlerContext } from './handler-context.ts';
 import { readBody } from './read-body.ts';
 
@@ -59,6 +60,8 @@ export interface UnaryServerOptions {
   readonly bodyLimitBytes: number;
   /** Aborts when shutdown begins; handlers' `context.signal` follows it. */
   readonly shutdownSignal: AbortSignal;
+  /** Types Any fields may carry in JSON besides those of the served files (ServiceOptions.typeRegistry). */
+  readonly typeRegistry?: Registry;
 }
 
 /** `/<Service>/<Method>` without a package: only the lean path serves this form. */
@@ -67,6 +70,8 @@ export const shortPath = /^\/[A-Za-z_]\w*\/[A-Za-z_]\w*$/;
 export class UnaryServer {
   readonly #options: UnaryServerOptions;
   readonly #routes = new Map<string, UnaryRoute>();
+  readonly #services: DescService[] = [];
+  #types: Registry | undefined;
   #inFlight = 0;
   #draining = false;
   #requestCounter = 0;
@@ -77,6 +82,8 @@ export class UnaryServer {
 
   /** Adds the unary methods `impl` implements; the others are left to connect-node. */
   addService<S extends DescService>(schema: S, impl: Partial<ServiceImpl<S>>): void {
+    this.#services.push(schema);
+    this.#types = undefined;
     const target = impl as Record<string, unknown>;
     for (const method of schema.methods) {
       const fn = target[method.localName];
@@ -94,6 +101,12 @@ export class UnaryServer {
       // service by name and `VesselService.Create`, not the proto package.
       this.#routes.set(`/${schema.name}/${method.name}`, route);
     }
+  }
+
+  /** What JSON may name in an Any: the served files' messages, their imports', and ServiceOptions.typeRegistry's. */
+  get typeRegistry(): Registry {
+    this.#types ??= typeRegistryOf(this.#services, this.#options.typeRegistry);
+    return this.#types;
   }
 
   route(path: string): UnaryRoute | undefined {
@@ -184,13 +197,18 @@ export class UnaryServer {
     let expiry: PendingDeadline | undefined;
     let context: UnaryHandlerContext | undefined;
     let finished = false;
-    const finish = (status: number, answer: string | Buffer, code: Code | undefined) => {
+    const finish = (
+      status: number,
+      answer: string | Buffer,
+      code: Code | undefined,
+      error?: ConnectError,
+    ) => {
       if (finished) return;
       finished = true;
       this.#inFlight--;
       expiry?.cancel();
       const contentType = status === 200 ? contentTypeOf(codec) : contentTypeJson;
-      reply(status, contentType, answer, false, context?.responseMetadata());
+      reply(status, contentType, answer, false, responseMetadata(context, error));
       this.#options.metrics.observeRpc(
         route.label,
         code === undefined ? 'ok' : codeToString(code),
@@ -205,8 +223,8 @@ export class UnaryServer {
           ? new ConnectError('deadline exceeded', Code.DeadlineExceeded)
           : toConnectError(error);
       logFailure(this.#options.logger, requestId, route.label, error, connectError);
-      const encoded = encodeError(connectError);
-      finish(encoded.status, encoded.body, connectError.code);
+      const encoded = encodeError(connectError, this.typeRegistry);
+      finish(encoded.status, encoded.body, connectError.code, connectError);
     };
     if (deadline !== undefined) {
       expiry = deadlines.add(deadline, () =>
@@ -215,7 +233,7 @@ export class UnaryServer {
     }
     runInRequest({ deadline, requestId, headers }, () => {
       try {
-        const message = decodeMessage(route.input, codec, body);
+        const message = decodeMessage(route.input, codec, body, this.typeRegistry);
         context = new UnaryHandlerContext(
           route.service,
           route.method,
@@ -226,7 +244,7 @@ export class UnaryServer {
         );
         Promise.resolve(route.impl(message, context)).then((output) => {
           try {
-            finish(200, encodeMessage(route.output, codec, output), undefined);
+            finish(200, encodeMessage(route.output, codec, output, this.typeRegistry), undefined);
           } catch (error) {
             fail(error);
           }
@@ -285,6 +303,24 @@ export function tooLarge(limit: number, size: number): ConnectError {
     `request body of ${size} bytes exceeds the limit of ${limit}`,
     Code.ResourceExhausted,
   );
+}
+
+/**
+ * Headers and `trailer-` trailers the handler set, and for an error the metadata
+ * it carries (`new ConnectError(message, code, metadata)`), as connect-node sends them.
+ */
+function responseMetadata(
+  context: UnaryHandlerContext | undefined,
+  error: ConnectError | undefined,
+): Record<string, string> | undefined {
+  const metadata = context?.responseMetadata();
+  if (error === undefined) return metadata;
+  let merged = metadata;
+  error.metadata.forEach((value, name) => {
+    merged ??= {};
+    merged[name] = merged[name] === undefined ? value : `${merged[name]}, ${value}`;
+  });
+  return merged;
 }
 
 function contentTypeOf(codec: UnaryCodec): string {
