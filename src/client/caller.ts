@@ -18,6 +18,7 @@ import { currentRequest, forwardableHeaders } from '../context/request-context.t
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { codecOf, isIdentity } from '../protocol/connect-unary.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
+import { formatGrpcTimeout } from '../protocol/grpc-timeout.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { FrameTransport } from './frame-transport.ts';
@@ -66,8 +67,16 @@ export interface CallRequest {
   /** Metadata to send, added to what the current request carries (lower-case keys win). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
+  /**
+   * Whether the instance is told the deadline (`connect-timeout-ms`, or
+   * `grpc-timeout` for gRPC-Web); default true. The gateway relays a client's
+   * request and tells only the deadline the client gave, capped by its own.
+   */
+  readonly sendDeadline?: boolean;
   readonly signal?: AbortSignal;
   readonly idempotent?: boolean;
+  /** Default POST; GET is Connect's form for side-effect-free calls (HTTP/1.1 only). */
+  readonly method?: 'GET' | 'POST';
 }
 
 export type CallTarget = Pick<CallRequest, 'service' | 'protoService'>;
@@ -120,8 +129,8 @@ export class ServiceCaller {
     const headers: Record<string, string> = context ? forwardableHeaders(context.headers) : {};
     if (request.headers)
       for (const name in request.headers) headers[name.toLowerCase()] = request.headers[name];
-    headers['content-type'] = request.contentType;
-    headers['connect-protocol-version'] = '1';
+    if (request.method !== 'GET') headers['content-type'] = request.contentType;
+    if (!request.contentType.startsWith('application/grpc')) headers['connect-protocol-version'] = '1';
     headers['x-request-id'] ??= context?.requestId ?? randomUUID();
 
     const target = request.service ?? request.protoService ?? '?';
@@ -140,11 +149,18 @@ export class ServiceCaller {
         throw lastError ?? new ConnectError(`no instance of "${target}" is available`, Code.Unavailable);
       }
       tried.add(instance.id);
-      headers['connect-timeout-ms'] = String(remaining);
+      if (request.sendDeadline === false) {
+        // nothing said: the caller's own timer bounds the call
+      } else if (request.contentType.startsWith('application/grpc-web')) {
+        headers['grpc-timeout'] = formatGrpcTimeout(remaining);
+      } else headers['connect-timeout-ms'] = String(remaining);
       let result: PostResult;
       try {
-        result = await this.#transportTo(instance, request.contentType, headers).post({
+        const transport =
+          request.method === 'GET' ? this.#http : this.#transportTo(instance, request.contentType, headers);
+        result = await transport.post({
           address: instance.address,
+          method: request.method,
           path: request.path,
           headers,
           body: request.body,

@@ -51,7 +51,15 @@ export class HttpTransport implements Transport {
    * AsyncResource and async iterator per call, which measured 15-40% more
    * requests/s through the gateway (bench/gateway, docs/benchmarks.md).
    */
-  async post({ address, path, headers, body, timeoutMs, signal }: PostRequest): Promise<PostResult> {
+  async post({
+    address,
+    method = 'POST',
+    path,
+    headers,
+    body,
+    timeoutMs,
+    signal,
+  }: PostRequest): Promise<PostResult> {
     const pool = this.#pools.get(address) ?? this.#pool(address, undici ?? (await loadUndici()));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -85,7 +93,14 @@ export class HttpTransport implements Transport {
       };
       try {
         pool.dispatch(
-          { method: 'POST', path, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+          {
+            method,
+            path,
+            headers,
+            body: method === 'GET' ? null : body,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
           handler,
         );
       } catch (error) {

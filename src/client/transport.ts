@@ -26,7 +26,9 @@ export class SendError extends Error {
 export interface PostRequest {
   /** `host:port` of the instance. */
   readonly address: string;
-  /** `/<package>.<Service>/<Method>` or `/<Service>/<Method>` */
+  /** Default POST; frames carry POSTs only. */
+  readonly method?: 'GET' | 'POST';
+  /** `/<package>.<Service>/<Method>` or `/<Service>/<Method>`, with the query of a GET */
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: Buffer | string;

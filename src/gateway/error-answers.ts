@@ -1,9 +1,11 @@
 /**
  * How the gateway answers an error: micro's JSON `{id, code, detail, status}` for
- * its own routes (/rpc, path routes, GETs), and the caller's own protocol for
- * pass-through Connect and gRPC-Web requests, which their clients decode.
+ * its own routes (/rpc, path routes, the web UI), and the caller's own protocol
+ * for requests to `/<pkg>.<Service>/<Method>`, which their clients decode.
  */
 import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { codeToHttpStatus, endStreamFlag, errorToJson } from '@connectrpc/connect/protocol-connect';
 import { Code, type ConnectError, codeName, codeToGatewayStatus } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { contentTypeJson } from '../protocol/connect-unary.ts';
@@ -27,24 +29,46 @@ export function sendError(
   send(status, { 'content-type': contentTypeJson, 'content-length': Buffer.byteLength(body) }, body);
 }
 
-/** An error for a Connect or gRPC-Web request relayed as it came (`contentType` is the request's). */
+/**
+ * An error for a request relayed as it came (Connect, gRPC, gRPC-Web; over
+ * HTTP/1.1 or HTTP/2), in that request's own protocol, told by its content type:
+ *  - gRPC and gRPC-Web: a 200 whose headers carry grpc-status (trailers-only);
+ *  - Connect streaming (`application/connect+…`): a 200 and an end-stream message;
+ *  - Connect unary and GET: the Connect protocol's HTTP status and JSON error.
+ */
 export function sendProtocolError(
-  res: ServerResponse,
-  contentType: string,
+  res: ServerResponse | Http2ServerResponse,
+  contentType: string | undefined,
   error: ConnectError,
-  cors: Record<string, string> | undefined,
+  cors?: Record<string, string>,
+  /** Instead of the code's own, for a Connect unary answer (404 for a path nothing serves). */
+  status = codeToHttpStatus(error.code),
 ): void {
-  if (contentType.startsWith('application/grpc-web')) {
-    // gRPC-Web clients read the status from the headers of a 200, never from the HTTP status.
-    res.writeHead(200, {
-      'content-type': contentType,
+  const type = contentType ?? '';
+  if (type.startsWith('application/grpc')) {
+    (res as ServerResponse).writeHead(200, {
+      ...cors,
+      'content-type': type,
       'grpc-status': String(error.code),
       'grpc-message': encodeURIComponent(error.rawMessage),
-      ...cors,
     });
     res.end();
     return;
   }
-  res.writeHead(codeToGatewayStatus(error.code), { 'content-type': contentTypeJson, ...cors });
-  res.end(JSON.stringify({ code: codeName(error.code), message: error.rawMessage }));
+  const json = Buffer.from(JSON.stringify(errorToJson(error, undefined)));
+  if (type.startsWith('application/connect+')) {
+    const endStream = Buffer.from(JSON.stringify({ error: errorToJson(error, undefined) }));
+    const envelope = Buffer.alloc(5);
+    envelope[0] = endStreamFlag;
+    envelope.writeUInt32BE(endStream.length, 1);
+    (res as ServerResponse).writeHead(200, { ...cors, 'content-type': type });
+    res.end(Buffer.concat([envelope, endStream]));
+    return;
+  }
+  (res as ServerResponse).writeHead(status, {
+    ...cors,
+    'content-type': contentTypeJson,
+    'content-length': json.length,
+  });
+  res.end(json);
 }

@@ -6,7 +6,7 @@
  *   GET /healthz | /readyz            → ops-endpoints.ts
  *   GET /metrics | /_berth/*          → ops-endpoints.ts, or 404 when they have an ops port of their own
  *   POST /rpc                         → parseRpcBody → #forwardJson        (application/json only)
- *   POST /<pkg>.<Service>/<Method>    → #passThrough (Connect, gRPC-Web over HTTP/1.1)
+ *   /<pkg>.<Service>/<Method>         → connect-pass-through.ts (Connect POST and GET, gRPC-Web)
  *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson  (application/json only)
  *   GET anything else                 → static-files.ts (the web UI), when configured
  * HTTP/2 (gRPC)                       → grpc-pass-through.ts: relayed to an instance serving
@@ -35,8 +35,9 @@ import {
 } from '../service/dual-protocol-server.ts';
 import { listenOps, type OpsListener } from '../service/ops-endpoints.ts';
 import { readBody } from '../service/read-body.ts';
+import { ConnectPassThrough } from './connect-pass-through.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
-import { type Send, sendError, sendProtocolError } from './error-answers.ts';
+import { type Send, sendError } from './error-answers.ts';
 import { GrpcPassThrough } from './grpc-pass-through.ts';
 import { KnownServices } from './known-services.ts';
 import { OpsEndpoints, opsOnly } from './ops-endpoints.ts';
@@ -92,6 +93,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #caller: ServiceCaller;
   readonly #grpc: GrpcPassThrough;
+  readonly #connect: ConnectPassThrough;
   readonly #static: StaticFiles | undefined;
   readonly #known: KnownServices;
   readonly #ops: OpsEndpoints;
@@ -116,6 +118,14 @@ export class Gateway {
     this.#grpc = new GrpcPassThrough({
       caller: this.#caller,
       known: this.#known,
+      timeoutMs: this.#timeoutMs,
+      bodyLimitBytes: this.#bodyLimit,
+    });
+    this.#connect = new ConnectPassThrough({
+      caller: this.#caller,
+      cache: this.cache,
+      known: this.#known,
+      metrics: this.metrics,
       timeoutMs: this.#timeoutMs,
       bodyLimitBytes: this.#bodyLimit,
     });
@@ -189,6 +199,11 @@ export class Gateway {
       res.end();
       return;
     }
+    const proto = parseProtoPath(path);
+    if (proto) {
+      this.#connect.serve(proto.protoService, path, url, req, res, cors);
+      return;
+    }
     if (req.method === 'GET' || req.method === 'HEAD') {
       this.#serveGet(path, req, res, send);
       return;
@@ -204,8 +219,7 @@ export class Gateway {
     }
     const started = performance.now();
     const rpc = path === '/rpc';
-    const proto = rpc ? undefined : parseProtoPath(path);
-    const route = rpc || proto ? undefined : parseRoutePath(path);
+    const route = rpc ? undefined : parseRoutePath(path);
     if ((rpc || route) && !isJsonContentType(req.headers['content-type'])) {
       // Answered before the body is read; closing the connection drops what is left of it.
       res.setHeader('connection', 'close');
@@ -222,10 +236,6 @@ export class Gateway {
           return;
         }
         this.#forwardJson(target.service, target.method, target.requestJson, req, send, started);
-        return;
-      }
-      if (proto) {
-        this.#passThrough(proto.protoService, path, body, req, res, cors, started);
         return;
       }
       if (route) {
@@ -347,66 +357,6 @@ export class Gateway {
           );
         },
       );
-  }
-
-  /** Connect or gRPC-Web over HTTP/1.1 to `/<pkg>.<Service>/<Method>`: body and answer relayed untouched. */
-  #passThrough(
-    protoService: string,
-    path: string,
-    body: Buffer,
-    req: IncomingMessage,
-    res: ServerResponse,
-    cors: Record<string, string> | undefined,
-    started: number,
-  ): void {
-    const headers = forwardableHeaders(req.headers);
-    for (const name of [
-      'content-type',
-      'connect-protocol-version',
-      'connect-timeout-ms',
-      'x-grpc-web',
-      'grpc-timeout',
-      'accept',
-      'content-encoding',
-      'accept-encoding',
-      'connect-content-encoding',
-      'connect-accept-encoding',
-      'grpc-encoding',
-      'grpc-accept-encoding',
-    ]) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
-    }
-    const contentType = headers['content-type'] ?? contentTypeJson;
-    if (this.cache.instancesServing(protoService).length === 0) {
-      sendProtocolError(res, contentType, this.#known.missingProtoService(protoService), cors);
-      return;
-    }
-    this.#caller.call({ protoService, path, contentType, body, headers, timeoutMs: this.#timeoutMs }).then(
-      (response) => {
-        const out: Record<string, string | string[]> = { ...cors };
-        for (const [name, value] of Object.entries(response.headers)) {
-          if (
-            value !== undefined &&
-            name !== 'connection' &&
-            name !== 'keep-alive' &&
-            name !== 'transfer-encoding'
-          )
-            out[name] = value;
-        }
-        res.writeHead(response.status, out);
-        res.end(response.body);
-        // Labelled as /rpc calls are (target service, `Service.Method`), and only for
-        // methods the instance lists, so client-chosen paths cannot grow the series.
-        const method = path.slice(path.lastIndexOf('.', path.indexOf('/', 1)) + 1).replace('/', '.');
-        if (response.instance.endpoints?.includes(method)) {
-          const code =
-            response.status === 200 ? 'ok' : codeName(decodeError(response.status, response.body).code);
-          this.metrics.observeRpc(method, code, (performance.now() - started) / 1000, response.instance.name);
-        }
-      },
-      (error: unknown) => sendProtocolError(res, contentType, toConnectError(error), cors),
-    );
   }
 
   #sendError(send: Send, id: string, error: ConnectError, status?: number): void {

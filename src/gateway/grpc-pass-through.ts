@@ -1,5 +1,5 @@
 /**
- * gRPC over HTTP/2 through the gateway: the instance serving the proto service is
+ * HTTP/2 through the gateway (gRPC, and Connect or gRPC-Web over h2): the instance serving the proto service is
  * picked by the caller's balancer and ejector (no retries: a stream's body is
  * relayed as it comes, not kept), and the stream relayed by grpc-proxy.ts, which
  * the first call loads (with node:http2).
@@ -7,6 +7,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ServiceCaller } from '../client/caller.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import { sendProtocolError } from './error-answers.ts';
 import type { Http2Upstreams } from './grpc-proxy.ts';
 import type { KnownServices } from './known-services.ts';
 import { parseProtoPath } from './rpc-request.ts';
@@ -29,18 +30,21 @@ export class GrpcPassThrough {
   }
 
   serve(req: Http2ServerRequest, res: Http2ServerResponse): void {
-    const proto = parseProtoPath(req.url);
+    const query = req.url.indexOf('?');
+    const proto = parseProtoPath(query === -1 ? req.url : req.url.slice(0, query));
     const instance = proto ? this.#options.caller.pick({ protoService: proto.protoService }) : undefined;
     if (!proto || !instance) {
       const error = proto
         ? this.#options.known.missingProtoService(proto.protoService)
         : new ConnectError(`no route for ${req.url}`, Code.Unimplemented);
-      res.writeHead(200, {
-        'content-type': 'application/grpc',
-        'grpc-status': String(error.code),
-        'grpc-message': encodeURIComponent(error.rawMessage),
-      });
-      res.end();
+      // In the caller's protocol: gRPC, gRPC-Web and Connect all come over HTTP/2.
+      sendProtocolError(
+        res,
+        req.headers['content-type'],
+        error,
+        undefined,
+        error.code === Code.Unimplemented ? 404 : undefined,
+      );
       return;
     }
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
@@ -55,12 +59,11 @@ export class GrpcPassThrough {
       relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
         this.#options.caller.report(instance, outcome);
         if (error === undefined || res.headersSent) return;
-        res.writeHead(200, {
-          'content-type': 'application/grpc',
-          'grpc-status': '14',
-          'grpc-message': encodeURIComponent(`${instance.address}: ${error.message}`),
-        });
-        res.end();
+        sendProtocolError(
+          res,
+          req.headers['content-type'],
+          new ConnectError(`${instance.address}: ${error.message}`, Code.Unavailable),
+        );
       });
     });
   }

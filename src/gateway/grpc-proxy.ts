@@ -12,8 +12,11 @@ import {
 } from 'node:http2';
 import type { CallOutcome } from '../balancer/balancer.ts';
 import { deadlines } from '../context/deadlines.ts';
-import { Code } from '../errors/berth-error.ts';
+import { Code, ConnectError } from '../errors/berth-error.ts';
+import { parseTimeoutMs } from '../protocol/connect-unary.ts';
 import { formatGrpcTimeout, parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
+import { resetWhenAnswered } from '../service/unread-requests.ts';
+import { sendProtocolError } from './error-answers.ts';
 
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
 
@@ -77,7 +80,10 @@ export function relayHttp2(
     settled = true;
     onSettled(outcome, error);
   };
-  const clientTimeoutMs = parseGrpcTimeoutMs(req.headers['grpc-timeout']);
+  // The client's deadline, in the header its protocol uses, is passed on capped by
+  // the gateway's; one the client did not give is the gateway's own timer only.
+  const connectTimeoutMs = parseTimeoutMs(req.headers['connect-timeout-ms']);
+  const clientTimeoutMs = connectTimeoutMs ?? parseGrpcTimeoutMs(req.headers['grpc-timeout']);
   const timeoutMs =
     limits.timeoutMs === undefined
       ? clientTimeoutMs
@@ -89,9 +95,9 @@ export function relayHttp2(
   }
   headers[HTTP2_HEADER_METHOD] = req.method;
   headers[HTTP2_HEADER_PATH] = req.url;
-  // The instance learns the deadline too, and gives up when it passes (at most 8 digits).
-  if (timeoutMs !== undefined) {
-    headers['grpc-timeout'] = formatGrpcTimeout(timeoutMs);
+  if (clientTimeoutMs !== undefined && timeoutMs !== undefined) {
+    if (connectTimeoutMs !== undefined) headers['connect-timeout-ms'] = String(timeoutMs);
+    else headers['grpc-timeout'] = formatGrpcTimeout(timeoutMs);
   }
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
@@ -100,35 +106,39 @@ export function relayHttp2(
     settle({ reached: false, connectFailure: true }, error as Error);
     return;
   }
-  /** The gateway ends the call itself, with a gRPC status, and resets both streams. */
+  /**
+   * The gateway ends the call itself, in the caller's protocol, and resets both
+   * streams. Once the instance's headers have gone out, only gRPC can still say
+   * why (in trailers); any other stream is reset.
+   */
+  let endedByGateway = false;
   const endWithStatus = (code: Code, message: string) => {
+    endedByGateway = true;
     deadline.cancel();
     upstream.unpipe(res.stream);
     if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
     if (!res.writableEnded && !res.stream.destroyed) {
-      const status = { 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) };
-      if (res.headersSent) res.addTrailers(status);
-      else res.writeHead(200, { 'content-type': 'application/grpc', ...status });
-      res.end();
+      const contentType = req.headers['content-type'];
+      if (!res.headersSent) sendProtocolError(res, contentType, new ConnectError(message, code));
+      else if (
+        contentType?.startsWith('application/grpc') &&
+        !contentType.startsWith('application/grpc-web')
+      ) {
+        res.addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
+        res.end();
+      } else res.stream.close(constants.NGHTTP2_CANCEL);
     }
-    resetWhenAnswered();
+    stopRelaying();
   };
-  /**
-   * A client still sending after its answer is told to stop with RST_STREAM once
-   * the answer has been written. CANCEL, not the NO_ERROR RFC 9113 §8.1 suggests:
-   * Node's http2 client never closes a stream reset with NO_ERROR while part of its
-   * request is unsent (it waits for its writable side, which cannot finish).
-   */
-  let resetting = false;
-  const resetWhenAnswered = () => {
-    if (req.complete || resetting || res.stream.destroyed) return;
-    resetting = true;
-    req.off('data', countBytes);
-    req.unpipe(upstream);
-    req.pause();
-    const reset = () => res.stream.close(constants.NGHTTP2_CANCEL);
-    if (res.stream.writableFinished) reset();
-    else res.stream.once('finish', reset);
+  /** A client still sending after its answer is no longer relayed (unread-requests.ts). */
+  let answered = false;
+  const stopRelaying = () => {
+    if (answered) return;
+    answered = true;
+    resetWhenAnswered(req, res, () => {
+      req.off('data', countBytes);
+      req.unpipe(upstream);
+    });
   };
   const deadline =
     timeoutMs === undefined
@@ -168,13 +178,16 @@ export function relayHttp2(
     deadline.cancel();
     if (res.writableEnded) return;
     res.end();
-    resetWhenAnswered();
+    stopRelaying();
   });
   upstream.on('error', (error) => {
     deadline.cancel();
+    // The gateway answered already (its deadline, its body limit), or the instance
+    // did in full: what becomes of the instance's stream no longer matters.
+    if (endedByGateway || res.writableEnded) return;
     if (!res.headersSent) {
       settle({ reached: false, connectFailure: true }, error); // the gateway answers UNAVAILABLE
-      resetWhenAnswered();
+      stopRelaying();
     } else res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
   // Closed before any answer and without an error: the client gave up first.
