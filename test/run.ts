@@ -5,9 +5,12 @@
  *                embedded defaults (PGlite, direct broker, local registry);
  *  2. real       shippy's end-to-end suite again, against a throwaway PostgreSQL
  *                and NATS JetStream (Debian's postgresql and nats-server);
- *  3. kube       the Kubernetes suites, against the control plane of tools/k8s
+ *  3. conformance the official Connect conformance suite (connectconformance,
+ *                built once by tools/conformance/build.sh) against a berth
+ *                service and the same service behind the gateway;
+ *  4. kube       the Kubernetes suites, against the control plane of tools/k8s
  *                (started here, stopped at the end) or BERTH_TEST_KUBECONFIG;
- *  4. pods       shippy on real pods: the control plane again, now with its real
+ *  5. pods       shippy on real pods: the control plane again, now with its real
  *                node (BERTH_K8S_REAL_NODE=1: containerd, kubelet, kube-proxy),
  *                images built and loaded here.
  *
@@ -17,10 +20,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join } from 'node:path';
+import { conformanceRunner, runConformance } from './conformance/run.ts';
 import { parseExports } from './support/exports.ts';
 
 const root = join(import.meta.dirname, '..');
-const phases = (process.env.BERTH_TEST_PHASES ?? 'embedded,real,kube,pods').split(',');
+const phases = (process.env.BERTH_TEST_PHASES ?? 'embedded,real,conformance,kube,pods').split(',');
 const e2e = ['examples/shippy/test/e2e/*.test.ts'];
 
 function files(patterns: string[], exclude: (file: string) => boolean = () => false): string[] {
@@ -76,6 +80,18 @@ if (phases.includes('real')) {
         stdio: 'inherit',
       });
     }
+  }
+}
+
+if (phases.includes('conformance')) {
+  let runner: string | undefined;
+  try {
+    runner = conformanceRunner();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+  }
+  for (const target of ['service', 'gateway'] as const) {
+    results.push([`conformance (${target})`, runner !== undefined && (await runConformance(runner, target))]);
   }
 }
 
