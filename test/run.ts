@@ -7,7 +7,7 @@
  *                and NATS JetStream (Debian's postgresql and nats-server);
  *  3. conformance the official Connect conformance suite (connectconformance,
  *                built once by tools/conformance/build.sh) against a berth
- *                service and the same service behind the gateway;
+ *                service, the same service behind the gateway, and berth's client;
  *  4. kube       the Kubernetes suites, against the control plane of tools/k8s
  *                (started here, stopped at the end) or BERTH_TEST_KUBECONFIG;
  *  5. pods       shippy on real pods: the control plane again, now with its real
@@ -20,7 +20,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join } from 'node:path';
-import { conformanceRunner, runConformance } from './conformance/run.ts';
+import { conformanceRunner, conformanceTargets, runConformance } from './conformance/run.ts';
 import { parseExports } from './support/exports.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -90,7 +90,7 @@ if (phases.includes('conformance')) {
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
   }
-  for (const target of ['service', 'gateway'] as const) {
+  for (const target of conformanceTargets) {
     results.push([`conformance (${target})`, runner !== undefined && (await runConformance(runner, target))]);
   }
 }

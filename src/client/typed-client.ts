@@ -7,13 +7,12 @@ import {
   create,
   type DescMethodUnary,
   type DescService,
-  fromBinary,
   type MessageInitShape,
   type MessageShape,
   toBinary,
 } from '@bufbuild/protobuf';
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
-import { contentTypeProto, decodeError } from '../protocol/connect-unary.ts';
+import { contentTypeProto, readUnaryResponse } from '../protocol/connect-unary.ts';
 import type { ServiceCaller } from './caller.ts';
 
 export interface CallOptions {
@@ -64,8 +63,7 @@ export function createTypedClient<S extends DescService>(
         signal: callOptions?.signal,
         idempotent,
       });
-      if (response.status !== 200) throw decodeError(response.status, response.body);
-      return fromBinary(method.output, response.body);
+      return readUnaryResponse(method.output, 'proto', response);
     };
   }
   return client as TypedClient<S>;

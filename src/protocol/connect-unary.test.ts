@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { HelloRequestSchema, HelloResponseSchema } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import {
@@ -73,7 +73,21 @@ test('errors encode as Connect JSON and decode back to the same code and message
   const decoded = decodeError(encoded.status, encoded.body);
   assert.equal(decoded.code, Code.NotFound);
   assert.equal(decoded.rawMessage, 'no vessel');
-  assert.equal(decodeError(400, Buffer.from('{"code":"made_up"}')).code, Code.Unknown);
+  // A code it does not know, or none, is the HTTP status's code (as the Connect protocol says), the message kept.
+  assert.equal(decodeError(503, Buffer.from('{"code":"made_up","message":"busy"}')).code, Code.Unavailable);
+  assert.equal(decodeError(401, Buffer.from('{"message":"who are you"}')).rawMessage, 'who are you');
+});
+
+test('error details survive encoding and decoding', () => {
+  const failed = new ConnectError('bad name', Code.InvalidArgument, undefined, [
+    { desc: HelloRequestSchema, value: { name: 'x'.repeat(3) } },
+  ]);
+  const decoded = decodeError(400, encodeError(failed).body);
+  assert.equal(decoded.details.length, 1);
+  const [detail] = decoded.details;
+  assert.ok(detail && 'type' in detail);
+  assert.equal(detail.type, HelloRequestSchema.typeName);
+  assert.deepEqual(fromBinary(HelloRequestSchema, detail.value).name, 'xxx');
 });
 
 test('an error body that is not Connect JSON falls back to the HTTP status', () => {

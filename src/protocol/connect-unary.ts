@@ -13,11 +13,19 @@ import {
   fromBinary,
   fromJson,
   isMessage,
+  type JsonValue,
+  type MessageShape,
   type Registry,
   toBinary,
   toJson,
 } from '@bufbuild/protobuf';
-import { codeToHttpStatus, errorFromJson, errorToJson } from '@connectrpc/connect/protocol-connect';
+import {
+  codeFromHttpStatus,
+  codeToHttpStatus,
+  errorFromJson,
+  errorToJson,
+  parseContentType,
+} from '@connectrpc/connect/protocol-connect';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 
 export type UnaryCodec = 'json' | 'proto';
@@ -121,13 +129,18 @@ export function encodeError(error: ConnectError, registry?: Registry): EncodedEr
   };
 }
 
-/** Parses a Connect error body, details included; falls back to the HTTP status when the body is not one. */
+/**
+ * Parses a Connect error body, details included. A body without a code it knows
+ * (missing, null, unrecognised) takes the code the HTTP status stands for; a body
+ * that is not a Connect error at all gives that code and `HTTP <status>`.
+ */
 export function decodeError(status: number, body: Buffer | string): ConnectError {
   const fallback = new ConnectError(`HTTP ${status}`, codeFromStatus(status));
   try {
     const parsed: unknown = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-    if (typeof (parsed as { code?: unknown })?.code !== 'string') return fallback;
-    return errorFromJson(parsed as never, undefined, new ConnectError('', Code.Unknown));
+    const { code, message } = (parsed ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code !== 'string' && typeof message !== 'string') return fallback;
+    return errorFromJson(parsed as JsonValue, undefined, fallback);
   } catch {
     return fallback; // not JSON, or not a Connect error
   }
@@ -165,4 +178,52 @@ function codeFromStatus(status: number): Code {
 export function parseTimeoutMs(value: string | string[] | undefined): number | undefined {
   // The spec allows 1 to 10 ASCII digits; Number() alone would also take "1e3", " 5", "0x10".
   return typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * A Connect unary answer as a client must read it (the protocol's rules, as
+ * connect-es's validateResponse applies them): a 200 in the codec asked for,
+ * uncompressed, is the message; an error status with a JSON body is that
+ * error; any other status is the code it stands for; a 200 in another content
+ * type or encoding is an error, never a message decoded from the wrong bytes.
+ */
+export function readUnaryResponse<Desc extends DescMessage>(
+  schema: Desc,
+  codec: UnaryCodec,
+  response: {
+    readonly status: number;
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+    readonly body: Buffer;
+  },
+  registry?: Registry,
+): MessageShape<Desc> {
+  const contentType = response.headers['content-type'];
+  const type = typeof contentType === 'string' ? parseContentType(contentType) : undefined;
+  if (response.status !== 200) {
+    if (type && !type.binary) throw decodeError(response.status, response.body);
+    throw new ConnectError(`HTTP ${response.status}`, codeFromHttpStatus(response.status));
+  }
+  if (type === undefined || type.stream || type.binary !== (codec === 'proto')) {
+    throw new ConnectError(
+      `unexpected content type ${String(contentType)} in the answer (asked for ${codec})`,
+      type === undefined ? Code.Unknown : Code.Internal,
+    );
+  }
+  const encoding = response.headers['content-encoding'];
+  if (!isIdentity(encoding)) {
+    throw new ConnectError(`unexpected content encoding ${String(encoding)} in the answer`, Code.Internal);
+  }
+  try {
+    return codec === 'proto'
+      ? fromBinary(schema, response.body)
+      : fromJson(schema, JSON.parse(response.body.toString('utf8')) as JsonValue, {
+          registry,
+          ignoreUnknownFields: true,
+        });
+  } catch (error) {
+    throw new ConnectError(
+      `cannot decode the ${schema.typeName} answer: ${(error as Error).message}`,
+      Code.Internal,
+    );
+  }
 }

@@ -1,10 +1,13 @@
 /**
- * The official Connect conformance suite (connectconformance, server mode)
- * against ConformanceService as a berth service, then behind a berth gateway.
- * `npm test` runs it as its `conformance` phase; alone:
- *   node test/conformance/run.ts [service|gateway ...]
- * What berth supports is in config.yaml; docs/conformance.md says why, and
- * what is out of scope (TLS, HTTP/3, Brotli). Nothing is marked known-failing.
+ * The official Connect conformance suite (connectconformance):
+ *  - service: server mode, ConformanceService as a berth service (server.ts);
+ *  - gateway: server mode, the same service behind a berth gateway;
+ *  - client:  client mode, berth's ServiceCaller and typed-client reading (client.ts)
+ *             calling the suite's reference server.
+ * `npm test` runs all three as its `conformance` phase; alone:
+ *   node test/conformance/run.ts [service|gateway|client ...]
+ * What berth supports is in config.yaml and client-config.yaml; docs/conformance.md
+ * says why, and what is out of scope. Nothing is marked known-failing.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,7 +17,8 @@ const root = join(here, '..', '..');
 /** Only so CI can never hang on it: the suite bounds each case itself (a hung one fails). */
 const guardMs = 30 * 60_000;
 
-export type ConformanceTarget = 'service' | 'gateway';
+export type ConformanceTarget = 'service' | 'gateway' | 'client';
+export const conformanceTargets: readonly ConformanceTarget[] = ['service', 'gateway', 'client'];
 
 /** Builds (once, cached outside the repo) the runner; its path. */
 export function conformanceRunner(): string {
@@ -29,22 +33,22 @@ export function conformanceRunner(): string {
 
 /** Runs every case against `target`; resolves whether all passed (the runner prints each failure and a total). */
 export function runConformance(runner: string, target: ConformanceTarget): Promise<boolean> {
-  process.stdout.write(`\n==> Connect conformance suite, server mode, against a berth ${target}\n`);
+  const client = target === 'client';
+  process.stdout.write(
+    `\n==> Connect conformance suite, ${client ? "client mode, berth's client" : `server mode, against a berth ${target}`}\n`,
+  );
   const child = spawn(
     runner,
     [
       '--mode',
-      'server',
+      client ? 'client' : 'server',
       '--conf',
-      join(here, 'config.yaml'),
+      join(here, client ? 'client-config.yaml' : 'config.yaml'),
       // Two cores: fewer cases at once keep the suite's timing cases honest.
-      '--parallel',
-      '4',
-      '--max-servers',
-      '2',
+      ...(client ? [] : ['--parallel', '4', '--max-servers', '2']),
       '--',
       process.execPath,
-      join(here, 'server.ts'),
+      join(here, client ? 'client.ts' : 'server.ts'),
     ],
     { cwd: root, env: { ...process.env, BERTH_CONFORMANCE_TARGET: target }, stdio: 'inherit' },
   );
@@ -64,7 +68,7 @@ if (import.meta.main) {
   const targets = (process.argv.slice(2) as ConformanceTarget[]).filter(Boolean);
   const runner = conformanceRunner();
   let ok = true;
-  for (const target of targets.length > 0 ? targets : (['service', 'gateway'] as const)) {
+  for (const target of targets.length > 0 ? targets : conformanceTargets) {
     ok = (await runConformance(runner, target)) && ok;
   }
   process.exitCode = ok ? 0 : 1;
