@@ -60,7 +60,10 @@ export interface GatewayOptions {
   readonly cors?: CorsOptions;
   /** Largest request body; default 1 MiB. */
   readonly bodyLimitBytes?: number;
-  /** Deadline of each call through the gateway; default 10 s. */
+  /**
+   * The longest a call through the gateway may take; default 10 s. A client's
+   * shorter deadline wins and is passed on; the instance is never told this one.
+   */
   readonly timeoutMs?: number;
   /**
    * What one client connection may hold: header, request, keep-alive and idle
