@@ -14,6 +14,7 @@ import type { CallOutcome } from '../balancer/balancer.ts';
 import { deadlines } from '../context/deadlines.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { parseTimeoutMs } from '../protocol/connect-unary.ts';
+import { EnvelopeMeter } from '../protocol/envelope-meter.ts';
 import { formatGrpcTimeout, parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
 import { resetWhenAnswered } from '../service/unread-requests.ts';
 import { sendProtocolError } from './error-answers.ts';
@@ -51,7 +52,10 @@ export interface RelayLimits {
    * `grpc-timeout` bounds them.
    */
   readonly timeoutMs: number | undefined;
-  /** Request DATA bytes relayed at most; past them the call ends RESOURCE_EXHAUSTED. */
+  /**
+   * Largest request message of an enveloped stream (gRPC, gRPC-Web, Connect
+   * streaming), or request body otherwise; past it the call ends RESOURCE_EXHAUSTED.
+   */
   readonly bodyLimitBytes: number;
 }
 
@@ -146,8 +150,25 @@ export function relayHttp2(
       : deadlines.add(Date.now() + timeoutMs, () =>
           endWithStatus(Code.DeadlineExceeded, `deadline of ${timeoutMs} ms exceeded at the gateway`),
         );
+  // Enveloped streams (gRPC, gRPC-Web, Connect streaming) are limited per message,
+  // so a long-lived stream is not cut off after the limit in all; other bodies as a whole.
+  const contentType = req.headers['content-type'] ?? '';
+  const meter =
+    contentType.startsWith('application/grpc') || contentType.startsWith('application/connect+')
+      ? new EnvelopeMeter()
+      : undefined;
   let received = 0;
   const countBytes = (chunk: Buffer) => {
+    if (meter) {
+      const size = meter.overLimit(chunk, limits.bodyLimitBytes);
+      if (size !== undefined) {
+        endWithStatus(
+          Code.ResourceExhausted,
+          `a request message of ${size} bytes exceeds the limit of ${limits.bodyLimitBytes} bytes`,
+        );
+      }
+      return;
+    }
     received += chunk.length;
     if (received > limits.bodyLimitBytes) {
       endWithStatus(

@@ -168,7 +168,9 @@ export function createDualProtocolServer(
     http2 ??= import('node:http2').then(({ createServer }) => {
       const server = createServer({ settings: { maxConcurrentStreams } }, onHttp2);
       server.on('stream', (stream) => {
-        const session = stream.session as CountedSession;
+        // Undefined when the stream was reset before its 'stream' event (emitted on a later tick).
+        const session = stream.session as CountedSession | undefined;
+        if (!session) return;
         session[openStreams] = (session[openStreams] ?? 0) + 1;
         stream.once('close', () => {
           session[openStreams] = (session[openStreams] ?? 1) - 1;
