@@ -13,26 +13,41 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import type { Plan } from './plan.ts';
+import type { Plan, PlannedProcess } from './plan.ts';
 
 const COMPILE_ONLY_ENTRY = resolve(import.meta.dirname, 'compile-only.ts');
 
 /**
- * Compiles the entry files of the plan's gateway and services with their Node, flags and
- * environment (the gateway's: it holds no secret). Resolves when done; never rejects:
- * a failure costs only what the cache would have saved.
+ * Compiles the module files of `processes` (default: compiledProcesses) with the Node,
+ * flags and environment of the plan's gateway (it holds no secret).
+ * `berth run --watch` calls it again before a reload, so the new process finds the
+ * changed files compiled too. Resolves when done; never rejects: a failure costs only
+ * what the cache would have saved.
  */
-export async function warmCompileCache(plan: Plan): Promise<void> {
-  const processes = plan.units
-    .filter((unit) => unit.kind !== 'postgres' && plan.selected.includes(unit.name))
-    .flatMap((unit) => unit.processes);
+export async function warmCompileCache(
+  plan: Plan,
+  processes: readonly PlannedProcess[] = compiledProcesses(plan),
+): Promise<void> {
   const gateway = plan.units.find((unit) => unit.kind === 'gateway')?.processes[0];
   if (!gateway?.env.NODE_COMPILE_CACHE) return;
-  const entries = [...new Set(processes.map((process) => process.args.at(-1)!))];
+  const entries = [...new Set(processes.flatMap((process) => moduleFiles(process.args)))];
   const child = spawn(gateway.command, [...gateway.args.slice(0, -1), COMPILE_ONLY_ENTRY, ...entries], {
     cwd: gateway.cwd,
     env: gateway.env,
     stdio: 'ignore',
   });
   await once(child, 'exit').catch(() => undefined);
+}
+
+/** The gateway and service processes of a run, as planned: what the first warm-up compiles. */
+export function compiledProcesses(plan: Plan): PlannedProcess[] {
+  return plan.units
+    .filter((unit) => unit.kind !== 'postgres' && plan.selected.includes(unit.name))
+    .flatMap((unit) => unit.processes);
+}
+
+/** The entry (the last argument) and what `--import` preloads (under --watch, watch-imports.ts). */
+function moduleFiles(args: readonly string[]): string[] {
+  const preloads = args.flatMap((arg, index) => (args[index - 1] === '--import' ? [arg] : []));
+  return [...preloads, args.at(-1)!];
 }

@@ -156,3 +156,8 @@ function openPrivateLog(file: string): WriteStream {
   fchmodSync(fd, 0o600);
   return createWriteStream(file, { fd });
 }
+
+/** A duration in the runner's lines: `1.2 s`. */
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

@@ -16,13 +16,12 @@
  *             the grace period.
  */
 
-import { readFileSync, rmSync } from 'node:fs';
-import { relative } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
-import { warmCompileCache } from './compile-cache.ts';
+import { compiledProcesses, warmCompileCache } from './compile-cache.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { ensurePortFree, stopLeftovers } from './leftovers.ts';
 import { LogOutput } from './log-output.ts';
@@ -38,6 +37,14 @@ import {
   postgresProbe,
   serviceProbe,
 } from './readiness.ts';
+import { formatReadySummary, shownPath } from './ready-summary.ts';
+import {
+  type Backoff,
+  DEFAULT_BACKOFF,
+  DEFAULT_HEALTH,
+  type HealthPolicy,
+  POSTGRES_HEALTH,
+} from './restart-policy.ts';
 import {
   isRunning,
   type ProcessState,
@@ -47,15 +54,7 @@ import {
   STATE_VERSION,
   writeState,
 } from './state.ts';
-import {
-  type Backoff,
-  DEFAULT_BACKOFF,
-  DEFAULT_HEALTH,
-  formatSeconds,
-  type HealthPolicy,
-  POSTGRES_HEALTH,
-  SupervisedProcess,
-} from './supervised-process.ts';
+import { SupervisedProcess } from './supervised-process.ts';
 import { prepareWatch, Watch } from './watch.ts';
 
 export interface RunnerOptions {
@@ -179,16 +178,25 @@ export class Runner {
     }
     this.#writeState();
     log.note(
-      `starting ${system.system} (${system.environment}): ${plan.selected.join(', ')}; data in ${this.#shown(dataDir)}`,
+      `starting ${system.system} (${system.environment}): ${plan.selected.join(', ')}; data in ${shownPath(dataDir)}`,
     );
-    this.#compiled = warmCompileCache(plan);
+    // Under --watch, with the preload they are spawned with.
+    const compiled = compiledProcesses(plan);
+    this.#compiled = warmCompileCache(plan, watched ? compiled.map(watched) : compiled);
     await this.#bringUp(plan.selected, signal);
     await this.#untilGatewaySees(signal);
     this.#readyMs = Math.round(performance.now());
     this.#writeState();
     this.#printSummary();
     const note = (message: string) => log.note(message);
-    if (this.#options.watch) this.#watch = new Watch({ ...this.#options, units: this.#units.values(), note });
+    if (this.#options.watch) {
+      this.#watch = new Watch({
+        ...this.#options,
+        units: this.#units.values(),
+        note,
+        compile: (processes) => warmCompileCache(plan, processes),
+      });
+    }
   }
 
   /** Stops these services (all their instances) until startServices; the rest keeps running. */
@@ -362,46 +370,20 @@ export class Runner {
     writeState(state);
   }
 
-  #shown(path: string): string {
-    const shown = relative(process.cwd(), path);
-    return shown.startsWith('..') || shown === '' ? path : shown;
-  }
-
   #printSummary(): void {
     const log = this.#log!;
     const plan = this.#plan!;
-    const rows = this.processes
-      .filter((process) => process.status === 'ready')
-      .map((process) => {
-        const url =
-          process.kind === 'postgres'
-            ? `postgres://postgres:***@${process.address}/postgres` // the password: databaseUrl in state.json
-            : `http://${process.address}`;
-        return [process.instance, url, rss(process.pid)];
-      });
-    rows.push(['logs', this.#shown(plan.logsDir), 'berth logs <service> [-f]']);
-    const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-    const lines = rows.map(
-      (row) => `  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`,
-    );
     const system = this.#options.system;
-    const gateway = `http://127.0.0.1:${plan.gatewayPort}`;
     log.write(
-      `\n${log.bold(`${system.system} is ready in ${formatSeconds(this.#readyMs!)}`)} (${system.environment})\n` +
-        `${lines.join('\n')}\n` +
-        `Call a service: curl ${gateway}/rpc -H 'content-type: application/json' -d '{"service": "…", "method": "…", "request": {}}'\n` +
-        `Press Ctrl-C to stop.\n\n`,
+      formatReadySummary({
+        system: system.system,
+        environment: system.environment,
+        readyMs: this.#readyMs!,
+        processes: this.processes,
+        gatewayPort: plan.gatewayPort,
+        logsDir: plan.logsDir,
+        bold: (text) => log.bold(text),
+      }),
     );
-  }
-}
-
-/** Resident memory of a process, from /proc (Linux); empty elsewhere. */
-function rss(pid: number | undefined): string {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
-    return Number.isFinite(kb) ? `${Math.round(kb / 1024)} MB` : '';
-  } catch {
-    return '';
   }
 }

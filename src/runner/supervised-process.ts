@@ -15,42 +15,17 @@
  *             ─► the old one gets SIGTERM and drains; if the new one fails, it is
  *             stopped and the old one keeps serving
  *
- * The backoff starts over once a process has stayed up for `resetAfterMs`. The
- * health check is what catches a process that is alive but wedged (a busy loop,
- * a stopped process): it never exits, so nothing else would restart it.
- * Children run in their own process group, so a Ctrl-C at the terminal reaches the
- * runner only, and the runner stops them in order.
+ * The backoff starts over once a process has stayed up for `resetAfterMs`
+ * (restart-policy.ts). The health check is what catches a process that is alive but
+ * wedged (a busy loop, a stopped process): it never exits, so nothing else would
+ * restart it. Each spawned child, its output and its exit: child-run.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { InstanceLog } from './log-output.ts';
+import { isRunning, launchRun, type Run, signalRun, terminateRun } from './child-run.ts';
+import { formatSeconds, type InstanceLog } from './log-output.ts';
 import type { HealthCheck, Probe } from './readiness.ts';
+import { type Backoff, backoffDelayMs, failuresAfterCrash, type HealthPolicy } from './restart-policy.ts';
 import type { ProcessKind, ProcessState, ProcessStatus } from './state.ts';
-
-export interface Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-  /** A process up this long has recovered: the next crash starts the backoff over. */
-  readonly resetAfterMs: number;
-}
-
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 15_000, resetAfterMs: 10_000 };
-
-export interface HealthPolicy {
-  /** Between health checks of a ready process. */
-  readonly intervalMs: number;
-  /** This many failed checks in a row and the process is restarted. */
-  readonly failures: number;
-}
-
-/** A process wedged for about 15 s is restarted; a slow moment (one or two missed checks) is not. */
-export const DEFAULT_HEALTH: HealthPolicy = { intervalMs: 5000, failures: 3 };
-/**
- * The embedded Postgres answers on the thread that runs its queries: a long
- * migration or query keeps it from answering for a while, and a restart then would
- * cut it short. A wedged server (a minute without an answer) is still restarted.
- */
-export const POSTGRES_HEALTH: HealthPolicy = { intervalMs: 5000, failures: 12 };
 
 export interface ProcessSpec {
   readonly instance: string;
@@ -77,16 +52,6 @@ export interface SupervisorOptions {
   readonly readyTimeoutMs: number;
   /** Between SIGTERM and SIGKILL. */
   readonly graceMs: number;
-}
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly exited: Promise<string>;
-  readonly startedAt: number;
-  /** Set when the supervisor stopped it for failing its health check. */
-  unhealthy?: string;
-  /** Set when replace() handed over to this run: its exit is no crash. */
-  replacedBy?: Run;
 }
 
 /**
@@ -244,16 +209,13 @@ export class SupervisedProcess {
 
   /** Last resort when the runner itself is exiting and cannot wait: children stop on their own. */
   terminateNow(): void {
-    for (const run of [this.#run, this.#incoming])
-      if (run && isRunning(run)) this.#signal(run.child, 'SIGTERM');
+    for (const run of [this.#run, this.#incoming]) {
+      if (run && isRunning(run)) signalRun(run, 'SIGTERM');
+    }
   }
 
-  /** SIGTERM, then SIGKILL after the grace period (a wedged or stopped process ignores SIGTERM). */
-  async #terminate(run: Run): Promise<void> {
-    this.#signal(run.child, 'SIGTERM');
-    const timer = setTimeout(() => this.#signal(run.child, 'SIGKILL'), this.#options.graceMs);
-    await run.exited;
-    clearTimeout(timer);
+  #terminate(run: Run): Promise<void> {
+    return terminateRun(run, this.#options.graceMs);
   }
 
   /** Spawns the process as this one's current run. */
@@ -267,31 +229,7 @@ export class SupervisedProcess {
   }
 
   #launch(env: Readonly<Record<string, string>>): Run {
-    const spec = this.spec;
-    const log = this.#options.log;
-    const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    log.attach(child.stdout!);
-    log.attach(child.stderr!);
-    const exited = new Promise<string>((resolve) => {
-      child.once('error', (error) => {
-        log.line(`cannot start ${spec.command}: ${error.message}`);
-        resolve(error.message);
-      });
-      child.once('exit', (code, signal) => {
-        // Its last lines may still be in the pipes: let them be printed first (briefly: a
-        // grandchild holding the pipes open must not stall the runner).
-        const closed = new Promise((done) => child.once('close', done));
-        void Promise.race([closed, sleep(1000)]).then(() =>
-          resolve(signal ? `signal ${signal}` : `exit code ${code}`),
-        );
-      });
-    });
-    return { child, exited, startedAt: Date.now() };
+    return launchRun(this.spec, env, this.#options.log);
   }
 
   /** Probes until ready (its address); or the exit reason; or `aborted`. */
@@ -339,10 +277,9 @@ export class SupervisedProcess {
       }
       const reason = run.unhealthy ? `${exit}, stopped for ${run.unhealthy}` : exit;
       const upMs = Date.now() - run.startedAt;
-      this.#failures = upMs >= this.#options.backoff.resetAfterMs ? 1 : this.#failures + 1;
+      this.#failures = failuresAfterCrash(this.#options.backoff, this.#failures, upMs);
       this.#restarts += 1;
-      const { initialMs, maxMs } = this.#options.backoff;
-      const delayMs = Math.min(maxMs, initialMs * 2 ** (this.#failures - 1));
+      const delayMs = backoffDelayMs(this.#options.backoff, this.#failures);
       this.#address = undefined;
       this.#setStatus('restarting');
       this.#options.note(
@@ -392,24 +329,8 @@ export class SupervisedProcess {
     await this.#terminate(run);
   }
 
-  #signal(child: ChildProcess, signal: NodeJS.Signals): void {
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-  }
-
   #setStatus(status: ProcessStatus): void {
     this.#status = status;
     this.#options.changed();
   }
-}
-
-function isRunning(run: Run): boolean {
-  return run.child.exitCode === null && run.child.signalCode === null;
-}
-
-export function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
