@@ -9,6 +9,16 @@ const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const name = z.string().regex(NAME, {
   error: 'expected a lowercase name (a-z first, then a-z, 0-9 or "-"; not ending in "-"; ≤ 63)',
 });
+/**
+ * Names a service cannot take: the runner's units and the Kubernetes objects
+ * berth renders for them (the gateway's Deployment, the postgres StatefulSet, the
+ * nats one) would collide with a service's of the same name.
+ */
+export const unitNames = ['gateway', 'postgres', 'nats'] as const;
+const serviceName = name.refine((value) => !(unitNames as readonly string[]).includes(value), {
+  error: (issue) =>
+    `"${String(issue.input)}" is reserved for berth's own ${String(issue.input)}: choose another service name`,
+});
 const port = z.int().min(0).max(65535);
 const QUANTITY = /^\d+(\.\d+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 const quantity = z
@@ -139,7 +149,7 @@ const overlayInput = z.strictObject({
   build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
-  services: z.record(name, serviceInput).optional(),
+  services: z.record(serviceName, serviceInput).optional(),
 });
 
 export const systemInput = z.strictObject({
@@ -149,7 +159,7 @@ export const systemInput = z.strictObject({
   build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
-  services: z.record(name, serviceInput),
+  services: z.record(serviceName, serviceInput),
   environments: z
     .record(z.string().regex(/^[\w.-]+$/, { error: 'expected an environment name' }), overlayInput)
     .optional(),

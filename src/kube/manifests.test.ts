@@ -135,7 +135,8 @@ test('every berth process serves /healthz, /readyz and /metrics on its ops port,
     ] as const) {
       assert.deepEqual(probe?.httpGet, { path, port: 'ops' }, name);
     }
-    assert.deepEqual(pod.metadata?.annotations, {
+    const { 'berth.dev/config-checksum': _checksum, ...scrape } = pod.metadata?.annotations ?? {};
+    assert.deepEqual(scrape, {
       'prometheus.io/scrape': 'true',
       'prometheus.io/port': '9090',
       'prometheus.io/path': '/metrics',
@@ -156,4 +157,33 @@ test('every berth process serves /healthz, /readyz and /metrics on its ops port,
   ]);
   const gatewayPublic = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'shippy-gateway-public');
   assert.deepEqual(gatewayPublic.spec?.ingress, [{ ports: [{ port: 'http2', protocol: 'TCP' }] }]);
+});
+
+test("a change to one service's env rolls that service alone: its pod template's config checksum changes", () => {
+  const before = render(shippy);
+  const vessel = { ...shippy.services.vessel!, env: { ...shippy.services.vessel!.env, LOG_LEVEL: 'debug' } };
+  const after = render({ ...shippy, services: { ...shippy.services, vessel } });
+  const template = (objects: KubernetesObject[], name: string) =>
+    JSON.stringify(find<V1Deployment>(objects, 'Deployment', name).spec?.template);
+  for (const name of ['consignment', 'email', 'user', 'gateway']) {
+    assert.equal(template(after, name), template(before, name), `${name} does not roll`);
+  }
+  const checksum = (objects: KubernetesObject[]) =>
+    find<V1Deployment>(objects, 'Deployment', 'vessel').spec?.template.metadata?.annotations?.[
+      'berth.dev/config-checksum'
+    ];
+  assert.match(String(checksum(before)), /^[0-9a-f]{16}$/);
+  assert.notEqual(checksum(after), checksum(before));
+});
+
+test('a declared secret is required; a service that declares none references no Secret', () => {
+  const objects = render(shippy);
+  const envFrom = (name: string) =>
+    find<V1Deployment>(objects, 'Deployment', name).spec?.template.spec?.containers[0]?.envFrom;
+  // user declares JWT_SECRET: without user-secrets its pods must not start with a key of their own.
+  assert.deepEqual(envFrom('user'), [
+    { configMapRef: { name: 'user-config' } },
+    { secretRef: { name: 'user-secrets' } },
+  ]);
+  assert.deepEqual(envFrom('vessel'), [{ configMapRef: { name: 'vessel-config' } }]);
 });

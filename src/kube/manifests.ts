@@ -16,6 +16,7 @@
  * port; no Service exposes it, so it is never reachable through the gateway's
  * LoadBalancer or a Service address.
  */
+import { createHash } from 'node:crypto';
 import type {
   KubernetesObject,
   V1ConfigMap,
@@ -82,6 +83,14 @@ function resourcesOf(resources: ComputeResources | undefined): V1Container['reso
 }
 
 const secretsName = (name: string) => `${name}-secrets`;
+
+/** Pod template annotation: a checksum of the process's ConfigMap data. */
+export const configChecksumAnnotation = 'berth.dev/config-checksum';
+
+function checksumOf(config: Readonly<Record<string, string>>): string {
+  const sorted = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
 
 /** The annotations Prometheus' usual pod discovery reads: scrape /metrics on the ops port. */
 const scrapeAnnotations = {
@@ -185,16 +194,21 @@ function renderService(
       ],
     },
   };
-  const env = serviceEnv(system, service);
+  const pod = {
+    env: serviceEnv(system, service),
+    resources: service.resources,
+    config: service.env,
+    secrets: service.secrets.length > 0,
+  };
   const objects: KubernetesObject[] = [
     ...processIdentity(system, name, 'service', service.env),
     kubeService,
-    deployment(system, name, service.replicas, tag, env, service.resources, options),
+    deployment(system, name, { ...pod, replicas: service.replicas, tag }, options),
   ];
   const canary = options.canaries?.[name];
   if (canary) {
     objects.push(
-      deployment(system, name, canary.replicas, canary.tag, env, service.resources, options, true),
+      deployment(system, name, { ...pod, replicas: canary.replicas, tag: canary.tag }, options, true),
     );
   }
   if (service.replicas > 1) objects.push(disruptionBudget(system, name, 'service'));
@@ -210,18 +224,31 @@ function disruptionBudget(system: SystemFile, name: string, component: string): 
   };
 }
 
+/** What differs between berth's Deployments. */
+interface PodInputs {
+  readonly replicas: number;
+  readonly tag: string;
+  /** Variables set on the container itself. */
+  readonly env: V1EnvVar[];
+  readonly resources?: ComputeResources;
+  /** The process's ConfigMap data (berth.yaml `env`), loaded with envFrom. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Whether it declares `secrets:`; its `<name>-secrets` Secret is then required. */
+  readonly secrets: boolean;
+}
+
 /**
  * A berth process's Deployment. Rollouts never lower capacity (maxUnavailable 0);
  * the preStop pause lets endpoints and client caches drop the pod before SIGTERM,
  * and the grace period covers berth's own drain (deregister delay + in-flight).
+ * The pod template carries a checksum of its ConfigMap: envFrom is read only when
+ * a container starts, so a config change must change the template to roll out,
+ * and then rolls this service alone.
  */
 function deployment(
   system: SystemFile,
   name: string,
-  replicas: number,
-  tag: string,
-  env: V1EnvVar[],
-  resources: ComputeResources | undefined,
+  { replicas, tag, env, resources, config, secrets }: PodInputs,
   options: RenderOptions,
   canary = false,
 ): V1Deployment {
@@ -241,9 +268,11 @@ function deployment(
       { name: 'http2', containerPort: podPort, protocol: 'TCP' },
       { name: 'ops', containerPort: opsPort, protocol: 'TCP' },
     ],
+    // A declared secret is required: a missing Secret keeps the pod from starting,
+    // rather than each replica making up its own value (a JWT key per replica).
     envFrom: [
       { configMapRef: { name: `${name}-config` } },
-      { secretRef: { name: secretsName(name), optional: true } },
+      ...(secrets ? [{ secretRef: { name: secretsName(name) } }] : []),
     ],
     env,
     readinessProbe: {
@@ -285,7 +314,10 @@ function deployment(
       },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: podLabels, annotations: scrapeAnnotations },
+        metadata: {
+          labels: podLabels,
+          annotations: { ...scrapeAnnotations, [configChecksumAnnotation]: checksumOf(config) },
+        },
         spec: {
           serviceAccountName: name,
           terminationGracePeriodSeconds: 30,
@@ -325,7 +357,7 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
   return [
     ...processIdentity(system, 'gateway', 'gateway', {}),
     service,
-    deployment(system, 'gateway', 2, tag, env, undefined, options),
+    deployment(system, 'gateway', { replicas: 2, tag, env, config: {}, secrets: false }, options),
     disruptionBudget(system, 'gateway', 'gateway'),
   ];
 }

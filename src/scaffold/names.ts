@@ -4,6 +4,8 @@
  * no `-`), `OrderHistory` in types and `orderHistory` in functions.
  */
 
+import { unitNames } from '../config/system-file-schema.ts';
+
 /** A Kubernetes DNS label, as berth.yaml requires of system and service names. */
 const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -12,7 +14,7 @@ const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
  * resources (`nats`), and the system's shared folders, which a service folder of
  * that name would collide with.
  */
-export const RESERVED_SERVICE_NAMES = ['gateway', 'postgres', 'nats', 'configs', 'proto', 'gen'] as const;
+export const RESERVED_SERVICE_NAMES = [...unitNames, 'configs', 'proto', 'gen'] as const;
 
 /** Why `name` cannot name a system (`what` = "system") or service; undefined when it can. */
 export function nameProblem(name: string, what: 'system' | 'service'): string | undefined {

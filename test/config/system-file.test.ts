@@ -143,6 +143,17 @@ describe('system file: mistakes name the file, the key and what was expected', (
     );
   });
 
+  test("a service named like one of berth's own units is refused: its objects would collide", () => {
+    for (const unit of ['gateway', 'postgres', 'nats']) {
+      assert.match(
+        configErrorMessage(() => parse(`system: tiny\nservices:\n  ${unit}: {}\n`)),
+        new RegExp(
+          `^berth\\.yaml: services\\.${unit}: .*"${unit}" is reserved for berth's own ${unit}: choose another service name \\(line 3\\)$`,
+        ),
+      );
+    }
+  });
+
   test('dependency cycle', () => {
     const text = shippyWith('uses: [postgres, nats]', 'uses: [postgres, nats]\n    dependsOn: [consignment]');
     assert.equal(
