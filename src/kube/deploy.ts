@@ -16,22 +16,17 @@
  *     labelled part-of=<system> and managed-by=berth), and the deploy is recorded.
  * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears.
  */
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  KubernetesObject,
-  V1ConfigMap,
-  V1Deployment,
-  V1Secret,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { acquireDeployLock, type DeployLockOptions } from './deploy-lock.ts';
+import { ensureSecrets } from './deploy-secrets.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { renderManifests, requiredSecrets } from './manifests.ts';
+import { renderManifests } from './manifests.ts';
 import { managedBy } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
+import { readHistory, recordHistory } from './release-history.ts';
 import { podProblem, revisionOf, undoRollout, waitForRollout } from './rollout.ts';
-import { postgresSecret } from './stateful-resources.ts';
 
 export interface DeployOptions {
   readonly client: KubeClient;
@@ -41,6 +36,8 @@ export interface DeployOptions {
   readonly timeoutMs?: number;
   readonly progressDeadlineSeconds?: number;
   readonly signal?: AbortSignal;
+  /** The deploy lock's duration and holder name (deploy-lock.ts defaults). */
+  readonly lock?: DeployLockOptions;
 }
 
 export type ServiceOutcome =
@@ -65,15 +62,6 @@ export interface DeployResult {
   readonly pruned: string[];
 }
 
-export interface HistoryEntry {
-  readonly deploy: number;
-  readonly time: string;
-  readonly environment: string;
-  readonly tags: Readonly<Record<string, string>>;
-  readonly ok: boolean;
-  readonly revisions: Readonly<Record<string, number>>;
-}
-
 const workloadKinds = new Set(['Deployment', 'StatefulSet']);
 /** Kinds berth renders inside the namespace, hence the ones it may prune. */
 const prunableKinds: Array<[string, string]> = [
@@ -88,49 +76,8 @@ const prunableKinds: Array<[string, string]> = [
   ['networking.k8s.io/v1', 'NetworkPolicy'],
 ];
 
-const historyName = (system: string) => `${system}-berth-history`;
-
 function key(object: KubernetesObject): string {
   return `${object.kind}/${object.metadata?.name}`;
-}
-
-/**
- * Creates the Secrets the system needs and does not have yet, with generated
- * values; an existing one only gets the keys it lacks (a secret added to
- * berth.yaml later), so values, once made, never change.
- */
-async function ensureSecrets(client: KubeClient, release: Release, progress: Progress): Promise<void> {
-  const { system } = release;
-  const generate = () => randomBytes(32).toString('base64url');
-  for (const [name, keys] of Object.entries(requiredSecrets(system))) {
-    const existing = await client.get<V1Secret>('v1', 'Secret', system.namespace, name);
-    const missing = keys.filter((secretKey) => existing?.data?.[secretKey] === undefined);
-    // Never a new password for a database that already has one.
-    if (missing.length === 0 || (existing && name === postgresSecret)) continue;
-    const password = generate();
-    const values =
-      name === postgresSecret
-        ? // The URL carries the password the StatefulSet starts with.
-          { password, url: `postgres://postgres:${password}@postgres.${system.namespace}.svc:5432/postgres` }
-        : Object.fromEntries(missing.map((secretKey) => [secretKey, generate()]));
-    if (existing) {
-      await client.mergePatch('v1', 'Secret', system.namespace, name, { stringData: values });
-      progress.note(`added ${missing.join(', ')} to secret ${name} (generated)`);
-      continue;
-    }
-    await client.create<V1Secret>({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name,
-        namespace: system.namespace,
-        labels: { 'app.kubernetes.io/part-of': system.system, 'app.kubernetes.io/managed-by': managedBy },
-      },
-      type: 'Opaque',
-      stringData: values,
-    });
-    progress.note(`created secret ${name} (generated; kept across deploys)`);
-  }
 }
 
 async function waitForStatefulSet(
@@ -161,42 +108,6 @@ async function waitForStatefulSet(
     }
     await sleep(1000, undefined, { signal: options.signal });
   }
-}
-
-export async function readHistory(
-  client: KubeClient,
-  system: string,
-  namespace: string,
-): Promise<HistoryEntry[]> {
-  const map = await client.get<V1ConfigMap>('v1', 'ConfigMap', namespace, historyName(system));
-  try {
-    return JSON.parse(map?.data?.['history.json'] ?? '[]') as HistoryEntry[];
-  } catch {
-    return [];
-  }
-}
-
-/** Appends `entry` to the history read at the start of this deploy (keeping the last 20). */
-async function recordHistory(
-  client: KubeClient,
-  release: Release,
-  history: readonly HistoryEntry[],
-  entry: HistoryEntry,
-): Promise<void> {
-  const { system } = release;
-  const kept = [...history, entry].slice(-20);
-  const map: V1ConfigMap = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: historyName(system.system),
-      namespace: system.namespace,
-      // Not part-of the system's rendered objects, so pruning never removes it.
-      labels: { 'berth.dev/history': system.system },
-    },
-    data: { 'history.json': JSON.stringify(kept, null, 2) },
-  };
-  await client.apply(map);
 }
 
 /**
@@ -298,6 +209,18 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const objects = renderRelease(release, options.progressDeadlineSeconds);
   const namespace = objects.find((object) => object.kind === 'Namespace');
   if (namespace) await client.apply(namespace);
+  const lock = await acquireDeployLock(client, system.system, system.namespace, options.lock);
+  try {
+    return await deployLocked(options, objects);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The deploy itself, while this process holds the system's deploy lock. */
+async function deployLocked(options: DeployOptions, objects: KubernetesObject[]): Promise<DeployResult> {
+  const { client, release, progress } = options;
+  const { system } = release;
   await refuseDuringCanary(client, release);
   // Everything is validated by the API server before anything changes: an object
   // rejected halfway through would leave some services on the new release

@@ -35,6 +35,7 @@ const kinds: Record<string, ResourceKind> = {
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
   'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
   'discovery.k8s.io/v1/EndpointSlice': { plural: 'endpointslices', namespaced: true },
+  'coordination.k8s.io/v1/Lease': { plural: 'leases', namespaced: true },
 };
 
 export class KubeApiError extends Error {

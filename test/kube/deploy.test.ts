@@ -9,9 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import type { V1ConfigMap, V1Deployment, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
-import { readHistory } from '../../src/kube/deploy.ts';
+import type { V1ConfigMap, V1Deployment, V1Lease, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
+import { acquireDeployLock } from '../../src/kube/deploy-lock.ts';
 import type { KubeClient } from '../../src/kube/kube-client.ts';
+import { readHistory } from '../../src/kube/release-history.ts';
 import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
 import {
@@ -301,4 +302,44 @@ test('a secret added to berth.yaml is generated on the next deploy; existing val
   assert.equal(after.JWT_SECRET, before.JWT_SECRET);
   assert.ok(Buffer.from(after.WEBHOOK_KEY!, 'base64').length >= 32);
   assert.doesNotMatch(result.stdout, /postgres-credentials/);
+});
+
+test('a deploy while another holds the lock is refused naming the holder; a killed deploy’s lock expires', async () => {
+  const lock = await acquireDeployLock(client, 'shippy', namespace, { holder: 'ci-job-42' });
+  let released = false;
+  cleanup(() => (released ? undefined : lock.release()));
+  const refused = await berth(cluster, deployArgs());
+  assert.equal(refused.code, 3, show(refused));
+  assert.match(
+    refused.stderr,
+    /refused: another deploy of shippy in namespace .* is running: ci-job-42 holds Lease shippy-deploy/,
+  );
+  await lock.release();
+  released = true;
+  assert.equal((await berth(cluster, deployArgs())).code, 0);
+
+  // A CLI killed mid-deploy leaves its holder in the Lease, no longer renewed.
+  const lease = await client.get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy');
+  const longAgo = new Date(Date.now() - 5 * 60_000).toISOString().replace('Z', '000Z');
+  await client.request('PUT', client.path('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy'), {
+    ...lease,
+    spec: { ...lease!.spec, holderIdentity: 'killed-job', renewTime: longAgo, leaseDurationSeconds: 60 },
+  });
+  const takenOver = await berth(cluster, deployArgs());
+  assert.equal(takenOver.code, 0, show(takenOver));
+});
+
+test('two deploys started at once: each is done or refused, and the history stays consistent', async () => {
+  const results = await Promise.all([berth(cluster, deployArgs()), berth(cluster, deployArgs())]);
+  for (const result of results) {
+    assert.ok(result.code === 0 || result.code === 3, show(result));
+    if (result.code === 3) assert.match(result.stderr, /holds Lease shippy-deploy|at the same moment/);
+  }
+  assert.ok(
+    results.some((result) => result.code === 0),
+    'one of them deployed',
+  );
+  const history = await readHistory(client, 'shippy', namespace);
+  const numbers = history.map((entry) => entry.deploy);
+  assert.equal(new Set(numbers).size, numbers.length, `deploy numbers are unique: ${numbers.join(', ')}`);
 });

@@ -1,4 +1,5 @@
 import { deploy, dryRun } from '../../kube/deploy.ts';
+import { DeployLockedError } from '../../kube/deploy-lock.ts';
 import { imageFor } from '../../kube/manifests.ts';
 import { createProgress } from '../../kube/progress.ts';
 import { type Command, integerOption } from '../command.ts';
@@ -14,6 +15,9 @@ dependencies first, watches each rollout with live progress, and if one fails
 (progress deadline exceeded, crash loop, pods never ready) rolls back every
 service it changed and exits 1 with the reason per service. Objects the system
 no longer renders are pruned. Deploying an unchanged system changes nothing.
+One deploy runs at a time per system and namespace (a Lease "<system>-deploy"):
+another one is refused with exit code 3, naming who holds it; the lock of a
+deploy that was killed expires after 60 s.
 
 ${releaseOptionsHelp}
       --timeout <seconds> per rollout before it counts as failed (default 300)
@@ -53,14 +57,21 @@ ${releaseOptionsHelp}
       for (const [name, tag] of Object.entries(release.tags))
         io.stdout.write(`  ${name}: ${imageFor(system, name, tag)}\n`);
       const started = Date.now();
-      const result = await deploy({
-        client,
-        release,
-        progress: createProgress(io.stdout, io.isTty),
-        timeoutMs: timeoutS * 1000,
-        progressDeadlineSeconds,
-        signal: io.signal,
-      });
+      let result: Awaited<ReturnType<typeof deploy>>;
+      try {
+        result = await deploy({
+          client,
+          release,
+          progress: createProgress(io.stdout, io.isTty),
+          timeoutMs: timeoutS * 1000,
+          progressDeadlineSeconds,
+          signal: io.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof DeployLockedError)) throw error;
+        io.stderr.write(`berth deploy: refused: ${error.message}\n`);
+        return 3;
+      }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (result.ok) {
         const updated = result.services
