@@ -35,10 +35,7 @@ export async function clusterLogs(
   // Loaded here: local `berth logs` must not pay for the Kubernetes client.
   const { podLogs } = await import('../kube/operate.ts');
   const { connectCluster, loadTargetSystem } = await import('./kube-target.ts');
-  const system = loadTargetSystem(
-    { ...values, file: values.file ?? '.', env: values.env ?? 'production' },
-    io,
-  );
+  const system = loadTargetSystem({ ...values, file: values.file ?? '.' }, io);
   const client = await connectCluster(values);
   let shown = 0;
   try {

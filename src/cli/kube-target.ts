@@ -9,18 +9,29 @@ import { type CommandIo, UsageError } from './command.ts';
 
 export const kubeOptions = {
   file: { type: 'string', short: 'f', default: '.' },
-  env: { type: 'string', short: 'e', default: 'production' },
+  env: { type: 'string', short: 'e' },
   context: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
 } as const;
 
 export const kubeOptionsHelp = `  -f, --file <path>       berth.yaml or its folder (default: current folder)
-  -e, --env <name>        environment overlay (default: production)
+  -e, --env <name>        environment overlay (required: dev or one berth.yaml defines)
       --context <name>    kubeconfig context (default: the current one; KUBECONFIG is honoured)
   -n, --namespace <name>  namespace (default: the overlay's, else the system name)`;
 
+/**
+ * The environment is always said, never assumed: a command that changes a
+ * cluster must not default to production, and one that reads it must not
+ * quietly read another environment's namespace.
+ */
 export function loadTargetSystem(values: Record<string, unknown>, io: CommandIo): SystemFile {
-  const env = values.env as string;
+  const env = values.env as string | undefined;
+  if (env === undefined) {
+    const defined = loadSystemFile(values.file as string, { cwd: io.cwd }).environments;
+    throw new UsageError(
+      `say which environment: --env <name> (${['dev', ...defined.filter((name) => name !== 'dev')].join(', ')})`,
+    );
+  }
   const system = loadSystemFile(values.file as string, { env, cwd: io.cwd });
   if (!system.environments.includes(env) && env !== 'dev') {
     throw new Error(

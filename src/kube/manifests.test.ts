@@ -187,3 +187,14 @@ test('a declared secret is required; a service that declares none references no 
   ]);
   assert.deepEqual(envFrom('vessel'), [{ configMapRef: { name: 'vessel-config' } }]);
 });
+
+test('every rendered object says which environment it was rendered for', () => {
+  for (const object of render(shippy)) {
+    if (object.kind === 'Namespace') continue;
+    assert.equal(
+      object.metadata?.labels?.['berth.dev/environment'],
+      'production',
+      `${object.kind}/${object.metadata?.name}`,
+    );
+  }
+});

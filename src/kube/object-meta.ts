@@ -7,6 +7,9 @@ import type { SystemFile } from '../config/system-file.ts';
 
 export const managedBy = 'berth';
 
+/** On every rendered object: the berth.yaml environment it was rendered for. */
+export const environmentLabel = 'berth.dev/environment';
+
 /**
  * On each service's Kubernetes Service: the fully-qualified proto services its
  * pods serve, comma-separated and sorted. EndpointSlices copy a Service's labels
@@ -39,6 +42,9 @@ export function labelsFor(
     'app.kubernetes.io/part-of': system.system,
     'app.kubernetes.io/component': component,
     'app.kubernetes.io/managed-by': managedBy,
+    // Which overlay of berth.yaml made it: said on every object, so a namespace
+    // shared by mistake shows whose objects are whose.
+    [environmentLabel]: system.environment,
   };
   if (version !== undefined) labels['app.kubernetes.io/version'] = version;
   return labels;

@@ -52,3 +52,11 @@ test('number options must be numbers in range, checked before anything is contac
     assert.match(result.stderr, message);
   }
 });
+
+test('Kubernetes commands need the environment said: none is assumed, the choices are named', async () => {
+  for (const command of [['manifests'], ['deploy'], ['status'], ['scale', 'vessel=2']]) {
+    const result = await runCli(registryDir, [...command, '-f', 'examples/shippy']);
+    assert.equal(result.code, 2, `${command[0]}: ${result.stderr}`);
+    assert.match(result.stderr, /say which environment: --env <name> \(dev, staging, production\)/);
+  }
+});
