@@ -204,7 +204,7 @@ function renderRelease(release: Release, progressDeadlineSeconds: number | undef
 }
 
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
-  const { client, release, progress } = options;
+  const { client, release } = options;
   const { system } = release;
   const objects = renderRelease(release, options.progressDeadlineSeconds);
   const namespace = objects.find((object) => object.kind === 'Namespace');

@@ -1,30 +1,8 @@
-/**
- * What `berth manifests` renders and `berth deploy` applies (DESIGN.md §4), as
- * plain Kubernetes objects built from the system file. Deterministic: the same
- * system file and tags give the same objects in the same order, key for key.
- *
- * Per service: ServiceAccount, RoleBinding (to the system's discovery Role),
- * ConfigMap (its env), Service (named h2c port, annotated with the proto services
- * it serves), Deployment, PodDisruptionBudget when replicas > 1. Per system:
- * Namespace, discovery Role, NetworkPolicies, PostgreSQL and NATS StatefulSets
- * with headless Services (stateful-resources.ts; unless external URLs are
- * configured), and the gateway.
- *
- * Every berth process serves its calls on port `http2` (8080) and /healthz,
- * /readyz and /metrics only on port `ops` (9090, BERTH_OPS_PORT): probes, the
- * Prometheus scrape annotations and `berth canary --analysis` use the pod's ops
- * port; no Service exposes it, so it is never reachable through the gateway's
- * LoadBalancer or a Service address.
- */
-import { createHash } from 'node:crypto';
 import type {
   KubernetesObject,
   V1ConfigMap,
-  V1Container,
-  V1Deployment,
   V1EnvVar,
   V1Namespace,
-  V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
   V1Service,
@@ -32,7 +10,7 @@ import type {
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
-import type { ComputeResources, ServiceSpec, SystemFile } from '../config/system-file.ts';
+import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
 import { networkPolicies } from './network-policies.ts';
 import {
   labelsFor,
@@ -42,62 +20,25 @@ import {
   protoServicesAnnotation,
   selectorFor,
 } from './object-meta.ts';
-import { nonRootSecurity } from './pod-security.ts';
 import { protoServicesOf } from './proto-services.ts';
 import { embeddedPostgres, natsUrl, postgresSecret, renderResources } from './stateful-resources.ts';
+import {
+  deployment,
+  disruptionBudget,
+  opsPort,
+  podPort,
+  secretsName,
+  type WorkloadOptions,
+} from './workload.ts';
 
-/** Port every berth process listens on inside a pod. */
-const podPort = 8080;
-/** Port of every berth process's /healthz, /readyz and /metrics inside a pod. */
-export const opsPort = 9090;
-/** The user the images berth builds run as (see dockerfile.ts). */
-const serviceUserId = 10001;
 export const fieldManager = 'berth';
 
-export interface RenderOptions {
+export interface RenderOptions extends WorkloadOptions {
   /** Image tag per service name, plus `gateway`. */
   readonly tags: Readonly<Record<string, string>>;
-  /** Seconds a rollout may make no progress before Kubernetes marks it failed. */
-  readonly progressDeadlineSeconds?: number;
   /** Names that are canaries: `<name>-canary` Deployments with their own tag. */
   readonly canaries?: Readonly<Record<string, { readonly tag: string; readonly replicas: number }>>;
 }
-
-export function imageFor(system: SystemFile, name: string, tag: string): string {
-  const repository = `${system.system}-${name}`;
-  return system.registry ? `${system.registry}/${repository}:${tag}` : `${repository}:${tag}`;
-}
-
-function resourcesOf(resources: ComputeResources | undefined): V1Container['resources'] {
-  if (!resources) return undefined;
-  const requests: Record<string, string> = {};
-  if (resources.cpu) requests.cpu = resources.cpu;
-  if (resources.memory) requests.memory = resources.memory;
-  const limits: Record<string, string> = {};
-  if (resources.limits?.cpu) limits.cpu = resources.limits.cpu;
-  if (resources.limits?.memory) limits.memory = resources.limits.memory;
-  return {
-    ...(Object.keys(requests).length > 0 ? { requests } : {}),
-    ...(Object.keys(limits).length > 0 ? { limits } : {}),
-  };
-}
-
-const secretsName = (name: string) => `${name}-secrets`;
-
-/** Pod template annotation: a checksum of the process's ConfigMap data. */
-export const configChecksumAnnotation = 'berth.dev/config-checksum';
-
-function checksumOf(config: Readonly<Record<string, string>>): string {
-  const sorted = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
-}
-
-/** The annotations Prometheus' usual pod discovery reads: scrape /metrics on the ops port. */
-const scrapeAnnotations = {
-  'prometheus.io/scrape': 'true',
-  'prometheus.io/port': String(opsPort),
-  'prometheus.io/path': '/metrics',
-};
 
 function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
   const env: V1EnvVar[] = [
@@ -213,121 +154,6 @@ function renderService(
   }
   if (service.replicas > 1) objects.push(disruptionBudget(system, name, 'service'));
   return objects;
-}
-
-function disruptionBudget(system: SystemFile, name: string, component: string): V1PodDisruptionBudget {
-  return {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: { ...namespaced(system, name), labels: labelsFor(system, name, component) },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(system, name) } },
-  };
-}
-
-/** What differs between berth's Deployments. */
-interface PodInputs {
-  readonly replicas: number;
-  readonly tag: string;
-  /** Variables set on the container itself. */
-  readonly env: V1EnvVar[];
-  readonly resources?: ComputeResources;
-  /** The process's ConfigMap data (berth.yaml `env`), loaded with envFrom. */
-  readonly config: Readonly<Record<string, string>>;
-  /** Whether it declares `secrets:`; its `<name>-secrets` Secret is then required. */
-  readonly secrets: boolean;
-}
-
-/**
- * A berth process's Deployment. Rollouts never lower capacity (maxUnavailable 0);
- * the preStop pause lets endpoints and client caches drop the pod before SIGTERM,
- * and the grace period covers berth's own drain (deregister delay + in-flight).
- * The pod template carries a checksum of its ConfigMap: envFrom is read only when
- * a container starts, so a config change must change the template to roll out,
- * and then rolls this service alone.
- */
-function deployment(
-  system: SystemFile,
-  name: string,
-  { replicas, tag, env, resources, config, secrets }: PodInputs,
-  options: RenderOptions,
-  canary = false,
-): V1Deployment {
-  const component = name === 'gateway' ? 'gateway' : 'service';
-  const deploymentName = canary ? `${name}-canary` : name;
-  const podLabels = {
-    ...selectorFor(system, name),
-    'app.kubernetes.io/version': tag,
-    ...(canary ? { 'berth.dev/track': 'canary' } : {}),
-  };
-  const security = nonRootSecurity(serviceUserId);
-  const container: V1Container = {
-    name,
-    image: imageFor(system, name, tag),
-    imagePullPolicy: 'IfNotPresent',
-    ports: [
-      { name: 'http2', containerPort: podPort, protocol: 'TCP' },
-      { name: 'ops', containerPort: opsPort, protocol: 'TCP' },
-    ],
-    // A declared secret is required: a missing Secret keeps the pod from starting,
-    // rather than each replica making up its own value (a JWT key per replica).
-    envFrom: [
-      { configMapRef: { name: `${name}-config` } },
-      ...(secrets ? [{ secretRef: { name: secretsName(name) } }] : []),
-    ],
-    env,
-    readinessProbe: {
-      httpGet: { path: '/readyz', port: 'ops' },
-      periodSeconds: 5,
-      failureThreshold: 2,
-      timeoutSeconds: 2,
-    },
-    livenessProbe: {
-      httpGet: { path: '/healthz', port: 'ops' },
-      periodSeconds: 10,
-      failureThreshold: 3,
-      timeoutSeconds: 2,
-    },
-    startupProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 2, failureThreshold: 30 },
-    lifecycle: { preStop: { sleep: { seconds: 5 } } },
-    resources: resourcesOf(resources),
-    securityContext: security.container,
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-  };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      ...namespaced(system, deploymentName),
-      labels: {
-        ...labelsFor(system, name, component, tag),
-        ...(canary ? { 'berth.dev/track': 'canary' } : {}),
-      },
-    },
-    spec: {
-      replicas,
-      revisionHistoryLimit: 10,
-      progressDeadlineSeconds: options.progressDeadlineSeconds ?? 120,
-      selector: {
-        matchLabels: canary
-          ? { ...selectorFor(system, name), 'berth.dev/track': 'canary' }
-          : selectorFor(system, name),
-      },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: {
-          labels: podLabels,
-          annotations: { ...scrapeAnnotations, [configChecksumAnnotation]: checksumOf(config) },
-        },
-        spec: {
-          serviceAccountName: name,
-          terminationGracePeriodSeconds: 30,
-          securityContext: security.pod,
-          containers: [container],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
-        },
-      },
-    },
-  };
 }
 
 function renderGateway(system: SystemFile, options: RenderOptions): KubernetesObject[] {

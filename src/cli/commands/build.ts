@@ -18,9 +18,9 @@ import {
   qualifiedImage,
   type UnusableEngine,
 } from '../../kube/image-engine.ts';
-import { imageFor } from '../../kube/manifests.ts';
 import { berthRoot, contextPath, imageNames } from '../../kube/release.ts';
 import { formatCommand, runTool, type ToolCommand } from '../../kube/tool-process.ts';
+import { imageFor } from '../../kube/workload.ts';
 import { type Command, type CommandIo, UsageError } from '../command.ts';
 import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 

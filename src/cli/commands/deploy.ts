@@ -1,7 +1,7 @@
 import { deploy, dryRun } from '../../kube/deploy.ts';
 import { DeployLockedError } from '../../kube/deploy-lock.ts';
-import { imageFor } from '../../kube/manifests.ts';
 import { createProgress } from '../../kube/progress.ts';
+import { imageFor } from '../../kube/workload.ts';
 import { type Command, integerOption } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 

@@ -1,0 +1,173 @@
+/**
+ * A berth process's workload: its Deployment (service, canary or gateway) and
+ * PodDisruptionBudget, with the ports, probes, security context and config
+ * checksum every berth pod has. Rendered by manifests.ts.
+ */
+import { createHash } from 'node:crypto';
+import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { ComputeResources, SystemFile } from '../config/system-file.ts';
+import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
+import { nonRootSecurity } from './pod-security.ts';
+
+/** Port every berth process listens on inside a pod. */
+export const podPort = 8080;
+/** Port of every berth process's /healthz, /readyz and /metrics inside a pod. */
+export const opsPort = 9090;
+/** The user the images berth builds run as (see dockerfile.ts). */
+const serviceUserId = 10001;
+export interface WorkloadOptions {
+  /** Seconds a rollout may make no progress before Kubernetes marks it failed. */
+  readonly progressDeadlineSeconds?: number;
+}
+
+/** `<service>-secrets`: the Secret holding a service's declared `secrets:`. */
+export const secretsName = (name: string) => `${name}-secrets`;
+
+export function imageFor(system: SystemFile, name: string, tag: string): string {
+  const repository = `${system.system}-${name}`;
+  return system.registry ? `${system.registry}/${repository}:${tag}` : `${repository}:${tag}`;
+}
+
+function resourcesOf(resources: ComputeResources | undefined): V1Container['resources'] {
+  if (!resources) return undefined;
+  const requests: Record<string, string> = {};
+  if (resources.cpu) requests.cpu = resources.cpu;
+  if (resources.memory) requests.memory = resources.memory;
+  const limits: Record<string, string> = {};
+  if (resources.limits?.cpu) limits.cpu = resources.limits.cpu;
+  if (resources.limits?.memory) limits.memory = resources.limits.memory;
+  return {
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}
+
+/** Pod template annotation: a checksum of the process's ConfigMap data. */
+export const configChecksumAnnotation = 'berth.dev/config-checksum';
+
+function checksumOf(config: Readonly<Record<string, string>>): string {
+  const sorted = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
+}
+
+/** The annotations Prometheus' usual pod discovery reads: scrape /metrics on the ops port. */
+const scrapeAnnotations = {
+  'prometheus.io/scrape': 'true',
+  'prometheus.io/port': String(opsPort),
+  'prometheus.io/path': '/metrics',
+};
+
+export function disruptionBudget(system: SystemFile, name: string, component: string): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { ...namespaced(system, name), labels: labelsFor(system, name, component) },
+    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(system, name) } },
+  };
+}
+
+/** What differs between berth's Deployments. */
+export interface PodInputs {
+  readonly replicas: number;
+  readonly tag: string;
+  /** Variables set on the container itself. */
+  readonly env: V1EnvVar[];
+  readonly resources?: ComputeResources;
+  /** The process's ConfigMap data (berth.yaml `env`), loaded with envFrom. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Whether it declares `secrets:`; its `<name>-secrets` Secret is then required. */
+  readonly secrets: boolean;
+}
+
+/**
+ * A berth process's Deployment. Rollouts never lower capacity (maxUnavailable 0);
+ * the preStop pause lets endpoints and client caches drop the pod before SIGTERM,
+ * and the grace period covers berth's own drain (deregister delay + in-flight).
+ * The pod template carries a checksum of its ConfigMap: envFrom is read only when
+ * a container starts, so a config change must change the template to roll out,
+ * and then rolls this service alone.
+ */
+export function deployment(
+  system: SystemFile,
+  name: string,
+  { replicas, tag, env, resources, config, secrets }: PodInputs,
+  options: WorkloadOptions,
+  canary = false,
+): V1Deployment {
+  const component = name === 'gateway' ? 'gateway' : 'service';
+  const deploymentName = canary ? `${name}-canary` : name;
+  const podLabels = {
+    ...selectorFor(system, name),
+    'app.kubernetes.io/version': tag,
+    ...(canary ? { 'berth.dev/track': 'canary' } : {}),
+  };
+  const security = nonRootSecurity(serviceUserId);
+  const container: V1Container = {
+    name,
+    image: imageFor(system, name, tag),
+    imagePullPolicy: 'IfNotPresent',
+    ports: [
+      { name: 'http2', containerPort: podPort, protocol: 'TCP' },
+      { name: 'ops', containerPort: opsPort, protocol: 'TCP' },
+    ],
+    // A declared secret is required: a missing Secret keeps the pod from starting,
+    // rather than each replica making up its own value (a JWT key per replica).
+    envFrom: [
+      { configMapRef: { name: `${name}-config` } },
+      ...(secrets ? [{ secretRef: { name: secretsName(name) } }] : []),
+    ],
+    env,
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 'ops' },
+      periodSeconds: 5,
+      failureThreshold: 2,
+      timeoutSeconds: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 'ops' },
+      periodSeconds: 10,
+      failureThreshold: 3,
+      timeoutSeconds: 2,
+    },
+    startupProbe: { httpGet: { path: '/healthz', port: 'ops' }, periodSeconds: 2, failureThreshold: 30 },
+    lifecycle: { preStop: { sleep: { seconds: 5 } } },
+    resources: resourcesOf(resources),
+    securityContext: security.container,
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      ...namespaced(system, deploymentName),
+      labels: {
+        ...labelsFor(system, name, component, tag),
+        ...(canary ? { 'berth.dev/track': 'canary' } : {}),
+      },
+    },
+    spec: {
+      replicas,
+      revisionHistoryLimit: 10,
+      progressDeadlineSeconds: options.progressDeadlineSeconds ?? 120,
+      selector: {
+        matchLabels: canary
+          ? { ...selectorFor(system, name), 'berth.dev/track': 'canary' }
+          : selectorFor(system, name),
+      },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: podLabels,
+          annotations: { ...scrapeAnnotations, [configChecksumAnnotation]: checksumOf(config) },
+        },
+        spec: {
+          serviceAccountName: name,
+          terminationGracePeriodSeconds: 30,
+          securityContext: security.pod,
+          containers: [container],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
