@@ -73,14 +73,6 @@ test('berth status prints a gateway URL this machine reaches', async () => {
 });
 
 test('through the gateway: the seed, users, and a consignment that calls user and vessel in the cluster', async () => {
-  const vessel = await rpc(gateway, {
-    service: 'vessel',
-    method: 'VesselService.Create',
-    request: { name: `pods-${on.runId}`, capacity: 200, max_weight: 100000, available: true },
-  });
-  assert.equal(vessel.status, 200, JSON.stringify(vessel.body));
-  assert.equal(vessel.body.created, true);
-
   const email = `pods-${on.runId}@shippy.test`;
   const user = await rpc(gateway, {
     service: 'user',
@@ -96,6 +88,19 @@ test('through the gateway: the seed, users, and a consignment that calls user an
   assert.equal(auth.status, 200, JSON.stringify(auth.body));
   const token = auth.body.token as string;
 
+  // vessel → user (ValidateToken) in the cluster: Create needs a signed-in caller.
+  const vessel = await rpc(
+    gateway,
+    {
+      service: 'vessel',
+      method: 'VesselService.Create',
+      request: { name: `pods-${on.runId}`, capacity: 200, max_weight: 100000, available: true },
+    },
+    { authorization: `Bearer ${token}` },
+  );
+  assert.equal(vessel.status, 200, JSON.stringify(vessel.body));
+  assert.equal(vessel.body.created, true);
+
   const containers = Array.from({ length: 3 }, (_, i) => ({ customer_id: `c${i}`, origin: 'Rotterdam' }));
   const created = await rpc(
     gateway,
@@ -106,7 +111,7 @@ test('through the gateway: the seed, users, and a consignment that calls user an
     },
     { authorization: `Bearer ${token}` },
   );
-  // consignment → user (ValidateToken) and → vessel (FindAvailable) over the EndpointSlice registry.
+  // consignment → user (ValidateToken) and → vessel (Reserve) over the EndpointSlice registry.
   assert.equal(created.status, 200, JSON.stringify(created.body));
   assert.ok((created.body.consignment as { vessel_id?: string }).vessel_id, JSON.stringify(created.body));
   const mine = await rpc(

@@ -8,6 +8,7 @@
 import type { Migration } from 'berth/store';
 import { qualify, withTransaction } from 'berth/store';
 import type pg from 'pg';
+import type { PageStart } from '../configs/pagination.ts';
 
 export interface ContainerRecord {
   readonly id: string;
@@ -24,6 +25,8 @@ export interface ConsignmentRecord {
   readonly weight: number;
   readonly vesselId: string;
   readonly vesselName: string;
+  /** RFC 3339. */
+  readonly createdAt: string;
   containers: ContainerRecord[];
 }
 
@@ -55,6 +58,8 @@ export const migrations: readonly Migration[] = [
 
 interface ConsignmentRow {
   id: string;
+  seq: string;
+  created_at: Date;
   user_id: string;
   description: string;
   weight: number;
@@ -70,7 +75,8 @@ interface ContainerRow {
   user_id: string;
 }
 
-const consignmentColumns = 'id, user_id, description, weight, vessel_id, vessel_name';
+const consignmentColumns = 'id, user_id, description, weight, vessel_id, vessel_name, created_at';
+const selectedColumns = `seq, ${consignmentColumns}`;
 
 export class ConsignmentRepository {
   readonly #pool: pg.Pool;
@@ -87,7 +93,7 @@ export class ConsignmentRepository {
   async insert(consignment: ConsignmentRecord): Promise<boolean> {
     return withTransaction(this.#pool, async (tx) => {
       const { rowCount } = await tx.query(
-        `INSERT INTO ${this.#consignments} (${consignmentColumns}) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO ${this.#consignments} (${consignmentColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO NOTHING`,
         [
           consignment.id,
@@ -96,6 +102,7 @@ export class ConsignmentRepository {
           consignment.weight,
           consignment.vesselId,
           consignment.vesselName,
+          consignment.createdAt,
         ],
       );
       if (rowCount !== 1) return false;
@@ -119,22 +126,26 @@ export class ConsignmentRepository {
 
   async byId(id: string): Promise<ConsignmentRecord | undefined> {
     const { rows } = await this.#pool.query<ConsignmentRow>(
-      `SELECT ${consignmentColumns} FROM ${this.#consignments} WHERE id = $1`,
+      `SELECT ${selectedColumns} FROM ${this.#consignments} WHERE id = $1`,
       [id],
     );
-    return (await this.#withContainers(rows))[0];
+    return (await this.#withContainers(rows))[0]?.record;
   }
 
-  /** The user's consignments, oldest first. */
-  async byUser(userId: string): Promise<ConsignmentRecord[]> {
+  /**
+   * One page of the user's consignments, newest first: up to `size + 1` booked
+   * before `after` (each with its `seq`, the position a next page starts from).
+   */
+  async byUser(userId: string, page: PageStart): Promise<Array<{ seq: string; record: ConsignmentRecord }>> {
     const { rows } = await this.#pool.query<ConsignmentRow>(
-      `SELECT ${consignmentColumns} FROM ${this.#consignments} WHERE user_id = $1 ORDER BY seq`,
-      [userId],
+      `SELECT ${selectedColumns} FROM ${this.#consignments}
+       WHERE user_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint) ORDER BY seq DESC LIMIT $3`,
+      [userId, page.after?.toString() ?? null, page.size + 1],
     );
     return this.#withContainers(rows);
   }
 
-  async #withContainers(rows: ConsignmentRow[]): Promise<ConsignmentRecord[]> {
+  async #withContainers(rows: ConsignmentRow[]): Promise<Array<{ seq: string; record: ConsignmentRecord }>> {
     if (rows.length === 0) return [];
     const { rows: containerRows } = await this.#pool.query<ContainerRow>(
       `SELECT consignment_id, id, customer_id, origin, user_id FROM ${this.#containers}
@@ -148,13 +159,17 @@ export class ConsignmentRepository {
       list.push({ id: row.id, customerId: row.customer_id, origin: row.origin, userId: row.user_id });
     }
     return rows.map((row) => ({
-      id: row.id,
-      userId: row.user_id,
-      description: row.description,
-      weight: row.weight,
-      vesselId: row.vessel_id,
-      vesselName: row.vessel_name,
-      containers: byConsignment.get(row.id) ?? [],
+      seq: row.seq,
+      record: {
+        id: row.id,
+        userId: row.user_id,
+        description: row.description,
+        weight: row.weight,
+        vesselId: row.vessel_id,
+        vesselName: row.vessel_name,
+        createdAt: row.created_at.toISOString(),
+        containers: byConsignment.get(row.id) ?? [],
+      },
     }));
   }
 }

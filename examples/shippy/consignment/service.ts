@@ -1,6 +1,6 @@
 /**
- * The consignment service: freight a user wants shipped, assigned to a vessel
- * that can carry it. Calls the user service (tokens) and the vessel service.
+ * The consignment service: freight a user wants shipped, booked onto a vessel
+ * with room for it. Calls the user service (tokens) and the vessel service (Reserve).
  */
 
 import type { Runtime, Service } from 'berth';
@@ -25,6 +25,7 @@ export async function createConsignmentService(runtime: Runtime): Promise<Servic
       repository: new ConsignmentRepository(pool, config.databaseSchema),
       users: service.client(UserService),
       vessels: service.client(VesselService),
+      logger: service.logger,
     }),
   );
 }

@@ -7,7 +7,8 @@
  * in the environment (test/support/real-backends.sh prints them), the same suite
  * runs against real PostgreSQL and NATS JetStream: `berth run` passes them on.
  *
- *   run 1 (dev, as npm start): the happy paths, bad input to every method, welcome
+ *   run 1 (dev, as npm start): the happy paths, concurrent bookings that never
+ *          overbook a ship, bad input to every method, welcome
  *          mails, also for users created while the email service was stopped
  *          (`berth stop email` … `berth start email`, the runner's control endpoint)
  *   run 2 (same data dir, --env staging: vessel ×2, consignment ×2): the data is
@@ -105,17 +106,20 @@ describe(`shippy end to end (${backends})`, () => {
     run = await BerthRun.start({ target: 'examples/shippy', cleanup, readyTimeoutMs: 180_000 });
   });
 
-  test('vessel Create', async () => {
-    const body = ok(
-      await call(run, 'vessel', 'VesselService.Create', {
-        name: 'test',
-        capacity: 200,
-        max_weight: 100000,
-        available: true,
-      }),
+  test('vessel Create needs a token and takes the owner from it', async () => {
+    const request = { name: 'test', capacity: 200, max_weight: 100000, available: true, owner_id: 'someone' };
+    assertClientError(
+      await call(run, 'vessel', 'VesselService.Create', request),
+      401,
+      'Create without a token',
     );
+    const owner = await createUser();
+    const body = ok(await call(run, 'vessel', 'VesselService.Create', request, owner.token));
     assert.equal(body.created, true);
-    assert.equal((body.vessel as Record<string, unknown>).name, 'test');
+    const vessel = body.vessel as Record<string, unknown>;
+    assert.equal(vessel.name, 'test');
+    const { user_id } = ok(await call(run, 'user', 'UserService.ValidateToken', { token: owner.token }));
+    assert.equal(vessel.owner_id, user_id);
   });
 
   test('user Create gives a token; Auth with the right password too, a wrong one is 401', async () => {
@@ -129,6 +133,47 @@ describe(`shippy end to end (${backends})`, () => {
       401,
       'wrong password',
     );
+  });
+
+  test('user Get and GetAll need a token and show only the caller; a second sign-up names no email', async () => {
+    const user = await createUser();
+    const userId = ok(await call(run, 'user', 'UserService.ValidateToken', { token: user.token })).user_id;
+    const got = ok(await call(run, 'user', 'UserService.Get', { id: userId }, user.token));
+    assert.equal((got.user as Record<string, unknown>).email, user.email);
+    const all = ok(await call(run, 'user', 'UserService.GetAll', {}, user.token));
+    assert.deepEqual(
+      (all.users as Array<Record<string, unknown>>).map((u) => u.email),
+      [user.email],
+    );
+    assertClientError(await call(run, 'user', 'UserService.Get', { id: userId }), 401, 'Get without a token');
+    assertClientError(await call(run, 'user', 'UserService.GetAll', {}), 401, 'GetAll without a token');
+    assertClientError(await call(run, 'user', 'UserService.Get', { id: userId }, token), 404, "another's id");
+    const again = await call(run, 'user', 'UserService.Create', {
+      name: 'Again',
+      email: user.email,
+      password,
+    });
+    assertClientError(again, 409, 'the same email twice');
+    assert.doesNotMatch(again.body.detail as string, /@/);
+  });
+
+  test('Logout revokes that token for every service; another session stays signed in', async () => {
+    const user = await createUser();
+    const other = ok(await call(run, 'user', 'UserService.Auth', { email: user.email, password }))
+      .token as string;
+    ok(await call(run, 'consignment', 'ConsignmentService.Get', {}, user.token));
+    ok(await call(run, 'user', 'UserService.Logout', { token: user.token }));
+    assertClientError(
+      await call(run, 'consignment', 'ConsignmentService.Get', {}, user.token),
+      401,
+      'a logged-out token',
+    );
+    assertClientError(
+      await call(run, 'user', 'UserService.GetAll', {}, user.token),
+      401,
+      'a logged-out token',
+    );
+    ok(await call(run, 'consignment', 'ConsignmentService.Get', {}, other));
   });
 
   test('consignment Create with a token is carried by the seeded vessel; without one it is 401', async () => {
@@ -159,26 +204,81 @@ describe(`shippy end to end (${backends})`, () => {
     assert.deepEqual(ids, [consignmentId]);
   });
 
+  test('20 concurrent creates for a ship with room for 5 of them: exactly 5 booked, the others 412', async () => {
+    const owner = await createUser();
+    // Each load is 190,000,000 kg: no other ship of this run can carry one.
+    const ship = ok(
+      await call(
+        run,
+        'vessel',
+        'VesselService.Create',
+        { name: `rush-${runId}`, capacity: 100, max_weight: 950_000_000, available: true },
+        owner.token,
+      ),
+    ).vessel as Record<string, unknown>;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(
+          run,
+          'consignment',
+          'ConsignmentService.Create',
+          { description: `rush ${i}`, weight: 190_000_000, containers: threeContainers.slice(0, 1) },
+          owner.token,
+        ),
+      ),
+    );
+    const booked = results.filter((response) => response.status === 200);
+    assert.equal(booked.length, 5, results.map((response) => response.status).join(' '));
+    for (const response of booked) {
+      assert.equal((response.body.consignment as Record<string, unknown>).vessel_id, ship.id);
+    }
+    for (const response of results.filter((each) => each.status !== 200)) {
+      assertClientError(response, 412, 'a create with no room left');
+      assert.match(
+        response.body.detail as string,
+        /^no ship has room for 1 container and 190,000,000 kg; the most room on one ship is [\d,]+ containers and [\d,]+ kg\. Add a vessel or split the consignment$/,
+      );
+    }
+    const listed = ok(await call(run, 'vessel', 'VesselService.List', { page_size: 100 }));
+    const loaded = (listed.vessels as Array<Record<string, unknown>>).find((v) => v.id === ship.id);
+    assert.deepEqual([loaded?.used_capacity, loaded?.used_weight], [5, 950_000_000]);
+  });
+
   test('bad input to every method is a clear 4xx, and no process dies', async () => {
     const pidsBefore = run.state().processes.map((p) => p.pid);
     const many = Array.from({ length: 10_000 }, () => threeContainers[0]);
     const cases: Array<[string, string, unknown, number | 'any 4xx', string?]> = [
-      ['vessel', 'VesselService.Create', { capacity: 10, max_weight: 10 }, 400],
-      ['vessel', 'VesselService.Create', { name: 'x', capacity: -1, max_weight: 10 }, 400],
-      ['vessel', 'VesselService.Create', { name: 'x', capacity: 'lots', max_weight: 10 }, 400],
+      ['vessel', 'VesselService.Create', { capacity: 10, max_weight: 10 }, 400, token],
+      ['vessel', 'VesselService.Create', { name: 'x', capacity: -1, max_weight: 10 }, 400, token],
+      ['vessel', 'VesselService.Create', { name: 'x', capacity: 'lots', max_weight: 10 }, 400, token],
+      ['vessel', 'VesselService.Create', { name: 'x'.repeat(101), capacity: 1, max_weight: 10 }, 400, token],
+      ['vessel', 'VesselService.Create', { name: 'x', capacity: 1, max_weight: 10 }, 401, 'not-a-token'],
       ['vessel', 'VesselService.FindAvailable', { capacity: -5, max_weight: 10 }, 400],
       ['vessel', 'VesselService.FindAvailable', { capacity: 1, max_weight: 1_000_000_000 }, 404],
       ['vessel', 'VesselService.List', { nope: true }, 400],
+      ['vessel', 'VesselService.List', { page_token: 'not-a-token' }, 400],
+      ['vessel', 'VesselService.Reserve', { consignment_id: 'c', containers: 1, weight: 1 }, 401],
+      ['vessel', 'VesselService.Release', { consignment_id: 'c' }, 401],
       ['user', 'UserService.Create', { name: 'No Email', password }, 400],
       ['user', 'UserService.Create', { name: 'Short', email: emailOf(999), password: 'x' }, 400],
       ['user', 'UserService.Auth', {}, 'any 4xx'],
       ['user', 'UserService.ValidateToken', { token: 'not-a-jwt' }, 'any 4xx'],
-      ['user', 'UserService.Get', {}, 400],
+      ['user', 'UserService.Create', { name: 'Two', email: `a,${emailOf(998)}`, password }, 400],
+      ['user', 'UserService.Get', {}, 401],
+      ['user', 'UserService.Get', {}, 400, token],
       ['user', 'UserService.GetAll', { page: 'two' }, 400],
       ['consignment', 'ConsignmentService.Create', { weight: -1, containers: threeContainers }, 400, token],
       ['consignment', 'ConsignmentService.Create', { weight: 10, containers: [] }, 400, token],
       ['consignment', 'ConsignmentService.Create', { weight: 10, containers: many }, 400, token],
       ['consignment', 'ConsignmentService.Create', { weight: 10 }, 400, token],
+      [
+        'consignment',
+        'ConsignmentService.Create',
+        { description: ' ', weight: 10, containers: threeContainers },
+        400,
+        token,
+      ],
+      ['consignment', 'ConsignmentService.Get', { page_size: -1 }, 400, token],
       ['consignment', 'ConsignmentService.Get', {}, 401, 'not-a-token'],
     ];
     for (const [service, method, request, status, auth] of cases) {
@@ -279,6 +379,16 @@ describe(`shippy end to end (${backends})`, () => {
 
     test('SIGKILL of a vessel under load: restarted, and no consignment lost or stored twice', async (t) => {
       const user = await createUser();
+      // Room for every create of the load (1,000 kg each): the ships so far fill up after a few hundred.
+      ok(
+        await call(
+          run,
+          'vessel',
+          'VesselService.Create',
+          { name: `load-${runId}`, capacity: 100_000, max_weight: 1_000_000_000, available: true },
+          user.token,
+        ),
+      );
       const succeeded = new Set<string>();
       /** Errors the client saw (and retried), by status and message. */
       const errors = new Map<string, number>();
@@ -326,8 +436,22 @@ describe(`shippy end to end (${backends})`, () => {
         stop = true;
         await Promise.all(workers);
       }
-      const listed = ok(await call(run, 'consignment', 'ConsignmentService.Get', {}, user.token));
-      const ids = (listed.consignments as Array<Record<string, unknown>>).map((c) => c.id as string);
+      const ids: string[] = [];
+      // Every page, 100 at a time, following next_page_token to the last (empty) one.
+      for (let page_token = ''; ; ) {
+        const page = ok(
+          await call(
+            run,
+            'consignment',
+            'ConsignmentService.Get',
+            { page_size: 100, page_token },
+            user.token,
+          ),
+        );
+        ids.push(...(page.consignments as Array<Record<string, unknown>>).map((c) => c.id as string));
+        page_token = (page.next_page_token as string | undefined) ?? '';
+        if (page_token === '') break;
+      }
       assert.equal(new Set(ids).size, ids.length, 'a consignment stored twice');
       assert.deepEqual([...ids].sort(), [...succeeded].sort(), 'stored ≠ created');
       const restarted = run.state().processes.filter((p) => p.restarts > 0);

@@ -133,11 +133,14 @@ describe('shippy as processes behind a gateway', () => {
     const heavy = await rpc(
       'consignment',
       'ConsignmentService.Create',
-      { weight: 999_999_999, containers: [{}] },
+      { description: 'lead', weight: 999_999_999, containers: [{ customer_id: 'c1', origin: 'Hull' }] },
       { authorization: `Bearer ${token}` },
     );
     assert.equal(heavy.status, 412);
-    assert.match(heavy.body.detail, /no vessel can carry 1 containers weighing 999999999/);
+    assert.match(
+      heavy.body.detail,
+      /^no ship has room for 1 container and 999,999,999 kg; the most room on one ship is 499 containers and 199,000 kg\./,
+    );
     const wrong = await rpc('user', 'UserService.Auth', {
       email: 'ewan@example.com',
       password: 'not it at all',

@@ -11,6 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_shippy_consignment_v1_consignment: GenFile;
 
 /**
+ * One container; a consignment lists one entry per container.
+ *
  * @generated from message shippy.consignment.v1.Container
  */
 export declare type Container = Message<"shippy.consignment.v1.Container"> & {
@@ -20,11 +22,15 @@ export declare type Container = Message<"shippy.consignment.v1.Container"> & {
   id: string;
 
   /**
+   * Required, 1–100 characters.
+   *
    * @generated from field: string customer_id = 2;
    */
   customerId: string;
 
   /**
+   * Required, 1–100 characters.
+   *
    * @generated from field: string origin = 3;
    */
   origin: string;
@@ -46,21 +52,29 @@ export declare const ContainerSchema: GenMessage<Container>;
  */
 export declare type Consignment = Message<"shippy.consignment.v1.Consignment"> & {
   /**
+   * Chosen by the client (at most 128 characters) to make Create safe to retry; else generated.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
 
   /**
+   * Required, 1–500 characters.
+   *
    * @generated from field: string description = 2;
    */
   description: string;
 
   /**
+   * Total weight in kg (1–1000000000).
+   *
    * @generated from field: int32 weight = 3;
    */
   weight: number;
 
   /**
+   * 1–1000 containers.
+   *
    * @generated from field: repeated shippy.consignment.v1.Container containers = 4;
    */
   containers: Container[];
@@ -81,6 +95,13 @@ export declare type Consignment = Message<"shippy.consignment.v1.Consignment"> &
    * @generated from field: string user_id = 7;
    */
   userId: string;
+
+  /**
+   * When it was booked (RFC 3339), set by the server.
+   *
+   * @generated from field: string created_at = 8;
+   */
+  createdAt: string;
 };
 
 /**
@@ -90,9 +111,22 @@ export declare type Consignment = Message<"shippy.consignment.v1.Consignment"> &
 export declare const ConsignmentSchema: GenMessage<Consignment>;
 
 /**
+ * The caller's consignments, newest first. As in Google's API design guide:
+ * page_size 0 means 20, at most 100 (larger is clamped); page_token is the
+ * next_page_token of the previous answer.
+ *
  * @generated from message shippy.consignment.v1.GetRequest
  */
 export declare type GetRequest = Message<"shippy.consignment.v1.GetRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -119,6 +153,13 @@ export declare type Response = Message<"shippy.consignment.v1.Response"> & {
    * @generated from field: repeated shippy.consignment.v1.Consignment consignments = 3;
    */
   consignments: Consignment[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -128,10 +169,14 @@ export declare type Response = Message<"shippy.consignment.v1.Response"> & {
 export declare const ResponseSchema: GenMessage<Response>;
 
 /**
+ * Every call needs Authorization: Bearer <token>.
+ *
  * @generated from service shippy.consignment.v1.ConsignmentService
  */
 export declare const ConsignmentService: GenService<{
   /**
+   * Books room on a vessel (VesselService.Reserve) and stores the consignment.
+   *
    * @generated from rpc shippy.consignment.v1.ConsignmentService.Create
    */
   create: {

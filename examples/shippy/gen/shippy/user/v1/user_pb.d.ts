@@ -11,6 +11,11 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_shippy_user_v1_user: GenFile;
 
 /**
+ * Limits (Create refuses more with InvalidArgument naming the field): name 1–100
+ * characters, company 0–100, email one plain address (`name@example.com`: no display
+ * name, no commas or spaces) of at most 254, password 8–200. Strings are trimmed,
+ * except the password.
+ *
  * @generated from message shippy.user.v1.User
  */
 export declare type User = Message<"shippy.user.v1.User"> & {
@@ -128,9 +133,25 @@ export declare type GetRequest = Message<"shippy.user.v1.GetRequest"> & {
 export declare const GetRequestSchema: GenMessage<GetRequest>;
 
 /**
+ * Paginated as in Google's API design guide. A caller sees only themself, so there
+ * is never more than one page; the fields are here so that clients page from the start.
+ *
  * @generated from message shippy.user.v1.GetAllRequest
  */
 export declare type GetAllRequest = Message<"shippy.user.v1.GetAllRequest"> & {
+  /**
+   * 0 means the default (20); at most 100, larger is clamped.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * From a previous answer's next_page_token; empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -157,6 +178,13 @@ export declare type Response = Message<"shippy.user.v1.Response"> & {
    * @generated from field: string token = 3;
    */
   token: string;
+
+  /**
+   * GetAll: the page_token of the next page; empty on the last.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -164,6 +192,34 @@ export declare type Response = Message<"shippy.user.v1.Response"> & {
  * Use `create(ResponseSchema)` to create a new message.
  */
 export declare const ResponseSchema: GenMessage<Response>;
+
+/**
+ * @generated from message shippy.user.v1.LogoutRequest
+ */
+export declare type LogoutRequest = Message<"shippy.user.v1.LogoutRequest"> & {
+  /**
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message shippy.user.v1.LogoutRequest.
+ * Use `create(LogoutRequestSchema)` to create a new message.
+ */
+export declare const LogoutRequestSchema: GenMessage<LogoutRequest>;
+
+/**
+ * @generated from message shippy.user.v1.LogoutResponse
+ */
+export declare type LogoutResponse = Message<"shippy.user.v1.LogoutResponse"> & {
+};
+
+/**
+ * Describes the message shippy.user.v1.LogoutResponse.
+ * Use `create(LogoutResponseSchema)` to create a new message.
+ */
+export declare const LogoutResponseSchema: GenMessage<LogoutResponse>;
 
 /**
  * The event published on topic "user.created".
@@ -199,6 +255,9 @@ export declare type UserCreated = Message<"shippy.user.v1.UserCreated"> & {
 export declare const UserCreatedSchema: GenMessage<UserCreated>;
 
 /**
+ * Get and GetAll need `Authorization: Bearer <token>` and answer only about the
+ * caller: GetAll lists just them, Get of any other id is NotFound.
+ *
  * @generated from service shippy.user.v1.UserService
  */
 export declare const UserService: GenService<{
@@ -219,6 +278,9 @@ export declare const UserService: GenService<{
     output: typeof TokenSchema;
   },
   /**
+   * Unauthenticated unless the token is ours, unexpired, carries sub, iat, exp and
+   * jti, and has not been revoked by Logout.
+   *
    * @generated from rpc shippy.user.v1.UserService.ValidateToken
    */
   validateToken: {
@@ -241,6 +303,17 @@ export declare const UserService: GenService<{
     methodKind: "unary";
     input: typeof GetAllRequestSchema;
     output: typeof ResponseSchema;
+  },
+  /**
+   * Revokes the token on every replica until it expires. Idempotent: an already
+   * revoked, expired or invalid token is not an error (there is nothing to revoke).
+   *
+   * @generated from rpc shippy.user.v1.UserService.Logout
+   */
+  logout: {
+    methodKind: "unary";
+    input: typeof LogoutRequestSchema;
+    output: typeof LogoutResponseSchema;
   },
 }>;
 

@@ -8,7 +8,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
  * Describes the file shippy/user/v1/user.proto.
  */
 export const file_shippy_user_v1_user = /*@__PURE__*/
-  fileDesc("ChlzaGlwcHkvdXNlci92MS91c2VyLnByb3RvEg5zaGlwcHkudXNlci52MSJSCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHY29tcGFueRgDIAEoCRINCgVlbWFpbBgEIAEoCRIQCghwYXNzd29yZBgFIAEoCSI2CgVUb2tlbhINCgV0b2tlbhgBIAEoCRINCgV2YWxpZBgCIAEoCBIPCgd1c2VyX2lkGAMgASgJIi4KC0F1dGhSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIiUKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhgKCkdldFJlcXVlc3QSCgoCaWQYASABKAkiDwoNR2V0QWxsUmVxdWVzdCJiCghSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2hpcHB5LnVzZXIudjEuVXNlchIjCgV1c2VycxgCIAMoCzIULnNoaXBweS51c2VyLnYxLlVzZXISDQoFdG9rZW4YAyABKAkiRwoLVXNlckNyZWF0ZWQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjb21wYW55GAMgASgJEg0KBWVtYWlsGAQgASgJMuACCgtVc2VyU2VydmljZRI4CgZDcmVhdGUSFC5zaGlwcHkudXNlci52MS5Vc2VyGhguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2USOgoEQXV0aBIbLnNoaXBweS51c2VyLnYxLkF1dGhSZXF1ZXN0GhUuc2hpcHB5LnVzZXIudjEuVG9rZW4SUQoNVmFsaWRhdGVUb2tlbhIkLnNoaXBweS51c2VyLnYxLlZhbGlkYXRlVG9rZW5SZXF1ZXN0GhUuc2hpcHB5LnVzZXIudjEuVG9rZW4iA5ACARJACgNHZXQSGi5zaGlwcHkudXNlci52MS5HZXRSZXF1ZXN0Ghguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2UiA5ACARJGCgZHZXRBbGwSHS5zaGlwcHkudXNlci52MS5HZXRBbGxSZXF1ZXN0Ghguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2UiA5ACAWIGcHJvdG8z");
+  fileDesc("ChlzaGlwcHkvdXNlci92MS91c2VyLnByb3RvEg5zaGlwcHkudXNlci52MSJSCgRVc2VyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHY29tcGFueRgDIAEoCRINCgVlbWFpbBgEIAEoCRIQCghwYXNzd29yZBgFIAEoCSI2CgVUb2tlbhINCgV0b2tlbhgBIAEoCRINCgV2YWxpZBgCIAEoCBIPCgd1c2VyX2lkGAMgASgJIi4KC0F1dGhSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIiUKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0Eg0KBXRva2VuGAEgASgJIhgKCkdldFJlcXVlc3QSCgoCaWQYASABKAkiNgoNR2V0QWxsUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJ7CghSZXNwb25zZRIiCgR1c2VyGAEgASgLMhQuc2hpcHB5LnVzZXIudjEuVXNlchIjCgV1c2VycxgCIAMoCzIULnNoaXBweS51c2VyLnYxLlVzZXISDQoFdG9rZW4YAyABKAkSFwoPbmV4dF9wYWdlX3Rva2VuGAQgASgJIh4KDUxvZ291dFJlcXVlc3QSDQoFdG9rZW4YASABKAkiEAoOTG9nb3V0UmVzcG9uc2UiRwoLVXNlckNyZWF0ZWQSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdjb21wYW55GAMgASgJEg0KBWVtYWlsGAQgASgJMq4DCgtVc2VyU2VydmljZRI4CgZDcmVhdGUSFC5zaGlwcHkudXNlci52MS5Vc2VyGhguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2USOgoEQXV0aBIbLnNoaXBweS51c2VyLnYxLkF1dGhSZXF1ZXN0GhUuc2hpcHB5LnVzZXIudjEuVG9rZW4SUQoNVmFsaWRhdGVUb2tlbhIkLnNoaXBweS51c2VyLnYxLlZhbGlkYXRlVG9rZW5SZXF1ZXN0GhUuc2hpcHB5LnVzZXIudjEuVG9rZW4iA5ACARJACgNHZXQSGi5zaGlwcHkudXNlci52MS5HZXRSZXF1ZXN0Ghguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2UiA5ACARJGCgZHZXRBbGwSHS5zaGlwcHkudXNlci52MS5HZXRBbGxSZXF1ZXN0Ghguc2hpcHB5LnVzZXIudjEuUmVzcG9uc2UiA5ACARJMCgZMb2dvdXQSHS5zaGlwcHkudXNlci52MS5Mb2dvdXRSZXF1ZXN0Gh4uc2hpcHB5LnVzZXIudjEuTG9nb3V0UmVzcG9uc2UiA5ACAmIGcHJvdG8z");
 
 /**
  * Describes the message shippy.user.v1.User.
@@ -60,13 +60,30 @@ export const ResponseSchema = /*@__PURE__*/
   messageDesc(file_shippy_user_v1_user, 6);
 
 /**
+ * Describes the message shippy.user.v1.LogoutRequest.
+ * Use `create(LogoutRequestSchema)` to create a new message.
+ */
+export const LogoutRequestSchema = /*@__PURE__*/
+  messageDesc(file_shippy_user_v1_user, 7);
+
+/**
+ * Describes the message shippy.user.v1.LogoutResponse.
+ * Use `create(LogoutResponseSchema)` to create a new message.
+ */
+export const LogoutResponseSchema = /*@__PURE__*/
+  messageDesc(file_shippy_user_v1_user, 8);
+
+/**
  * Describes the message shippy.user.v1.UserCreated.
  * Use `create(UserCreatedSchema)` to create a new message.
  */
 export const UserCreatedSchema = /*@__PURE__*/
-  messageDesc(file_shippy_user_v1_user, 7);
+  messageDesc(file_shippy_user_v1_user, 9);
 
 /**
+ * Get and GetAll need `Authorization: Bearer <token>` and answer only about the
+ * caller: GetAll lists just them, Get of any other id is NotFound.
+ *
  * @generated from service shippy.user.v1.UserService
  */
 export const UserService = /*@__PURE__*/

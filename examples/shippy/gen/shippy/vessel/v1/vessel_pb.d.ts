@@ -11,6 +11,8 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_shippy_vessel_v1_vessel: GenFile;
 
 /**
+ * A ship. Weights are kilograms everywhere in this API.
+ *
  * @generated from message shippy.vessel.v1.Vessel
  */
 export declare type Vessel = Message<"shippy.vessel.v1.Vessel"> & {
@@ -20,16 +22,22 @@ export declare type Vessel = Message<"shippy.vessel.v1.Vessel"> & {
   id: string;
 
   /**
+   * The most containers it carries (1–100000).
+   *
    * @generated from field: int32 capacity = 2;
    */
   capacity: number;
 
   /**
+   * The most it carries in kg (1–1000000000).
+   *
    * @generated from field: int32 max_weight = 3;
    */
   maxWeight: number;
 
   /**
+   * Required, 1–100 characters once trimmed.
+   *
    * @generated from field: string name = 4;
    */
   name: string;
@@ -40,9 +48,25 @@ export declare type Vessel = Message<"shippy.vessel.v1.Vessel"> & {
   available: boolean;
 
   /**
+   * Set by the server from the caller's token on Create; a given value is ignored.
+   *
    * @generated from field: string owner_id = 6;
    */
   ownerId: string;
+
+  /**
+   * Containers already booked; remaining room is capacity − used_capacity. Set by the server.
+   *
+   * @generated from field: int32 used_capacity = 7;
+   */
+  usedCapacity: number;
+
+  /**
+   * Kg already booked; remaining room is max_weight − used_weight. Set by the server.
+   *
+   * @generated from field: int32 used_weight = 8;
+   */
+  usedWeight: number;
 };
 
 /**
@@ -52,6 +76,8 @@ export declare type Vessel = Message<"shippy.vessel.v1.Vessel"> & {
 export declare const VesselSchema: GenMessage<Vessel>;
 
 /**
+ * Room asked for: containers and kg still free on one vessel.
+ *
  * @generated from message shippy.vessel.v1.Specification
  */
 export declare type Specification = Message<"shippy.vessel.v1.Specification"> & {
@@ -61,6 +87,8 @@ export declare type Specification = Message<"shippy.vessel.v1.Specification"> & 
   capacity: number;
 
   /**
+   * kg
+   *
    * @generated from field: int32 max_weight = 2;
    */
   maxWeight: number;
@@ -73,9 +101,21 @@ export declare type Specification = Message<"shippy.vessel.v1.Specification"> & 
 export declare const SpecificationSchema: GenMessage<Specification>;
 
 /**
+ * As in Google's API design guide: page_size 0 means 20, at most 100 (larger is
+ * clamped); page_token is the next_page_token of the previous answer.
+ *
  * @generated from message shippy.vessel.v1.ListRequest
  */
 export declare type ListRequest = Message<"shippy.vessel.v1.ListRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
 };
 
 /**
@@ -102,6 +142,13 @@ export declare type Response = Message<"shippy.vessel.v1.Response"> & {
    * @generated from field: bool created = 3;
    */
   created: boolean;
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -111,10 +158,88 @@ export declare type Response = Message<"shippy.vessel.v1.Response"> & {
 export declare const ResponseSchema: GenMessage<Response>;
 
 /**
+ * @generated from message shippy.vessel.v1.ReserveRequest
+ */
+export declare type ReserveRequest = Message<"shippy.vessel.v1.ReserveRequest"> & {
+  /**
+   * The idempotency key: a retry with the same id returns the same vessel and books nothing twice.
+   *
+   * @generated from field: string consignment_id = 1;
+   */
+  consignmentId: string;
+
+  /**
+   * @generated from field: int32 containers = 2;
+   */
+  containers: number;
+
+  /**
+   * kg
+   *
+   * @generated from field: int32 weight = 3;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message shippy.vessel.v1.ReserveRequest.
+ * Use `create(ReserveRequestSchema)` to create a new message.
+ */
+export declare const ReserveRequestSchema: GenMessage<ReserveRequest>;
+
+/**
+ * @generated from message shippy.vessel.v1.Reservation
+ */
+export declare type Reservation = Message<"shippy.vessel.v1.Reservation"> & {
+  /**
+   * The vessel that now carries it, with its load after the booking.
+   *
+   * @generated from field: shippy.vessel.v1.Vessel vessel = 1;
+   */
+  vessel?: Vessel | undefined;
+};
+
+/**
+ * Describes the message shippy.vessel.v1.Reservation.
+ * Use `create(ReservationSchema)` to create a new message.
+ */
+export declare const ReservationSchema: GenMessage<Reservation>;
+
+/**
+ * @generated from message shippy.vessel.v1.ReleaseRequest
+ */
+export declare type ReleaseRequest = Message<"shippy.vessel.v1.ReleaseRequest"> & {
+  /**
+   * @generated from field: string consignment_id = 1;
+   */
+  consignmentId: string;
+};
+
+/**
+ * Describes the message shippy.vessel.v1.ReleaseRequest.
+ * Use `create(ReleaseRequestSchema)` to create a new message.
+ */
+export declare const ReleaseRequestSchema: GenMessage<ReleaseRequest>;
+
+/**
+ * @generated from message shippy.vessel.v1.ReleaseResponse
+ */
+export declare type ReleaseResponse = Message<"shippy.vessel.v1.ReleaseResponse"> & {
+};
+
+/**
+ * Describes the message shippy.vessel.v1.ReleaseResponse.
+ * Use `create(ReleaseResponseSchema)` to create a new message.
+ */
+export declare const ReleaseResponseSchema: GenMessage<ReleaseResponse>;
+
+/**
  * @generated from service shippy.vessel.v1.VesselService
  */
 export declare const VesselService: GenService<{
   /**
+   * Needs Authorization: Bearer <token>; the vessel's owner is the token's user.
+   *
    * @generated from rpc shippy.vessel.v1.VesselService.Create
    */
   create: {
@@ -123,6 +248,8 @@ export declare const VesselService: GenService<{
     output: typeof ResponseSchema;
   },
   /**
+   * The first available vessel with this much room left; NotFound when none has. Books nothing.
+   *
    * @generated from rpc shippy.vessel.v1.VesselService.FindAvailable
    */
   findAvailable: {
@@ -137,6 +264,27 @@ export declare const VesselService: GenService<{
     methodKind: "unary";
     input: typeof ListRequestSchema;
     output: typeof ResponseSchema;
+  },
+  /**
+   * Books room on the first available vessel that has it, atomically. None has:
+   * FailedPrecondition naming the most room one ship has.
+   *
+   * @generated from rpc shippy.vessel.v1.VesselService.Reserve
+   */
+  reserve: {
+    methodKind: "unary";
+    input: typeof ReserveRequestSchema;
+    output: typeof ReservationSchema;
+  },
+  /**
+   * Gives a reservation's room back; releasing one that does not exist is not an error.
+   *
+   * @generated from rpc shippy.vessel.v1.VesselService.Release
+   */
+  release: {
+    methodKind: "unary";
+    input: typeof ReleaseRequestSchema;
+    output: typeof ReleaseResponseSchema;
   },
 }>;
 

@@ -8,7 +8,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
  * Describes the file shippy/vessel/v1/vessel.proto.
  */
 export const file_shippy_vessel_v1_vessel = /*@__PURE__*/
-  fileDesc("Ch1zaGlwcHkvdmVzc2VsL3YxL3Zlc3NlbC5wcm90bxIQc2hpcHB5LnZlc3NlbC52MSJtCgZWZXNzZWwSCgoCaWQYASABKAkSEAoIY2FwYWNpdHkYAiABKAUSEgoKbWF4X3dlaWdodBgDIAEoBRIMCgRuYW1lGAQgASgJEhEKCWF2YWlsYWJsZRgFIAEoCBIQCghvd25lcl9pZBgGIAEoCSI1Cg1TcGVjaWZpY2F0aW9uEhAKCGNhcGFjaXR5GAEgASgFEhIKCm1heF93ZWlnaHQYAiABKAUiDQoLTGlzdFJlcXVlc3QicAoIUmVzcG9uc2USKAoGdmVzc2VsGAEgASgLMhguc2hpcHB5LnZlc3NlbC52MS5WZXNzZWwSKQoHdmVzc2VscxgCIAMoCzIYLnNoaXBweS52ZXNzZWwudjEuVmVzc2VsEg8KB2NyZWF0ZWQYAyABKAgy6gEKDVZlc3NlbFNlcnZpY2USPgoGQ3JlYXRlEhguc2hpcHB5LnZlc3NlbC52MS5WZXNzZWwaGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlElEKDUZpbmRBdmFpbGFibGUSHy5zaGlwcHkudmVzc2VsLnYxLlNwZWNpZmljYXRpb24aGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlIgOQAgESRgoETGlzdBIdLnNoaXBweS52ZXNzZWwudjEuTGlzdFJlcXVlc3QaGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlIgOQAgFiBnByb3RvMw");
+  fileDesc("Ch1zaGlwcHkvdmVzc2VsL3YxL3Zlc3NlbC5wcm90bxIQc2hpcHB5LnZlc3NlbC52MSKZAQoGVmVzc2VsEgoKAmlkGAEgASgJEhAKCGNhcGFjaXR5GAIgASgFEhIKCm1heF93ZWlnaHQYAyABKAUSDAoEbmFtZRgEIAEoCRIRCglhdmFpbGFibGUYBSABKAgSEAoIb3duZXJfaWQYBiABKAkSFQoNdXNlZF9jYXBhY2l0eRgHIAEoBRITCgt1c2VkX3dlaWdodBgIIAEoBSI1Cg1TcGVjaWZpY2F0aW9uEhAKCGNhcGFjaXR5GAEgASgFEhIKCm1heF93ZWlnaHQYAiABKAUiNAoLTGlzdFJlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiiQEKCFJlc3BvbnNlEigKBnZlc3NlbBgBIAEoCzIYLnNoaXBweS52ZXNzZWwudjEuVmVzc2VsEikKB3Zlc3NlbHMYAiADKAsyGC5zaGlwcHkudmVzc2VsLnYxLlZlc3NlbBIPCgdjcmVhdGVkGAMgASgIEhcKD25leHRfcGFnZV90b2tlbhgEIAEoCSJMCg5SZXNlcnZlUmVxdWVzdBIWCg5jb25zaWdubWVudF9pZBgBIAEoCRISCgpjb250YWluZXJzGAIgASgFEg4KBndlaWdodBgDIAEoBSI3CgtSZXNlcnZhdGlvbhIoCgZ2ZXNzZWwYASABKAsyGC5zaGlwcHkudmVzc2VsLnYxLlZlc3NlbCIoCg5SZWxlYXNlUmVxdWVzdBIWCg5jb25zaWdubWVudF9pZBgBIAEoCSIRCg9SZWxlYXNlUmVzcG9uc2UykAMKDVZlc3NlbFNlcnZpY2USPgoGQ3JlYXRlEhguc2hpcHB5LnZlc3NlbC52MS5WZXNzZWwaGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlElEKDUZpbmRBdmFpbGFibGUSHy5zaGlwcHkudmVzc2VsLnYxLlNwZWNpZmljYXRpb24aGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlIgOQAgESRgoETGlzdBIdLnNoaXBweS52ZXNzZWwudjEuTGlzdFJlcXVlc3QaGi5zaGlwcHkudmVzc2VsLnYxLlJlc3BvbnNlIgOQAgESTwoHUmVzZXJ2ZRIgLnNoaXBweS52ZXNzZWwudjEuUmVzZXJ2ZVJlcXVlc3QaHS5zaGlwcHkudmVzc2VsLnYxLlJlc2VydmF0aW9uIgOQAgISUwoHUmVsZWFzZRIgLnNoaXBweS52ZXNzZWwudjEuUmVsZWFzZVJlcXVlc3QaIS5zaGlwcHkudmVzc2VsLnYxLlJlbGVhc2VSZXNwb25zZSIDkAICYgZwcm90bzM");
 
 /**
  * Describes the message shippy.vessel.v1.Vessel.
@@ -37,6 +37,34 @@ export const ListRequestSchema = /*@__PURE__*/
  */
 export const ResponseSchema = /*@__PURE__*/
   messageDesc(file_shippy_vessel_v1_vessel, 3);
+
+/**
+ * Describes the message shippy.vessel.v1.ReserveRequest.
+ * Use `create(ReserveRequestSchema)` to create a new message.
+ */
+export const ReserveRequestSchema = /*@__PURE__*/
+  messageDesc(file_shippy_vessel_v1_vessel, 4);
+
+/**
+ * Describes the message shippy.vessel.v1.Reservation.
+ * Use `create(ReservationSchema)` to create a new message.
+ */
+export const ReservationSchema = /*@__PURE__*/
+  messageDesc(file_shippy_vessel_v1_vessel, 5);
+
+/**
+ * Describes the message shippy.vessel.v1.ReleaseRequest.
+ * Use `create(ReleaseRequestSchema)` to create a new message.
+ */
+export const ReleaseRequestSchema = /*@__PURE__*/
+  messageDesc(file_shippy_vessel_v1_vessel, 6);
+
+/**
+ * Describes the message shippy.vessel.v1.ReleaseResponse.
+ * Use `create(ReleaseResponseSchema)` to create a new message.
+ */
+export const ReleaseResponseSchema = /*@__PURE__*/
+  messageDesc(file_shippy_vessel_v1_vessel, 7);
 
 /**
  * @generated from service shippy.vessel.v1.VesselService
