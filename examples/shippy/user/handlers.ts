@@ -2,89 +2,83 @@
  * UserService. Passwords are hashed with argon2id and never returned or logged;
  * tokens are never logged either. Auth answers the same way whether the email is
  * unknown or the password wrong, and takes as long (a hash is verified either way),
- * so it does not reveal which emails have accounts.
+ * so it does not reveal which emails have accounts. Get and GetAll answer only
+ * about the caller: another user's id is NotFound whether or not it exists.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { hash, verify } from '@node-rs/argon2';
 import { Code, fail } from 'berth';
+import { requiredText } from '../configs/limits.ts';
+import { pageOf, pageStart } from '../configs/pagination.ts';
 import type { UserService } from '../gen/shippy/user/v1/user_pb.js';
+import { parseEmail } from './email-address.ts';
 import type { UserRepository } from './repository.ts';
-import type { Tokens } from './tokens.ts';
+import type { Sessions } from './sessions.ts';
+import { passwordWithinLimits, validateSignUp } from './validation.ts';
 
 export interface UserHandlerDeps {
   readonly repository: UserRepository;
-  readonly tokens: Tokens;
+  readonly sessions: Sessions;
   /** Called after a transaction enqueued an event, for immediate delivery (OutboxRelay.wake). */
   readonly eventsEnqueued: () => void;
 }
 
-const minPasswordLength = 8;
-/** Bounds the work an argon2 hash does for one request. */
-const maxPasswordLength = 1024;
-const maxTextLength = 200;
-const emailShape = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
+const invalidCredentials = 'invalid email or password';
+/** Ids are UUIDs; the bound keeps an error message from echoing a megabyte. */
+const maxIdLength = 100;
 
 export function userHandlers(deps: UserHandlerDeps): ServiceImpl<typeof UserService> {
-  const { repository, tokens } = deps;
+  const { repository, sessions } = deps;
   // What Auth verifies against when the email is unknown.
   const decoy = hash(randomUUID());
 
   return {
     async create(input) {
-      const name = input.name.trim();
-      const company = input.company.trim();
-      const email = normalizeEmail(input.email);
-      if (name === '') fail(Code.InvalidArgument, 'name must not be empty');
-      if (name.length > maxTextLength) {
-        fail(Code.InvalidArgument, `name must be at most ${maxTextLength} characters`);
-      }
-      if (company.length > maxTextLength) {
-        fail(Code.InvalidArgument, `company must be at most ${maxTextLength} characters`);
-      }
-      if (email.length > 254 || !emailShape.test(email)) {
-        fail(Code.InvalidArgument, 'email must be an address such as name@example.com');
-      }
-      if (input.password.length < minPasswordLength) {
-        fail(Code.InvalidArgument, `password must be at least ${minPasswordLength} characters`);
-      }
-      if (input.password.length > maxPasswordLength) {
-        fail(Code.InvalidArgument, `password must be at most ${maxPasswordLength} characters`);
-      }
-      const user = { id: randomUUID(), name, company, email };
+      const user = { id: randomUUID(), ...validateSignUp(input) };
       if (!(await repository.create(user, await hash(input.password)))) {
-        fail(Code.AlreadyExists, `a user with email ${email} already exists`);
+        fail(Code.AlreadyExists, 'an account with this email already exists');
       }
       deps.eventsEnqueued();
-      return { user, token: await tokens.issue(user.id) };
+      return { user, token: await sessions.issue(user.id) };
     },
 
     async auth(request) {
-      const user = await repository.byEmail(normalizeEmail(request.email));
+      const email = parseEmail(request.email);
+      // No account can match input Create would refuse: answer without hashing it.
+      if ('problem' in email || !passwordWithinLimits(request.password)) {
+        fail(Code.Unauthenticated, invalidCredentials);
+      }
+      const user = await repository.byEmail(email.address);
       const matches = await verify(user?.passwordHash ?? (await decoy), request.password);
-      if (!user || !matches) fail(Code.Unauthenticated, 'invalid email or password');
-      return { token: await tokens.issue(user.id), valid: true, userId: user.id };
+      if (!user || !matches) fail(Code.Unauthenticated, invalidCredentials);
+      return { token: await sessions.issue(user.id), valid: true, userId: user.id };
     },
 
     async validateToken(request) {
-      const userId = request.token === '' ? undefined : await tokens.verify(request.token);
-      if (userId === undefined) fail(Code.Unauthenticated, 'invalid or expired token');
-      return { valid: true, userId };
+      const claims = await sessions.check(request.token);
+      if (!claims) fail(Code.Unauthenticated, 'invalid or expired token');
+      return { valid: true, userId: claims.userId };
     },
 
-    async get(request) {
-      if (request.id === '') fail(Code.InvalidArgument, 'id must not be empty');
-      const user = await repository.byId(request.id);
-      if (!user) fail(Code.NotFound, `no user with id "${request.id}"`);
+    async logout(request) {
+      await sessions.revoke(request.token);
+      return {};
+    },
+
+    async get(request, context) {
+      const callerId = await sessions.caller(context);
+      const id = requiredText('id', request.id, maxIdLength);
+      const user = id === callerId ? await repository.byId(callerId) : undefined;
+      if (!user) fail(Code.NotFound, `no user with id "${id}"`);
       return { user };
     },
 
-    async getAll() {
-      return { users: await repository.all() };
+    async getAll(request, context) {
+      const callerId = await sessions.caller(context);
+      const start = pageStart('users', request);
+      const page = pageOf('users', await repository.visibleTo(callerId, start), start.size);
+      return { users: page.rows.map(({ seq: _, ...user }) => user), nextPageToken: page.nextPageToken };
     },
   };
 }

@@ -8,7 +8,9 @@ import { enqueue, ensureOutboxTable } from 'berth/broker';
 import type { Migration } from 'berth/store';
 import { qualify, withTransaction } from 'berth/store';
 import type pg from 'pg';
+import type { PageStart } from '../configs/pagination.ts';
 import { UserCreatedSchema } from '../gen/shippy/user/v1/user_pb.js';
+import { revocationsMigration } from './revocations.ts';
 
 export const userCreatedTopic = 'user.created';
 
@@ -34,6 +36,7 @@ export const migrations: readonly Migration[] = [
   },
   // Unqualified: migrations run with search_path set to this schema.
   { id: '002_outbox', run: (tx) => ensureOutboxTable(tx) },
+  revocationsMigration,
 ];
 
 const columns = 'id, name, company, email';
@@ -97,8 +100,12 @@ export class UserRepository {
     return rows[0];
   }
 
-  async all(): Promise<UserRecord[]> {
-    const { rows } = await this.#pool.query<UserRecord>(`SELECT ${columns} FROM ${this.#users} ORDER BY seq`);
+  /** A page of the users `viewerId` may see, which is themself only, in list order. */
+  async visibleTo(viewerId: string, start: PageStart): Promise<Array<UserRecord & { seq: string }>> {
+    const { rows } = await this.#pool.query<UserRecord & { seq: string }>(
+      `SELECT seq, ${columns} FROM ${this.#users} WHERE id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [viewerId, String(start.after ?? 0n), start.size + 1],
+    );
     return rows;
   }
 }

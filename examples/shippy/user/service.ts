@@ -1,5 +1,6 @@
 /**
- * The user service: accounts, passwords, session tokens, and the `user.created`
+ * The user service: accounts, passwords, session tokens (revoked by Logout in the
+ * database, so on every replica), and the `user.created`
  * event (written to the outbox with the user, delivered by the relay through the
  * broker to the email service, at least once).
  */
@@ -18,6 +19,8 @@ import {
 import { UserService } from '../gen/shippy/user/v1/user_pb.js';
 import { userHandlers } from './handlers.ts';
 import { migrations, UserRepository } from './repository.ts';
+import { Revocations } from './revocations.ts';
+import { Sessions } from './sessions.ts';
 import { loadSigningKey, minSecretLength, Tokens } from './tokens.ts';
 
 // A custom message, so that a rejected secret is never echoed into the logs.
@@ -51,7 +54,7 @@ export async function createUserService(runtime: Runtime): Promise<Service> {
     UserService,
     userHandlers({
       repository: new UserRepository(pool, config.databaseSchema),
-      tokens,
+      sessions: new Sessions(tokens, new Revocations(pool, config.databaseSchema)),
       eventsEnqueued: () => relay.wake(),
     }),
   );

@@ -1,11 +1,11 @@
 /**
  * Session tokens: HS256 JWTs (jose) with subject = user id, issuer `shippy.user`,
- * expiring after `ttlSeconds`. The signing key comes from configuration, never
+ * a random `jti` (what Logout revokes), issued-at, expiring after `ttlSeconds`. The signing key comes from configuration, never
  * from the source: `JWT_SECRET`, else the file `JWT_SECRET_FILE` names (a mounted
  * Kubernetes Secret), else `<data dir>/user/jwt.key`, created with a random key on
  * first start (mode 0600) so a laptop needs no setup and keys survive restarts.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { jwtVerify, SignJWT } from 'jose';
@@ -66,6 +66,19 @@ async function loadOrCreateKeyFile(file: string): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
 }
 
+/** What a valid token says. */
+export interface TokenClaims {
+  readonly userId: string;
+  /** The `jti`: what Logout revokes. */
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+}
+
+/** Ours are about 250 characters; anything much longer is refused unread. */
+const maxTokenLength = 2048;
+/** Clock difference between replicas tolerated on `iat` and `exp`. */
+const clockToleranceSeconds = 5;
+
 export class Tokens {
   readonly #key: Uint8Array;
   readonly #ttlSeconds: number;
@@ -80,16 +93,31 @@ export class Tokens {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(issuer)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${this.#ttlSeconds}s`)
       .sign(this.#key);
   }
 
-  /** The user id the token was issued to; undefined when it is invalid, expired or not ours. */
-  async verify(token: string): Promise<string | undefined> {
+  /**
+   * The claims of a token we signed that has `sub`, `iat`, `exp` and `jti`, was not
+   * issued in the future nor longer ago than the TTL, and has not expired; else
+   * undefined. Revocation is not checked here (see Sessions).
+   */
+  async verify(token: string): Promise<TokenClaims | undefined> {
+    if (token.length > maxTokenLength) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.#key, { issuer, algorithms: ['HS256'] });
-      return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer,
+        algorithms: ['HS256'],
+        requiredClaims: ['sub', 'iat', 'exp', 'jti'],
+        maxTokenAge: this.#ttlSeconds,
+        clockTolerance: clockToleranceSeconds,
+      });
+      const { sub, jti, exp } = payload;
+      if (typeof sub !== 'string' || sub === '' || typeof jti !== 'string' || jti === '') return undefined;
+      if (exp === undefined) return undefined;
+      return { userId: sub, tokenId: jti, expiresAt: new Date(exp * 1000) };
     } catch {
       return undefined;
     }
