@@ -8,7 +8,7 @@
 /** What a failed call tells the user: the HTTP status (0 when the gateway was not reached) and why. */
 export class GatewayError extends Error {
   readonly status: number;
-  /** The service that answered, e.g. `consignment`; `gateway` for the gateway's own errors. */
+  /** The service the failure is about, e.g. `vessel`; `gateway` for the gateway's own errors. */
   readonly service: string;
 
   constructor(status: number, service: string, message: string) {
@@ -24,6 +24,28 @@ interface ErrorBody {
   readonly detail?: string;
 }
 
+/**
+ * The service a failure is about. A service that could not reach one it depends on
+ * answers with its own id but names the dependency in the detail, as a proto service
+ * (`no instance of "shippy.vessel.v1.VesselService" is available`) or a short name
+ * (`vessel at 127.0.0.1:4001 is unreachable`): that dependency is the one that is down.
+ */
+export function failingService(answered: string, detail: string): string {
+  for (const pattern of dependencyPatterns) {
+    const named = pattern.exec(detail)?.[1];
+    if (named) return named;
+  }
+  return answered;
+}
+
+/** How berth's caller names a service it could not reach (src/client/caller.ts). */
+const dependencyPatterns = [
+  /\b([a-z]\w*)\.v\d+\.[A-Z]\w*/, // a proto service: shippy.vessel.v1.VesselService
+  /instance of (?:service )?"([\w-]+)"/, // no instance of "vessel" is available
+  /^([\w-]+) at \S+ is (?:unreachable|unavailable)/,
+  /^deadline exceeded calling ([\w-]+)\//,
+];
+
 /** A sentence for the page, whatever went wrong; never a stack trace or raw JSON. */
 export function describeError(error: unknown): string {
   if (!(error instanceof GatewayError)) {
@@ -31,20 +53,20 @@ export function describeError(error: unknown): string {
   }
   switch (error.status) {
     case 0:
-      return `Cannot reach the gateway (${error.message}). Is shippy still running?`;
+      return `Cannot reach the gateway (${error.message}). Check that shippy is running, then try again.`;
     case 503:
       return `The ${error.service} service is unavailable right now: ${error.message}. Try again in a moment.`;
     case 504:
       return `The ${error.service} service did not answer in time: ${error.message}. Try again in a moment.`;
     default:
       return error.status >= 500
-        ? `The ${error.service} service failed (${error.status}): ${error.message}`
+        ? `The ${error.service} service failed (HTTP ${error.status}): ${error.message}. Try again in a moment.`
         : sentence(error.message);
   }
 }
 
 /** Services' details are lowercase clauses (`invalid email or password`); the page shows sentences. */
-function sentence(text: string): string {
+export function sentence(text: string): string {
   const capitalized = text.charAt(0).toUpperCase() + text.slice(1);
   return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
 }
@@ -54,7 +76,9 @@ async function send(path: string, init: RequestInit, service: string): Promise<u
   try {
     response = await fetch(path, init);
   } catch (error) {
-    throw new GatewayError(0, service, error instanceof Error ? error.message : String(error));
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    const reason = timedOut ? 'no answer in time' : error instanceof Error ? error.message : String(error);
+    throw new GatewayError(0, service, reason);
   }
   const text = await response.text();
   let body: unknown;
@@ -66,7 +90,8 @@ async function send(path: string, init: RequestInit, service: string): Promise<u
   }
   if (!response.ok) {
     const { id, detail } = body as ErrorBody;
-    throw new GatewayError(response.status, id ?? service, detail ?? `HTTP ${response.status}`);
+    const message = detail ?? `HTTP ${response.status}`;
+    throw new GatewayError(response.status, failingService(id ?? service, message), message);
   }
   return body;
 }
@@ -82,18 +107,30 @@ export function rpc<T>(service: string, method: string, request: object, token?:
   ) as Promise<T>;
 }
 
-/** GETs one of the gateway's own JSON endpoints (`/readyz`, `/_berth/services`). */
-export function getJson<T>(path: string): Promise<T> {
-  return send(path, { headers: { accept: 'application/json' } }, 'gateway') as Promise<T>;
+/**
+ * GETs one of the gateway's own JSON endpoints (`/readyz`, `/_berth/services`). A
+ * gateway that is paused or cut off never answers, so the wait is bounded: the
+ * System page must say "unknown" then, not keep showing the last answer.
+ */
+export function getJson<T>(path: string, timeoutMs: number): Promise<T> {
+  return send(
+    path,
+    { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) },
+    'gateway',
+  ) as Promise<T>;
 }
 
-// The messages of shippy's protos as proto3 JSON (snake_case, defaults omitted).
+// The messages of shippy's protos as proto3 JSON (snake_case, defaults omitted). Weights are kilograms.
 
 export interface Vessel {
   readonly id?: string;
   readonly name?: string;
+  /** Containers it carries: a limit, of which `used_capacity` is booked. */
   readonly capacity?: number;
+  /** Kilograms it carries: a limit, of which `used_weight` is booked. */
   readonly max_weight?: number;
+  readonly used_capacity?: number;
+  readonly used_weight?: number;
   readonly available?: boolean;
   readonly owner_id?: string;
 }
@@ -107,10 +144,13 @@ export interface Container {
 export interface Consignment {
   readonly id?: string;
   readonly description?: string;
+  /** Kilograms, all containers together. */
   readonly weight?: number;
   readonly containers?: readonly Container[];
   readonly vessel_id?: string;
   readonly vessel_name?: string;
+  /** RFC 3339, set by the server. */
+  readonly created_at?: string;
 }
 
 export interface User {
@@ -118,6 +158,20 @@ export interface User {
   readonly name?: string;
   readonly company?: string;
   readonly email?: string;
+}
+
+/** One page of a list call (Google API design guide): empty `next_page_token` on the last page. */
+export interface PageRequest {
+  readonly page_size: number;
+  readonly page_token: string;
+}
+
+/** What an instance's own /readyz said, as the gateway relays it (`error` when it did not answer). */
+export interface InstanceReadiness {
+  readonly ready?: boolean;
+  /** `ok` or the reason, per check (`serving`, `postgres`, …). */
+  readonly checks?: Readonly<Record<string, string>>;
+  readonly error?: string;
 }
 
 /** One registered process, as GET /_berth/services lists it. */
@@ -128,6 +182,8 @@ export interface Instance {
   readonly address: string;
   /** Unary methods it serves (`VesselService.Create`); absent where discovery knows addresses only. */
   readonly endpoints?: readonly string[];
+  readonly ready?: boolean;
+  readonly readiness?: InstanceReadiness;
 }
 
 export interface ServicesAnswer {

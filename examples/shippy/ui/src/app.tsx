@@ -1,17 +1,20 @@
 /**
- * The shell: the session, the routes (`#/consignments`, hash-based so any URL
- * the gateway serves index.html for works, and reloads keep the page) and the
- * header. Pages get `call`, which adds the session's token and, when a service
- * answers 401, ends the session and sends the user to the login page with a note.
+ * The shell: the session, the routes (paths kept with the history API, router.tsx)
+ * and the header. Pages get `call`, which adds the session's token and, when a
+ * service answers 401, ends the session and sends the user to the login page with
+ * a note. A page change moves focus to the new page's heading, so keyboard and
+ * screen-reader users hear where they are.
  */
-import { useCallback, useEffect, useState } from 'react';
-import { GatewayError, rpc } from './api.ts';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { describeError, GatewayError, rpc } from './api.ts';
 import { ConsignmentsPage } from './pages/consignments.tsx';
 import { LoginPage } from './pages/login.tsx';
+import { NotFoundPage } from './pages/not-found.tsx';
 import { RegisterPage } from './pages/register.tsx';
 import { SystemPage } from './pages/system.tsx';
 import { VesselsPage } from './pages/vessels.tsx';
-import { isExpired, loadSession, type Session, saveSession } from './session.ts';
+import { Link, navigate, usePath } from './router.tsx';
+import { isExpired, loadSession, onSessionChangedElsewhere, type Session, saveSession } from './session.ts';
 
 export type Call = <T>(service: string, method: string, request: object) => Promise<T>;
 
@@ -25,15 +28,18 @@ const pages = {
   '/system': 'System',
 } as const;
 type Route = keyof typeof pages;
-const signedInOnly: readonly Route[] = ['/consignments', '/vessels'];
+const signedInOnly: readonly Route[] = ['/consignments', '/vessels', '/system'];
+const notFound = 'not found';
 
-function currentRoute(): Route | undefined {
-  const path = location.hash.replace(/^#/, '');
-  return path in pages ? (path as Route) : undefined;
-}
-
-function go(route: Route): void {
-  location.hash = route;
+/** The page for `path` given the session: a redirect where it makes no sense, `not found` where none exists. */
+function resolve(path: string, signedIn: boolean): Route | typeof notFound {
+  const normalized = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (normalized === '/') return signedIn ? '/consignments' : '/login';
+  if (!(normalized in pages)) return notFound;
+  const route = normalized as Route;
+  if (!signedIn && signedInOnly.includes(route)) return '/login';
+  if (signedIn && (route === '/login' || route === '/register')) return '/consignments';
+  return route;
 }
 
 function initialSession(): { session: Session | undefined; note: string | undefined } {
@@ -47,74 +53,116 @@ function initialSession(): { session: Session | undefined; note: string | undefi
 
 export function App() {
   const [{ session, note }, setState] = useState(initialSession);
-  const [hashRoute, setHashRoute] = useState(currentRoute);
+  const [loggingOut, setLoggingOut] = useState(false);
+  const path = usePath();
 
-  useEffect(() => {
-    const onHash = () => setHashRoute(currentRoute());
-    addEventListener('hashchange', onHash);
-    return () => removeEventListener('hashchange', onHash);
-  }, []);
+  // Another tab logged out (or in): this one follows.
+  useEffect(
+    () =>
+      onSessionChangedElsewhere((next) =>
+        setState(
+          next
+            ? { session: next, note: undefined }
+            : { session: undefined, note: 'You have logged out in another tab.' },
+        ),
+      ),
+    [],
+  );
 
   const signIn = useCallback((next: Session) => {
     saveSession(next);
     setState({ session: next, note: undefined });
-    go('/consignments');
+    navigate('/consignments');
   }, []);
 
-  const signOut = useCallback((reason: string) => {
+  const endSession = useCallback((reason: string) => {
     saveSession(undefined);
     setState({ session: undefined, note: reason });
-    go('/login');
+    navigate('/login');
   }, []);
+
+  /** Revokes the token at the user service, then forgets it here and (through storage) in every tab. */
+  const logOut = async () => {
+    if (!session || loggingOut) return;
+    setLoggingOut(true);
+    let reason = 'You have logged out.';
+    try {
+      await rpc('user', 'UserService.Logout', { token: session.token }, session.token);
+    } catch (error) {
+      // 401: the token was no longer valid anyway. Anything else: it may stay valid until it expires.
+      if (!(error instanceof GatewayError && error.status === 401)) {
+        reason = `You have logged out on this device, but shippy could not end the session: ${describeError(error)}`;
+      }
+    } finally {
+      setLoggingOut(false);
+    }
+    endSession(reason);
+  };
 
   const call = useCallback<Call>(
     async <T,>(service: string, method: string, request: object) => {
       try {
         return await rpc<T>(service, method, request, session?.token);
       } catch (error) {
-        if (error instanceof GatewayError && error.status === 401) signOut(expiredNote);
+        if (error instanceof GatewayError && error.status === 401) endSession(expiredNote);
         throw error;
       }
     },
-    [session, signOut],
+    [session, endSession],
   );
 
-  // Signed-in pages need a session; the login and register pages make no sense with one.
-  let route: Route = hashRoute ?? (session ? '/consignments' : '/login');
-  if (!session && signedInOnly.includes(route)) route = '/login';
-  if (session && (route === '/login' || route === '/register')) route = '/consignments';
+  const route = resolve(path, session !== undefined);
 
+  // The address bar shows the page shown: a redirect replaces the entry it came from.
   useEffect(() => {
-    document.title = `${pages[route]} · shippy`;
+    if (route !== notFound && (route !== location.pathname || location.hash.startsWith('#/'))) {
+      navigate(route, { replace: true });
+    }
   }, [route]);
 
-  const links: Route[] = session
-    ? ['/consignments', '/vessels', '/system']
-    : ['/login', '/register', '/system'];
+  useEffect(() => {
+    document.title = `${route === notFound ? 'Page not found' : pages[route]} · shippy`;
+  }, [route]);
+
+  // A page change (not the first page) moves focus to its heading, which is read out.
+  const shown = useRef<string>(undefined);
+  useEffect(() => {
+    if (shown.current !== undefined && shown.current !== route) {
+      document.querySelector<HTMLElement>('main h1')?.focus();
+    }
+    shown.current = route;
+  }, [route]);
+
+  const links: Route[] = session ? ['/consignments', '/vessels', '/system'] : ['/login', '/register'];
 
   return (
     <>
       <header className="top">
         <div className="bar">
-          <a className="brand" href={session ? '#/consignments' : '#/login'}>
+          <Link className="brand" to={session ? '/consignments' : '/login'}>
             shippy
-          </a>
+          </Link>
           {session && (
             <div className="who">
               <span>
                 Signed in as <strong>{session.name || session.email}</strong>
               </span>
-              <button type="button" className="link" onClick={() => signOut('You have logged out.')}>
-                Log out
+              <button
+                type="button"
+                className="link"
+                aria-disabled={loggingOut || undefined}
+                onClick={() => void logOut()}
+              >
+                {loggingOut ? 'Logging out…' : 'Log out'}
               </button>
             </div>
           )}
         </div>
         <nav aria-label="Main">
           {links.map((link) => (
-            <a key={link} href={`#${link}`} aria-current={link === route ? 'page' : undefined}>
+            <Link key={link} to={link} aria-current={link === route ? 'page' : undefined}>
               {pages[link]}
-            </a>
+            </Link>
           ))}
         </nav>
       </header>
@@ -122,8 +170,9 @@ export function App() {
         {route === '/login' && <LoginPage note={note} onSignIn={signIn} />}
         {route === '/register' && <RegisterPage onSignIn={signIn} />}
         {route === '/consignments' && session && <ConsignmentsPage call={call} session={session} />}
-        {route === '/vessels' && session && <VesselsPage call={call} session={session} />}
-        {route === '/system' && <SystemPage />}
+        {route === '/vessels' && session && <VesselsPage call={call} />}
+        {route === '/system' && session && <SystemPage />}
+        {route === notFound && <NotFoundPage path={path} signedIn={session !== undefined} />}
       </main>
     </>
   );

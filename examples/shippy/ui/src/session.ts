@@ -2,7 +2,8 @@
  * The signed-in user, kept in localStorage so a reload keeps the session. The
  * token is the user service's JWT; its payload is read (not verified: only the
  * services can do that) for the user id and the expiry, so an expired session
- * goes back to the login page before any call fails.
+ * goes back to the login page before any call fails. Every tab of the UI shares
+ * it: logging out (or in) in one is seen by the others through the `storage` event.
  */
 
 export interface Session {
@@ -51,4 +52,17 @@ export function loadSession(): Session | undefined {
 export function saveSession(session: Session | undefined): void {
   if (session) localStorage.setItem(storageKey, JSON.stringify(session));
   else localStorage.removeItem(storageKey);
+}
+
+/**
+ * Calls `listener` with the session another tab of this origin has just saved or
+ * removed. (The `storage` event fires only in the other tabs, never in the writer.)
+ */
+export function onSessionChangedElsewhere(listener: (session: Session | undefined) => void): () => void {
+  const onStorage = (event: StorageEvent) => {
+    // `key` is null when another tab cleared the whole storage.
+    if (event.key === storageKey || event.key === null) listener(loadSession());
+  };
+  addEventListener('storage', onStorage);
+  return () => removeEventListener('storage', onStorage);
 }

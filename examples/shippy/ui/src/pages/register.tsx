@@ -1,51 +1,95 @@
 import type { FormEvent } from 'react';
 import { rpc, type User } from '../api.ts';
-import { ErrorMessage, Field } from '../components.tsx';
-import { useSubmit } from '../hooks.ts';
+import { Field, FormEnd, fieldProps, PageHeading } from '../components.tsx';
+import type { FieldSpec } from '../form.ts';
+import { useForm } from '../hooks.ts';
+import { Link } from '../router.tsx';
 import type { Session } from '../session.ts';
 
+// The user service's limits (issue 12's contract), checked here first.
+const name: FieldSpec = {
+  name: 'name',
+  id: 'register-name',
+  what: 'your name',
+  blank: 'Enter your name',
+  maxLength: 100,
+};
+const company: FieldSpec = {
+  name: 'company',
+  id: 'register-company',
+  what: 'the company name',
+  maxLength: 100,
+};
+const email: FieldSpec = {
+  name: 'email',
+  id: 'register-email',
+  what: 'the email address',
+  blank: 'Enter your email address',
+  email: true,
+};
+const password: FieldSpec = {
+  name: 'password',
+  id: 'register-password',
+  what: 'the password',
+  blank: 'Choose a password of at least 8 characters',
+  minLength: 8,
+  maxLength: 200,
+};
+const specs = [name, company, email, password];
+
 export function RegisterPage({ onSignIn }: { readonly onSignIn: (session: Session) => void }) {
-  const submit = useSubmit();
+  const form = useForm();
 
   const onSubmit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    const form = new FormData(event.currentTarget);
+    const data = new FormData(event.currentTarget);
     const request = {
-      name: String(form.get('name')),
-      company: String(form.get('company')),
-      email: String(form.get('email')),
-      password: String(form.get('password')),
+      name: String(data.get('name')).trim(),
+      company: String(data.get('company')).trim(),
+      email: String(data.get('email')).trim(),
+      // Spaces are part of a password: never trimmed.
+      password: String(data.get('password')),
     };
-    void submit.run(async () => {
-      const { user, token } = await rpc<{ user: User; token: string }>('user', 'UserService.Create', request);
-      onSignIn({ token, userId: user.id ?? '', email: user.email ?? request.email, name: user.name ?? '' });
-      return '';
+    form.submit({
+      specs,
+      values: request,
+      action: async () => {
+        const { user, token } = await rpc<{ user: User; token: string }>(
+          'user',
+          'UserService.Create',
+          request,
+        );
+        onSignIn({ token, userId: user.id ?? '', email: user.email ?? request.email, name: user.name ?? '' });
+        return '';
+      },
     });
   };
 
   return (
     <div className="narrow">
-      <h1>Create an account</h1>
-      <form className="card" onSubmit={onSubmit}>
-        <Field label="Name" name="name" autoComplete="name" required maxLength={200} />
-        <Field label="Company" name="company" autoComplete="organization" maxLength={200} hint="Optional" />
-        <Field label="Email" name="email" type="email" autoComplete="email" required />
+      <PageHeading>Create an account</PageHeading>
+      <form className="card" onSubmit={onSubmit} noValidate>
+        <Field label="Name" {...fieldProps(form, name)} autoComplete="name" required maxLength={100} />
+        <Field
+          label="Company"
+          {...fieldProps(form, company)}
+          autoComplete="organization"
+          maxLength={100}
+          hint="Optional"
+        />
+        <Field label="Email" {...fieldProps(form, email)} type="email" autoComplete="email" required />
         <Field
           label="Password"
-          name="password"
+          {...fieldProps(form, password)}
           type="password"
           autoComplete="new-password"
           required
-          minLength={8}
           hint="At least 8 characters"
         />
-        <ErrorMessage>{submit.error}</ErrorMessage>
-        <button type="submit" disabled={submit.busy}>
-          {submit.busy ? 'Creating account…' : 'Create account'}
-        </button>
+        <FormEnd form={form} specs={specs} label="Create account" busyLabel="Creating account…" />
       </form>
       <p>
-        Already registered? <a href="#/login">Log in</a>
+        Already registered? <Link to="/login">Log in</Link>
       </p>
     </div>
   );

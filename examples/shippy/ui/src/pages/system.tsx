@@ -1,98 +1,151 @@
 /**
  * What is running: the gateway's readiness and, per service, the instances the
- * gateway knows from the registry (an instance is listed while it is registered,
- * and a service stopping gracefully deregisters first). Refreshed every few seconds.
+ * gateway knows from the registry with each one's readiness checks (an instance is
+ * listed while it is registered; one stopping gracefully deregisters first).
+ * Refreshed every few seconds without touching focus. When the gateway does not
+ * answer, nothing here is known any more: every card says so, with the time of
+ * the last answer, rather than showing that answer as if it were current.
  */
 import { useCallback, useEffect } from 'react';
-import { getJson, type ReadyAnswer, type ServicesAnswer } from '../api.ts';
-import { ErrorMessage } from '../components.tsx';
+import { getJson, type Instance, type ReadyAnswer, type ServicesAnswer } from '../api.ts';
+import { ErrorMessage, PageHeading } from '../components.tsx';
+import { count } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 
 const refreshMs = 5_000;
+/** Longer than the gateway's own probe of each instance (1 s), shorter than the refresh. */
+const answerTimeoutMs = 4_000;
 
 async function loadSystem(): Promise<{ ready: ReadyAnswer; services: ServicesAnswer; at: Date }> {
   const [ready, services] = await Promise.all([
-    getJson<ReadyAnswer>('/readyz'),
-    getJson<ServicesAnswer>('/_berth/services'),
+    getJson<ReadyAnswer>('/readyz', answerTimeoutMs),
+    getJson<ServicesAnswer>('/_berth/services', answerTimeoutMs),
   ]);
   return { ready, services, at: new Date() };
 }
 
-export function SystemPage() {
-  const system = useLoad(useCallback(loadSystem, []));
-  const { reload } = system;
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void reload();
-    }, refreshMs);
-    return () => clearInterval(timer);
-  }, [reload]);
+function Badge({
+  stale,
+  ok,
+  okText,
+  badText,
+}: {
+  stale: boolean;
+  ok: boolean;
+  okText: string;
+  badText: string;
+}) {
+  if (stale) return <span className="badge unknown">Unknown</span>;
+  return <span className={ok ? 'badge ok' : 'badge bad'}>{ok ? okText : badText}</span>;
+}
 
-  const data = system.data;
+function Readiness({ instance, stale }: { readonly instance: Instance; readonly stale: boolean }) {
+  const checks = Object.entries(instance.readiness?.checks ?? {});
   return (
     <>
-      <h1>System</h1>
-      <div className="toolbar">
-        <p className="meta">
-          {data ? `Updated ${data.at.toLocaleTimeString('en-GB')}` : system.loading && 'Loading…'}
-        </p>
-        <button type="button" className="secondary" onClick={() => void reload()} disabled={system.loading}>
-          Refresh
-        </button>
+      <div className="meta">
+        Readiness: <Badge stale={stale} ok={instance.ready === true} okText="Ready" badText="Not ready" />
+        {instance.readiness?.error && <> — no answer from its /readyz ({instance.readiness.error})</>}
       </div>
-      <ErrorMessage>{system.error}</ErrorMessage>
-      {data && (
-        <div className="grid">
-          <section className="card" aria-label="Gateway">
-            <div className="head">
-              <h2>gateway</h2>
-              <span className={data.ready.ready ? 'badge ok' : 'badge bad'}>
-                {data.ready.ready ? 'Ready' : 'Not ready'}
-              </span>
-            </div>
-            <p className="meta">
-              Serving this page at <span className="mono">{location.host}</span> and routing calls to{' '}
-              {data.services.services.length} services.
-            </p>
-          </section>
-          {data.services.services.map((service) => (
-            <section key={service.name} className="card" aria-label={service.name}>
-              <div className="head">
-                <h2>{service.name}</h2>
-                <span className={service.instances.length > 0 ? 'badge ok' : 'badge bad'}>
-                  {service.instances.length > 0 ? `Up · ${instances(service.instances.length)}` : 'Down'}
-                </span>
-              </div>
-              {service.instances.length === 0 ? (
-                <p className="meta">No instance is registered: calls to {service.name} fail with 503.</p>
-              ) : (
-                <ul className="items" aria-label={`Instances of ${service.name}`}>
-                  {service.instances.map((instance) => (
-                    <li key={instance.id}>
-                      <strong className="mono">{instance.id}</strong>
-                      <div className="meta">
-                        <span className="mono">{instance.address}</span> · version {instance.version}
-                      </div>
-                      {instance.endpoints && instance.endpoints.length > 0 && (
-                        <div className="meta">
-                          Methods:{' '}
-                          {instance.endpoints
-                            .map((endpoint) => endpoint.slice(endpoint.indexOf('.') + 1))
-                            .join(', ')}
-                        </div>
-                      )}
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </section>
+      {checks.length > 0 && (
+        <ul className="checks" aria-label={`Readiness checks of ${instance.id}`}>
+          {checks.map(([name, result]) => (
+            <li key={name}>
+              <span className="mono">{name}</span>: {stale ? 'unknown' : result}
+            </li>
           ))}
-        </div>
+        </ul>
       )}
     </>
   );
 }
 
-function instances(count: number): string {
-  return count === 1 ? '1 instance' : `${count} instances`;
+export function SystemPage() {
+  const system = useLoad(useCallback(loadSystem, []));
+  const { reload, loading } = system;
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible' && !loading) void reload();
+    }, refreshMs);
+    return () => clearInterval(timer);
+  }, [reload, loading]);
+
+  const data = system.data;
+  // The last answer, kept to say what was there, but none of it is current.
+  const stale = system.error !== undefined;
+  const updated = data?.at.toLocaleTimeString('en-GB');
+  return (
+    <>
+      <PageHeading>System</PageHeading>
+      <div className="toolbar">
+        <p className="meta">
+          {data
+            ? stale
+              ? `Last answer at ${updated}; nothing is known since`
+              : `Updated ${updated}`
+            : loading && 'Loading…'}
+        </p>
+        {/* Never disabled while loading: a disabled button would drop keyboard focus to <body>. */}
+        <button type="button" className="secondary" onClick={() => void (loading || reload())}>
+          Refresh
+        </button>
+      </div>
+      <ErrorMessage>{system.error}</ErrorMessage>
+      <div className="grid">
+        <section className="card" aria-label="Gateway">
+          <div className="head">
+            <h2>gateway</h2>
+            <Badge
+              stale={stale || !data}
+              ok={data?.ready.ready === true}
+              okText="Ready"
+              badText="Not ready"
+            />
+          </div>
+          <p className="meta">
+            {stale || !data
+              ? 'It does not answer: the status of every service is unknown.'
+              : `Serving this page at ${location.host} and routing calls to ${count(data.services.services.length, 'service')}.`}
+          </p>
+        </section>
+        {data?.services.services.map((service) => (
+          <section key={service.name} className={stale ? 'card stale' : 'card'} aria-label={service.name}>
+            <div className="head">
+              <h2>{service.name}</h2>
+              <Badge
+                stale={stale}
+                ok={service.instances.length > 0}
+                okText={`Up · ${count(service.instances.length, 'instance')}`}
+                badText="Down"
+              />
+            </div>
+            {stale && <p className="meta">Unknown since {updated}. What follows is the last answer.</p>}
+            {service.instances.length === 0 ? (
+              <p className="meta">No instance is registered: calls to {service.name} fail with 503.</p>
+            ) : (
+              <ul className="items" aria-label={`Instances of ${service.name}`}>
+                {service.instances.map((instance) => (
+                  <li key={instance.id}>
+                    <strong className="mono">{instance.id}</strong>
+                    <div className="meta">
+                      <span className="mono">{instance.address}</span> · version {instance.version}
+                    </div>
+                    <Readiness instance={instance} stale={stale} />
+                    {instance.endpoints && instance.endpoints.length > 0 && (
+                      <div className="meta">
+                        Methods:{' '}
+                        {instance.endpoints
+                          .map((endpoint) => endpoint.slice(endpoint.indexOf('.') + 1))
+                          .join(', ')}
+                      </div>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        ))}
+      </div>
+    </>
+  );
 }
