@@ -5,7 +5,7 @@
 # a free port. Prints the variables to export:
 #
 #   eval "$(test/support/real-backends.sh start)"
-#   node --test examples/shippy/test/e2e/shippy.test.ts    # now with DATABASE_URL, NATS_URL
+#   node --test examples/shippy/test/e2e/*.test.ts    # now with DATABASE_URL, NATS_URL
 #   test/support/real-backends.sh stop "$BERTH_REAL_BACKENDS_DIR"
 #
 # As root, PostgreSQL runs as the `postgres` user (initdb refuses root). Logs stay

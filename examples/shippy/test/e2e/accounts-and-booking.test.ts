@@ -1,109 +1,57 @@
 /**
- * shippy end to end, started as `npm start` starts it (`node src/cli/main.ts run
- * examples/shippy`, with a throwaway BERTH_DATA_DIR and a free gateway port), and
- * driven only through the gateway's `POST /rpc`.
+ * shippy end to end: accounts and booking.
+ * A shippy of this file's own, started as `npm start` starts it (`node src/cli/main.ts
+ * run examples/shippy`, with a throwaway BERTH_DATA_DIR and a free gateway port), and
+ * driven only through the gateway's `POST /rpc` (the helpers: support.ts).
  *
  * Embedded by default (PGlite, direct broker). With DATABASE_URL and/or NATS_URL
- * in the environment (test/support/real-backends.sh prints them), the same suite
+ * in the environment (test/support/real-backends.sh prints them), the same file
  * runs against real PostgreSQL and NATS JetStream: `berth run` passes them on.
  *
  *   run 1 (dev, as npm start): the happy paths, concurrent bookings that never
- *          overbook a ship, bad input to every method, welcome
- *          mails, also for users created while the email service was stopped
- *          (`berth stop email` … `berth start email`, the runner's control endpoint)
+ *          overbook a ship
  *   run 2 (same data dir, --env staging: vessel ×2, consignment ×2): the data is
  *          still there; SIGKILL of a vessel under a steady load of creates: the
  *          runner restarts it, and no consignment is lost or stored twice
+ *
+ * Bad input, welcome mails and Ctrl-C on a shippy of their own: resilience.test.ts.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { BerthRun, berth, isAlive, rpc } from '../../../../test/runner/berth-run.ts';
+import type { BerthRun } from '../../../../test/runner/berth-run.ts';
 import { fileCleanup } from '../../../../test/support/cleanup.ts';
 import { waitFor } from '../../../../test/support/wait.ts';
+import {
+  assertClientError,
+  assertCtrlCStopsEverything,
+  backends,
+  call,
+  emailOf,
+  ok,
+  password,
+  type Rpc,
+  runId,
+  signUp,
+  startShippy,
+  threeContainers,
+} from './support.ts';
 
-const backends = [
-  process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite',
-  process.env.NATS_URL ? 'NATS JetStream' : 'direct broker',
-].join(' + ');
-/** Unique per suite run: a real database keeps the users of earlier runs. */
-const runId = randomBytes(4).toString('hex');
-const password = 'correct horse battery';
 const seededVessel = 'vessel001';
-const threeContainers = Array.from({ length: 3 }, (_, i) => ({
-  customer_id: `customer-${i}`,
-  origin: 'Rotterdam',
-  user_id: `customer-${i}`,
-}));
 
-type Rpc = Awaited<ReturnType<typeof rpc>>;
-
-const call = (run: BerthRun, service: string, method: string, request: unknown, token?: string) =>
-  rpc(
-    run.gateway,
-    { service, method, request },
-    token === undefined ? {} : { authorization: `Bearer ${token}` },
-  );
-
-function ok(response: Rpc): Record<string, unknown> {
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body;
-}
-
-/** A clear client error: 4xx, micro's error shape, a message, no stack trace. */
-function assertClientError(response: Rpc, status: number | 'any 4xx', what: string): void {
-  const { body } = response;
-  if (status === 'any 4xx')
-    assert.ok(response.status >= 400 && response.status < 500, `${what}: ${response.status}`);
-  else assert.equal(response.status, status, `${what}: ${JSON.stringify(body)}`);
-  assert.equal(body.code, response.status, `${what}: ${JSON.stringify(body)}`);
-  assert.equal(typeof body.detail, 'string', what);
-  assert.ok((body.detail as string).length > 0, what);
-  assert.doesNotMatch(body.detail as string, /\n\s+at /, `${what}: a stack trace`);
-}
-
-const emailOf = (n: number) => `e2e-${runId}-u${String(n).padStart(3, '0')}@shippy.test`;
-
-/** How many welcome mails (.eml) in the outbox are addressed to `email`. */
-function mailsTo(dataDir: string, email: string): number {
-  let files: string[];
-  try {
-    files = readdirSync(join(dataDir, 'email', 'outbox')).filter((name) => name.endsWith('.eml'));
-  } catch {
-    return 0;
-  }
-  return files.filter((file) =>
-    /^To: .*$/m.exec(readFileSync(join(dataDir, 'email', 'outbox', file), 'utf8'))?.[0].includes(email),
-  ).length;
-}
-
-describe(`shippy end to end (${backends})`, () => {
+describe(`shippy accounts and booking (${backends})`, () => {
   const cleanup = fileCleanup();
   let run: BerthRun;
   let userCount = 0;
   let token = '';
   let consignmentId = '';
 
-  const createUser = async (): Promise<{ email: string; token: string }> => {
+  const createUser = () => {
     userCount += 1;
-    const email = emailOf(userCount);
-    const body = ok(
-      await call(run, 'user', 'UserService.Create', {
-        name: `User ${userCount}`,
-        company: 'Shippy E2E',
-        email,
-        password,
-      }),
-    );
-    assert.equal(typeof body.token, 'string');
-    assert.equal((body.user as Record<string, unknown>).password ?? '', '', 'the password is never returned');
-    return { email, token: body.token as string };
+    return signUp(run, userCount);
   };
 
   before(async () => {
-    run = await BerthRun.start({ target: 'examples/shippy', cleanup, readyTimeoutMs: 180_000 });
+    run = await startShippy(cleanup);
   });
 
   test('vessel Create needs a token and takes the owner from it', async () => {
@@ -244,122 +192,13 @@ describe(`shippy end to end (${backends})`, () => {
     assert.deepEqual([loaded?.used_capacity, loaded?.used_weight], [5, 950_000_000]);
   });
 
-  test('bad input to every method is a clear 4xx, and no process dies', async () => {
-    const pidsBefore = run.state().processes.map((p) => p.pid);
-    const many = Array.from({ length: 10_000 }, () => threeContainers[0]);
-    const cases: Array<[string, string, unknown, number | 'any 4xx', string?]> = [
-      ['vessel', 'VesselService.Create', { capacity: 10, max_weight: 10 }, 400, token],
-      ['vessel', 'VesselService.Create', { name: 'x', capacity: -1, max_weight: 10 }, 400, token],
-      ['vessel', 'VesselService.Create', { name: 'x', capacity: 'lots', max_weight: 10 }, 400, token],
-      ['vessel', 'VesselService.Create', { name: 'x'.repeat(101), capacity: 1, max_weight: 10 }, 400, token],
-      ['vessel', 'VesselService.Create', { name: 'x', capacity: 1, max_weight: 10 }, 401, 'not-a-token'],
-      ['vessel', 'VesselService.FindAvailable', { capacity: -5, max_weight: 10 }, 400],
-      ['vessel', 'VesselService.FindAvailable', { capacity: 1, max_weight: 1_000_000_000 }, 404],
-      ['vessel', 'VesselService.List', { nope: true }, 400],
-      ['vessel', 'VesselService.List', { page_token: 'not-a-token' }, 400],
-      ['vessel', 'VesselService.Reserve', { consignment_id: 'c', containers: 1, weight: 1 }, 401],
-      ['vessel', 'VesselService.Release', { consignment_id: 'c' }, 401],
-      ['user', 'UserService.Create', { name: 'No Email', password }, 400],
-      ['user', 'UserService.Create', { name: 'Short', email: emailOf(999), password: 'x' }, 400],
-      ['user', 'UserService.Auth', {}, 'any 4xx'],
-      ['user', 'UserService.ValidateToken', { token: 'not-a-jwt' }, 'any 4xx'],
-      ['user', 'UserService.Create', { name: 'Two', email: `a,${emailOf(998)}`, password }, 400],
-      ['user', 'UserService.Get', {}, 401],
-      ['user', 'UserService.Get', {}, 400, token],
-      ['user', 'UserService.GetAll', { page: 'two' }, 400],
-      ['consignment', 'ConsignmentService.Create', { weight: -1, containers: threeContainers }, 400, token],
-      ['consignment', 'ConsignmentService.Create', { weight: 10, containers: [] }, 400, token],
-      ['consignment', 'ConsignmentService.Create', { weight: 10, containers: many }, 400, token],
-      ['consignment', 'ConsignmentService.Create', { weight: 10 }, 400, token],
-      [
-        'consignment',
-        'ConsignmentService.Create',
-        { description: ' ', weight: 10, containers: threeContainers },
-        400,
-        token,
-      ],
-      ['consignment', 'ConsignmentService.Get', { page_size: -1 }, 400, token],
-      ['consignment', 'ConsignmentService.Get', {}, 401, 'not-a-token'],
-    ];
-    for (const [service, method, request, status, auth] of cases) {
-      assertClientError(
-        await call(run, service, method, request, auth),
-        status,
-        `${method} ${JSON.stringify(request).slice(0, 80)}`,
-      );
-    }
-    assertClientError(await rpc(run.gateway, '{"service": "vessel", '), 400, 'non-JSON body');
-    assertClientError(await rpc(run.gateway, '[1, 2]'), 400, 'JSON that is not a request');
-    assertClientError(await call(run, 'nope', 'Nope.Create', {}), 404, 'unknown service');
-    assertClientError(await call(run, 'vessel', 'VesselService.Sink', {}), 404, 'unknown method');
-    assertClientError(
-      await rpc(run.gateway, {
-        service: 'vessel',
-        method: 'VesselService.Create',
-        request: { name: 'x'.repeat(2 ** 21) },
-      }),
-      413,
-      'a body over the limit',
-    );
-    const state = run.state();
-    assert.deepEqual(
-      state.processes.filter((p) => p.restarts > 0 || p.status !== 'ready').map((p) => p.instance),
-      [],
-    );
-    assert.deepEqual(
-      state.processes.map((p) => p.pid),
-      pidsBefore,
-    );
-    assert.doesNotMatch(run.output, /exited \(/);
-  });
-
-  test('each new user gets exactly one welcome mail, also when email was stopped meanwhile', async () => {
-    const first = await createUser();
-    await waitFor(() => mailsTo(run.dataDir, emailOf(1)) === 1 && mailsTo(run.dataDir, first.email) === 1, {
-      timeoutMs: 30_000,
-      what: 'welcome mails for the first users',
-    });
-
-    const env = { BERTH_DATA_DIR: run.dataDir };
-    const stopped = await berth(['stop', 'email'], env);
-    assert.equal(stopped.code, 0, stopped.stderr);
-    assert.deepEqual(run.pids('email'), []);
-    const whileStopped = [await createUser(), await createUser()];
-    // Nothing can have written them: no email process runs.
-    for (const user of whileStopped) assert.equal(mailsTo(run.dataDir, user.email), 0);
-
-    const started = await berth(['start', 'email'], env);
-    assert.equal(started.code, 0, started.stderr);
-    await waitFor(() => whileStopped.every((user) => mailsTo(run.dataDir, user.email) === 1), {
-      timeoutMs: 60_000,
-      what: 'the welcome mails held while email was stopped',
-    });
-    for (let n = 1; n <= userCount; n += 1) assert.equal(mailsTo(run.dataDir, emailOf(n)), 1, emailOf(n));
-    assert.deepEqual(
-      run
-        .state()
-        .processes.filter((p) => p.restarts > 0)
-        .map((p) => p.instance),
-      [],
-      'stopping a service is not a crash',
-    );
-  });
-
   test('Ctrl-C stops everything and exits 0', async () => {
-    const pids = run.state().processes.flatMap((p) => p.pid ?? []);
-    assert.deepEqual(await run.stop('SIGINT'), { code: 0, signal: null });
-    assert.deepEqual(pids.filter(isAlive), []);
+    await assertCtrlCStopsEverything(run);
   });
 
   describe('restarted with --env staging (vessel ×2, consignment ×2)', () => {
     before(async () => {
-      run = await BerthRun.start({
-        target: 'examples/shippy',
-        args: ['--env', 'staging'],
-        dataDir: run.dataDir,
-        cleanup,
-        readyTimeoutMs: 180_000,
-      });
+      run = await startShippy(cleanup, { args: ['--env', 'staging'], dataDir: run.dataDir });
     });
 
     test('the data is still there', async () => {
