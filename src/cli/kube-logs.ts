@@ -17,7 +17,7 @@ export const clusterLogsOptions = {
 export const clusterLogsHelp: ReadonlyArray<readonly [string, string]> = [
   ['--cluster', 'the pods on Kubernetes instead (needs a service name)'],
   ['--file <path>', 'with --cluster: berth.yaml or its folder (default: current folder)'],
-  ['--env <name>', 'with --cluster: environment overlay (default: production)'],
+  ['--env <name>', 'with --cluster: environment overlay (required: dev or one berth.yaml defines)'],
   ['--context <name>', 'with --cluster: kubeconfig context (default: the current one)'],
   ['--namespace <name>', "with --cluster: namespace (default: the overlay's)"],
 ];

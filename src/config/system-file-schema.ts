@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 
-const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A Kubernetes DNS label, as system and service names must be. */
+export const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const name = z.string().regex(NAME, {
   error: 'expected a lowercase name (a-z first, then a-z, 0-9 or "-"; not ending in "-"; ≤ 63)',
 });

@@ -11,13 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { ServiceCaller } from '../client/caller.ts';
+import type { CallResponse, ServiceCaller } from '../client/caller.ts';
 import { forwardableHeaders } from '../context/request-context.ts';
 import { Code, ConnectError, codeName, toConnectError } from '../errors/berth-error.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { decodeError, parseTimeoutMs } from '../protocol/connect-unary.ts';
 import { parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
-import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { readBody } from '../service/read-body.ts';
 import { sendProtocolError } from './error-answers.ts';
@@ -152,7 +151,7 @@ export class ConnectPassThrough {
           }
           res.writeHead(response.status, out);
           res.end(response.body);
-          this.#observe(path, response.status, response.body, response.instance, started);
+          this.#observe(path, response, started);
         },
         (error: unknown) => sendProtocolError(res, contentType, toConnectError(error), cors),
       );
@@ -162,11 +161,19 @@ export class ConnectPassThrough {
    * Labelled as /rpc calls are (target service, `Service.Method`), and only for
    * methods the instance lists, so client-chosen paths cannot grow the series.
    */
-  #observe(path: string, status: number, body: Buffer, instance: ServiceInstance, started: number): void {
+  #observe(path: string, response: CallResponse, started: number): void {
+    const { status, headers, body, instance } = response;
     const bare = path.includes('?') ? path.slice(0, path.indexOf('?')) : path;
     const method = bare.slice(bare.lastIndexOf('.', bare.indexOf('/', 1)) + 1).replace('/', '.');
     if (!instance.endpoints?.includes(method)) return;
-    const code = status === 200 ? 'ok' : codeName(decodeError(status, body).code);
+    // gRPC-Web says how a call ended in grpc-status, on a 200.
+    const grpcStatus = Number(headers['grpc-status'] ?? 0);
+    const code =
+      status !== 200
+        ? codeName(decodeError(status, body).code)
+        : grpcStatus !== 0
+          ? codeName(grpcStatus)
+          : 'ok';
     this.#options.metrics.observeRpc(method, code, (performance.now() - started) / 1000, instance.name);
   }
 }

@@ -11,8 +11,13 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 
 export interface DeployLock {
-  /** Stops renewing and gives the Lease up. */
-  release(): Promise<void>;
+  /**
+   * Aborts if the Lease is lost while held (another deploy took it after renewals
+   * failed): the deploy must stop, as it no longer runs alone.
+   */
+  readonly lost: AbortSignal;
+  /** Stops renewing and gives the Lease up; never throws: says what went wrong instead. */
+  release(): Promise<string | undefined>;
 }
 
 export interface DeployLockOptions {
@@ -80,33 +85,56 @@ export async function acquireDeployLock(
   }
 
   let current = lease;
+  const lost = new AbortController();
+  /**
+   * A renewal refused for an old resourceVersion (its answer was lost, say) is
+   * retried from the Lease as it is now, if it still names this holder; one that
+   * names another means the Lease expired and was taken: the deploy is told.
+   */
+  const renew = async () => {
+    try {
+      current = await client.request<V1Lease>('PUT', path, {
+        ...current,
+        spec: { ...current.spec, renewTime: now() },
+      });
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 409)) return; // retried at the next tick
+      const fresh = await client
+        .get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, name)
+        .catch(() => undefined);
+      if (fresh?.spec?.holderIdentity === holder) {
+        current = fresh;
+        return;
+      }
+      lost.abort(
+        new DeployLockedError(
+          `lost the deploy lock of ${system} in namespace ${namespace}: ${fresh?.spec?.holderIdentity || 'nobody'} holds Lease ${name} now (this deploy's renewals failed for ${durationSeconds} s); check the cluster with "berth status", then deploy again`,
+        ),
+      );
+    }
+  };
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(
     () => {
-      renewing = client
-        .request<V1Lease>('PUT', path, { ...current, spec: { ...current.spec, renewTime: now() } })
-        .then((renewed) => {
-          current = renewed;
-        })
-        .catch(() => {
-          // A missed renewal is retried at the next tick; the Lease holds for three of them.
-        });
+      renewing = renewing.then(renew);
     },
     (durationSeconds * 1000) / 3,
   );
   timer.unref();
   return {
+    lost: lost.signal,
     async release() {
       clearInterval(timer);
       await renewing;
+      if (lost.signal.aborted) return undefined;
       try {
         await client.request('PUT', path, {
           ...current,
           spec: { ...current.spec, holderIdentity: '', renewTime: now() },
         });
+        return undefined;
       } catch (error) {
-        // Someone took it over (it had expired): theirs now.
-        if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+        return `could not release the deploy lock (${(error as Error).message}); it expires within ${durationSeconds} s`;
       }
     },
   };

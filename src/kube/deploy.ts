@@ -210,10 +210,15 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const namespace = objects.find((object) => object.kind === 'Namespace');
   if (namespace) await client.apply(namespace);
   const lock = await acquireDeployLock(client, system.system, system.namespace, options.lock);
+  const signal = options.signal ? AbortSignal.any([options.signal, lock.lost]) : lock.lost;
   try {
-    return await deployLocked(options, objects);
+    return await deployLocked({ ...options, signal }, objects);
+  } catch (error) {
+    // Stopped because the lock was lost: that is the reason, not the abort it caused.
+    throw lock.lost.aborted ? lock.lost.reason : error;
   } finally {
-    await lock.release();
+    const problem = await lock.release();
+    if (problem) options.progress.note(problem);
   }
 }
 

@@ -1,3 +1,20 @@
+/**
+ * What `berth manifests` renders and `berth deploy` applies (DESIGN.md §4), as
+ * plain Kubernetes objects built from the system file. Deterministic: the same
+ * system file and tags give the same objects in the same order, key for key.
+ *
+ * Per service: ServiceAccount, RoleBinding (to the system's discovery Role),
+ * ConfigMap (its env), Service (named h2c port, annotated with the proto services
+ * it serves), Deployment and, when replicas > 1, PodDisruptionBudget (workload.ts).
+ * Per system: Namespace, discovery Role, NetworkPolicies (network-policies.ts),
+ * PostgreSQL and NATS StatefulSets with headless Services (stateful-resources.ts;
+ * unless external URLs are configured), and the gateway.
+ *
+ * Every berth process serves its calls on port `http2` (8080) and /healthz,
+ * /readyz and /metrics only on port `ops` (9090, BERTH_OPS_PORT); no Service
+ * exposes the ops port, so it is never reachable through the gateway's
+ * LoadBalancer or a Service address.
+ */
 import type {
   KubernetesObject,
   V1ConfigMap,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create, fromBinary } from '@bufbuild/protobuf';
+import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import { HelloRequestSchema, HelloResponseSchema } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import {
@@ -112,4 +113,15 @@ test('parseTimeoutMs reads connect-timeout-ms and rejects malformed values', () 
   for (const bad of [undefined, '', '-1', '1.5', 'soon', '12345678901', '1e3', ' 15', '0x10', ['5']]) {
     assert.equal(parseTimeoutMs(bad), undefined, String(bad));
   }
+});
+
+test('an error whose details cannot be encoded still answers with its code and message', () => {
+  const failed = new ConnectError('no vessel', Code.NotFound, undefined, [
+    { desc: DurationSchema, value: { seconds: 'soon' as unknown as bigint } },
+  ]);
+  const encoded = encodeError(failed);
+  assert.equal(encoded.status, 404);
+  const body = JSON.parse(encoded.body) as { code: string; message: string };
+  assert.equal(body.code, 'not_found');
+  assert.match(body.message, /^no vessel \(its details could not be encoded: /);
 });

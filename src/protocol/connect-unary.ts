@@ -22,6 +22,7 @@ import {
 import {
   codeFromHttpStatus,
   codeToHttpStatus,
+  codeToString,
   errorFromJson,
   errorToJson,
   parseContentType,
@@ -123,10 +124,18 @@ export interface EncodedError {
  * `registry` lets name Any types).
  */
 export function encodeError(error: ConnectError, registry?: Registry): EncodedError {
-  return {
-    status: codeToHttpStatus(error.code),
-    body: JSON.stringify(errorToJson(error, { registry })),
-  };
+  let body: string;
+  try {
+    body = JSON.stringify(errorToJson(error, { registry }));
+  } catch (failure) {
+    // A detail that cannot be serialized must not turn an error answer into a crash:
+    // the code and message still go out, and the reason replaces the details.
+    body = JSON.stringify({
+      code: codeToString(error.code),
+      message: `${error.rawMessage} (its details could not be encoded: ${(failure as Error).message})`,
+    });
+  }
+  return { status: codeToHttpStatus(error.code), body };
 }
 
 /**

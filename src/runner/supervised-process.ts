@@ -320,6 +320,8 @@ export class SupervisedProcess {
       if (until.aborted) return;
       failed = healthy ? 0 : failed + 1;
     }
+    // Replaced meanwhile (berth run --watch): the address and status are the new run's now.
+    if (run.replacedBy || run !== this.#run) return;
     run.unhealthy = 'not answering its health check';
     this.#options.note(
       `${this.spec.instance} is ${run.unhealthy} (${failed} checks in a row); stopping it to restart it`,

@@ -233,11 +233,15 @@ export class Watch {
         }
       } catch (error) {
         // Cancelled by a stop (berth stop, Ctrl-C): nothing to report.
-        if (this.#closing.signal.aborted || process.status !== 'ready') return;
+        if (this.#closing.signal.aborted) return;
         this.#failed.add(service);
+        const old =
+          process.status === 'ready'
+            ? `${process.spec.instance} keeps serving the previous version until the next save`
+            : `${process.spec.instance} is ${process.status} too; the next save tries again`;
         note(
           `${service}: not reloaded after ${this.#list(files)} changed: ${(error as Error).message} ` +
-            `(its output is above); ${process.spec.instance} keeps serving the previous version until the next save`,
+            `(its output is above); ${old}`,
         );
         return;
       }

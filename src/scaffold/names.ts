@@ -4,10 +4,7 @@
  * no `-`), `OrderHistory` in types and `orderHistory` in functions.
  */
 
-import { unitNames } from '../config/system-file-schema.ts';
-
-/** A Kubernetes DNS label, as berth.yaml requires of system and service names. */
-const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+import { NAME, unitNames } from '../config/system-file-schema.ts';
 
 /**
  * Names a service cannot take: the runner's own units (`gateway`, `postgres`) and

@@ -28,8 +28,8 @@ const service = new Service({ name: 'conformance', registry, bodyLimitBytes: lim
 await service.start();
 let address = { host: '127.0.0.1', port: Number(service.instance?.address.split(':')[1]) };
 if (process.env.BERTH_CONFORMANCE_TARGET === 'gateway') {
-  // The message limit is the service's to enforce; the gateway's limit is on whole
-  // bodies (a stream of messages each at the limit is larger), so it keeps its default.
+  // The message limit is the service's to enforce. The gateway keeps its default: over
+  // HTTP/1.1 it limits whole bodies, and a stream of messages each at the limit is larger.
   const gateway = new Gateway({ registry, port: 0 });
   address = await gateway.start();
 }

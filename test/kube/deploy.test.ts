@@ -329,6 +329,9 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
   assert.equal(takenOver.code, 0, show(takenOver));
 });
 
+// That the second of two overlapping deploys is refused is the test above (a held
+// lock); two CLIs started together may or may not overlap, so this one checks only
+// what must hold either way: one release, a history without collisions.
 test('two deploys started at once: each is done or refused, and the history stays consistent', async () => {
   const results = await Promise.all([berth(cluster, deployArgs()), berth(cluster, deployArgs())]);
   for (const result of results) {

@@ -158,7 +158,7 @@ async function runSteps(
 
 export const buildCommand: Command = {
   name: 'build',
-  usage: `Usage: berth build [service] [-f berth.yaml] [--env production] [--engine e] [--pull p] [--push] [--load]
+  usage: `Usage: berth build [service] [-f berth.yaml] --env <name> [--engine e] [--pull p] [--push] [--load]
 
 Writes a multi-stage Dockerfile per service (and the gateway) into
 <system>/.berth/build/<name>/Dockerfile, FROM berth.yaml's build.base (default

@@ -7,7 +7,7 @@ import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp }
 
 export const deployCommand: Command = {
   name: 'deploy',
-  usage: `Usage: berth deploy [-f berth.yaml] [--env production] [--context c] [--namespace n] [--tag t]
+  usage: `Usage: berth deploy [-f berth.yaml] --env <name> [--context c] [--namespace n] [--tag t]
 
 Has the API server validate every object first (if one is rejected, nothing
 changes), then server-side applies them (field manager "berth"), starts stateful

@@ -6,7 +6,7 @@ import { loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-t
 
 export const manifestsCommand: Command = {
   name: 'manifests',
-  usage: `Usage: berth manifests [-f berth.yaml] [--env production] [-o dir]
+  usage: `Usage: berth manifests [-f berth.yaml] --env <name> [-o dir]
 
 Prints every object (or writes one file per object into -o dir). The output is
 deterministic: the same sources give the same bytes, and image tags change only

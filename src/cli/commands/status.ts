@@ -6,7 +6,7 @@ import { connectCluster, kubeOptions, kubeOptionsHelp, loadTargetSystem } from '
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: `Usage: berth status [-f berth.yaml] [--env production] [--json]
+  usage: `Usage: berth status [-f berth.yaml] --env <name> [--json]
 
 ${kubeOptionsHelp}
       --json              machine-readable output: { workloads, gateway: { url, note } }
