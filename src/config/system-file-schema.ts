@@ -53,13 +53,35 @@ const resourceImage = z
   });
 
 /** An image only makes sense for the server berth runs in the cluster, not next to an external `url`. */
-function imageNeedsNoUrl(ctx: z.core.ParsePayload<{ image?: string; url?: string }>): void {
-  if (ctx.value.image !== undefined && ctx.value.url !== undefined) {
+/** Where a Secret in the cluster holds an external server's URL, credentials included. */
+const urlSecret = z.strictObject({ name, key: z.string().min(1).default('url') });
+
+/**
+ * A URL written in berth.yaml ends up in git and in plain `env` values of every
+ * Deployment: one with a password must come from a Secret instead.
+ */
+const externalUrl = (scheme: RegExp, example: string) =>
+  z
+    .string()
+    .regex(scheme, { error: `expected a ${example} URL` })
+    .refine((url) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url), {
+      error:
+        'a password in berth.yaml ends up in git and in every Deployment: put the URL in a Secret and name it (urlSecret: { name: <secret>, key: url })',
+    });
+
+function imageNeedsNoUrl(
+  ctx: z.core.ParsePayload<{ image?: string; url?: string; urlSecret?: unknown }>,
+): void {
+  const { image, url, urlSecret: secret } = ctx.value;
+  if (image !== undefined && (url !== undefined || secret !== undefined)) {
     ctx.issues.push({
       code: 'custom',
       input: ctx.value,
       message: 'image is for the server berth runs; with a url there is none: set one or the other',
     });
+  }
+  if (url !== undefined && secret !== undefined) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: 'either url or urlSecret, not both' });
   }
 }
 
@@ -103,23 +125,26 @@ const gatewayInput = z.strictObject({
 const postgresInput = z
   .strictObject({
     embedded: z.boolean().optional(),
-    url: z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// URL' })
-      .optional(),
+    url: externalUrl(/^postgres(ql)?:\/\//, 'postgres://').optional(),
+    urlSecret: urlSecret.optional(),
     image: resourceImage.optional(),
   })
   .check(imageNeedsNoUrl)
   .check((ctx) => {
-    const { embedded, url } = ctx.value;
-    if (embedded === true && url !== undefined) {
+    const { embedded, url, urlSecret: secret } = ctx.value;
+    const external = url !== undefined || secret !== undefined;
+    if (embedded === true && external) {
       ctx.issues.push({
         code: 'custom',
         input: ctx.value,
         message: 'either embedded: true or a url, not both',
       });
-    } else if (embedded === false && url === undefined) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: 'embedded: false needs a url' });
+    } else if (embedded === false && !external) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: 'embedded: false needs a url or a urlSecret',
+      });
     }
   });
 
@@ -127,10 +152,8 @@ const resourcesInput = z.strictObject({
   postgres: postgresInput.optional(),
   nats: z
     .strictObject({
-      url: z
-        .string()
-        .regex(/^(nats|tls|ws|wss):\/\//, { error: 'expected a nats:// URL' })
-        .optional(),
+      url: externalUrl(/^(nats|tls|ws|wss):\/\//, 'nats://').optional(),
+      urlSecret: urlSecret.optional(),
       image: resourceImage.optional(),
     })
     .check(imageNeedsNoUrl)

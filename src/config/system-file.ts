@@ -282,13 +282,22 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       ...(postgres
         ? {
             postgres: {
-              embedded: postgres.url === undefined,
+              embedded: postgres.url === undefined && postgres.urlSecret === undefined,
               url: postgres.url,
+              ...(postgres.urlSecret ? { urlSecret: postgres.urlSecret } : {}),
               image: postgres.image ?? SYSTEM_DEFAULTS.images.postgres,
             },
           }
         : {}),
-      ...(nats ? { nats: { url: nats.url, image: nats.image ?? SYSTEM_DEFAULTS.images.nats } } : {}),
+      ...(nats
+        ? {
+            nats: {
+              url: nats.url,
+              ...(nats.urlSecret ? { urlSecret: nats.urlSecret } : {}),
+              image: nats.image ?? SYSTEM_DEFAULTS.images.nats,
+            },
+          }
+        : {}),
     },
     services,
     environments: Object.keys(input.environments ?? {}),

@@ -56,10 +56,18 @@ export interface GatewayConnectionLimits {
   readonly maxConnections?: number;
 }
 
+/** A Secret in the cluster holding an external server's URL (credentials included). */
+export interface UrlSecret {
+  readonly name: string;
+  readonly key: string;
+}
+
 export interface PostgresSpec {
   /** True: berth runs an embedded Postgres locally (and one in the cluster). */
   readonly embedded: boolean;
   readonly url: string | undefined;
+  /** On Kubernetes, the URL from this Secret; locally DATABASE_URL says where it is. */
+  readonly urlSecret?: UrlSecret;
   /** Image of the in-cluster PostgreSQL (when embedded). */
   readonly image: string;
 }
@@ -67,6 +75,8 @@ export interface PostgresSpec {
 export interface NatsSpec {
   /** External server; undefined: berth provides one (local direct delivery / in-cluster NATS). */
   readonly url: string | undefined;
+  /** On Kubernetes, the URL from this Secret; locally NATS_URL says where it is. */
+  readonly urlSecret?: UrlSecret;
   /** Image of the in-cluster NATS server (without a url). */
   readonly image: string;
 }

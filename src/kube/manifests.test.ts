@@ -198,3 +198,27 @@ test('every rendered object says which environment it was rendered for', () => {
     );
   }
 });
+
+test('external PostgreSQL and NATS named by a Secret: their URLs come from it, and berth runs neither', () => {
+  const system: SystemFile = {
+    ...shippy,
+    resources: {
+      postgres: {
+        embedded: false,
+        url: undefined,
+        urlSecret: { name: 'db', key: 'dsn' },
+        image: 'postgres:16',
+      },
+      nats: { url: undefined, urlSecret: { name: 'bus', key: 'url' }, image: 'nats:2' },
+    },
+  };
+  const objects = render(system);
+  assert.equal(objects.filter((object) => object.kind === 'StatefulSet').length, 0);
+  const env = find<V1Deployment>(objects, 'Deployment', 'user').spec?.template.spec?.containers[0]?.env ?? [];
+  assert.deepEqual(env.find((variable) => variable.name === 'DATABASE_URL')?.valueFrom, {
+    secretKeyRef: { name: 'db', key: 'dsn' },
+  });
+  assert.deepEqual(env.find((variable) => variable.name === 'NATS_URL')?.valueFrom, {
+    secretKeyRef: { name: 'bus', key: 'url' },
+  });
+});

@@ -70,15 +70,23 @@ function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
     { name: 'BERTH_DATA_DIR', value: '/tmp/berth' },
     { name: 'LOG_FORMAT', value: 'json' },
   ];
+  const postgres = system.resources.postgres;
   if (service.uses.includes('postgres')) {
     env.push(
-      system.resources.postgres?.url !== undefined
-        ? { name: 'DATABASE_URL', value: system.resources.postgres.url }
-        : { name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: postgresSecret, key: 'url' } } },
+      postgres?.url !== undefined
+        ? { name: 'DATABASE_URL', value: postgres.url }
+        : {
+            name: 'DATABASE_URL',
+            valueFrom: { secretKeyRef: postgres?.urlSecret ?? { name: postgresSecret, key: 'url' } },
+          },
     );
   }
+  const natsSecret = system.resources.nats?.urlSecret;
   const nats = natsUrl(system);
-  if (nats && service.uses.includes('nats')) env.push({ name: 'NATS_URL', value: nats });
+  if (service.uses.includes('nats')) {
+    if (natsSecret) env.push({ name: 'NATS_URL', valueFrom: { secretKeyRef: natsSecret } });
+    else if (nats) env.push({ name: 'NATS_URL', value: nats });
+  }
   // The service's own `env` (its ConfigMap, loaded with envFrom) must win, e.g.
   // BERTH_REGISTRY: static; an `env` entry would shadow it, so leave those out.
   return env.filter((variable) => !Object.hasOwn(service.env, variable.name));

@@ -20,7 +20,7 @@ export const postgresSecret = 'postgres-credentials';
 function inCluster(system: SystemFile, kind: ResourceKind): { readonly image: string } | undefined {
   const spec = system.resources[kind];
   const used = Object.values(system.services).some((service) => service.uses.includes(kind));
-  return used && spec?.url === undefined ? spec : undefined;
+  return used && spec?.url === undefined && spec?.urlSecret === undefined ? spec : undefined;
 }
 
 export function embeddedPostgres(system: SystemFile): boolean {

@@ -154,6 +154,35 @@ describe('system file: mistakes name the file, the key and what was expected', (
     }
   });
 
+  test('a password in a resource URL is refused: it belongs in a Secret, named with urlSecret', () => {
+    for (const [kind, url] of [
+      ['postgres', 'postgres://app:hunter2@db.internal/shippy'],
+      ['nats', 'nats://app:hunter2@nats.internal:4222'],
+    ] as const) {
+      assert.match(
+        configErrorMessage(() =>
+          parse(`system: tiny\nresources:\n  ${kind}: { url: "${url}" }\nservices:\n  api: {}\n`),
+        ),
+        new RegExp(
+          `resources\\.${kind}\\.url: a password in berth\\.yaml ends up in git and in every Deployment: put the URL in a Secret`,
+        ),
+      );
+    }
+    const system = parse(
+      'system: tiny\nresources:\n  postgres: { urlSecret: { name: db } }\nservices:\n  api: { uses: [postgres] }\n',
+    );
+    assert.deepEqual(system.resources.postgres?.urlSecret, { name: 'db', key: 'url' });
+    assert.equal(system.resources.postgres?.embedded, false);
+    assert.match(
+      configErrorMessage(() =>
+        parse(
+          'system: tiny\nresources:\n  postgres: { url: "postgres://db/x", urlSecret: { name: db } }\nservices:\n  api: {}\n',
+        ),
+      ),
+      /either url or urlSecret, not both/,
+    );
+  });
+
   test('dependency cycle', () => {
     const text = shippyWith('uses: [postgres, nats]', 'uses: [postgres, nats]\n    dependsOn: [consignment]');
     assert.equal(
