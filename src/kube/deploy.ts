@@ -95,10 +95,19 @@ async function waitForStatefulSet(
       name,
     );
     const want = current?.spec?.replicas ?? 1;
-    const ready = current?.status?.readyReplicas ?? 0;
-    const fresh = (current?.status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
-    options.progress.update(name, `${ready >= want && fresh ? '✓' : '…'} ${ready}/${want} ready`);
-    if (ready >= want && fresh) return;
+    const status = current?.status;
+    const ready = status?.readyReplicas ?? 0;
+    const fresh = (status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
+    // Ready pods of the old revision are not done: every pod must run the new one.
+    const updated =
+      status?.updateRevision === undefined ||
+      (status.currentRevision === status.updateRevision && (status.updatedReplicas ?? 0) >= want);
+    const done = ready >= want && fresh && updated;
+    options.progress.update(
+      name,
+      `${done ? '✓' : '…'} ${ready}/${want} ready${updated ? '' : `, ${status?.updatedReplicas ?? 0}/${want} updated`}`,
+    );
+    if (done) return;
     const problem = current && (await podProblem(client, current));
     if (problem?.fatal) throw new Error(`${name} cannot become ready: ${problem.detail}`);
     if (Date.now() > deadline) {
