@@ -110,6 +110,9 @@ const serviceInput = z.strictObject({
 
 const gatewayInput = z.strictObject({
   port: port.optional(),
+  // On Kubernetes: how many gateway pods, and what each requests.
+  replicas: z.int().min(1).max(1000).optional(),
+  resources: computeResources.optional(),
   cors: z.strictObject({ origins: z.array(z.string().min(1)).optional() }).optional(),
   bodyLimit: byteSize.optional(),
   timeoutMs: z.int().positive().optional(),

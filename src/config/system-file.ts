@@ -81,7 +81,7 @@ export type {
 /** Defaults, in one place. */
 export const SYSTEM_DEFAULTS = {
   environment: 'dev',
-  gateway: { port: 8080, origins: ['*'], bodyLimit: '1mb', timeoutMs: 10_000 },
+  gateway: { port: 8080, origins: ['*'], bodyLimit: '1mb', timeoutMs: 10_000, replicas: 2 },
   service: { entry: 'main.ts', port: 0, replicas: 1 },
   build: { base: 'node:24-bookworm-slim' },
   images: { postgres: 'postgres:16.4-bookworm', nats: 'nats:2.10.22-alpine' },
@@ -267,6 +267,8 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
     build: { base: overlay.build?.base ?? input.build?.base ?? SYSTEM_DEFAULTS.build.base },
     gateway: {
       port: gateway.port ?? SYSTEM_DEFAULTS.gateway.port,
+      replicas: gateway.replicas ?? SYSTEM_DEFAULTS.gateway.replicas,
+      resources: gateway.resources,
       cors: { origins: gateway.cors?.origins ?? [...SYSTEM_DEFAULTS.gateway.origins] },
       bodyLimit: parseBytes(gateway.bodyLimit ?? SYSTEM_DEFAULTS.gateway.bodyLimit),
       timeoutMs: gateway.timeoutMs ?? SYSTEM_DEFAULTS.gateway.timeoutMs,

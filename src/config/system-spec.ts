@@ -37,6 +37,9 @@ export interface ServiceSpec {
 
 export interface GatewaySpec {
   readonly port: number;
+  /** Gateway pods on Kubernetes (default 2: one can go while the other serves). */
+  readonly replicas: number;
+  readonly resources: ComputeResources | undefined;
   readonly cors: { readonly origins: readonly string[] };
   /** Bytes. */
   readonly bodyLimit: number;

@@ -222,3 +222,33 @@ test('external PostgreSQL and NATS named by a Secret: their URLs come from it, a
     secretKeyRef: { name: 'bus', key: 'url' },
   });
 });
+
+test('every workload requests CPU and memory; multi-replica services spread over nodes; the gateway is sized in berth.yaml', () => {
+  const gateway = { ...shippy.gateway, replicas: 3, resources: { cpu: '200m', memory: '128Mi' } };
+  const objects = render({ ...shippy, gateway });
+  for (const object of objects) {
+    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
+    const pod = (object as V1Deployment | V1StatefulSet).spec?.template.spec;
+    const requests = pod?.containers[0]?.resources?.requests;
+    assert.ok(
+      requests?.cpu && requests.memory,
+      `${object.kind}/${object.metadata?.name} requests cpu and memory`,
+    );
+    const replicas = (object as V1Deployment).spec?.replicas ?? 1;
+    assert.equal(
+      pod?.topologySpreadConstraints?.[0]?.topologyKey,
+      object.kind === 'Deployment' && replicas > 1 ? 'kubernetes.io/hostname' : undefined,
+      `${object.metadata?.name} spreads iff it has several replicas`,
+    );
+  }
+  const deployment = find<V1Deployment>(objects, 'Deployment', 'gateway');
+  assert.equal(deployment.spec?.replicas, 3);
+  assert.deepEqual(deployment.spec?.template.spec?.containers[0]?.resources, {
+    requests: { cpu: '200m', memory: '128Mi' },
+  });
+  const single = render({ ...shippy, gateway: { ...shippy.gateway, replicas: 1 } });
+  assert.equal(
+    single.some((object) => object.kind === 'PodDisruptionBudget' && object.metadata?.name === 'gateway'),
+    false,
+  );
+});

@@ -208,8 +208,20 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
   return [
     ...processIdentity(system, 'gateway', 'gateway', {}),
     service,
-    deployment(system, 'gateway', { replicas: 2, tag, env, config: {}, secrets: false }, options),
-    disruptionBudget(system, 'gateway', 'gateway'),
+    deployment(
+      system,
+      'gateway',
+      {
+        replicas: system.gateway.replicas,
+        tag,
+        env,
+        resources: system.gateway.resources,
+        config: {},
+        secrets: false,
+      },
+      options,
+    ),
+    ...(system.gateway.replicas > 1 ? [disruptionBudget(system, 'gateway', 'gateway')] : []),
   ];
 }
 

@@ -57,6 +57,8 @@ describe('system file: happy paths', () => {
     assert.equal(system.registry, undefined);
     assert.deepEqual(system.gateway, {
       port: 8080,
+      replicas: 2,
+      resources: undefined,
       cors: { origins: ['*'] },
       bodyLimit: 1024 * 1024,
       timeoutMs: 10_000,
