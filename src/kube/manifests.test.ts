@@ -252,3 +252,21 @@ test('every workload requests CPU and memory; multi-replica services spread over
     false,
   );
 });
+
+test('the namespace enforces Pod Security "restricted", which every rendered pod meets', () => {
+  const objects = render(shippy);
+  const labels = find<KubernetesObject>(objects, 'Namespace', 'shippy').metadata?.labels ?? {};
+  assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  for (const object of objects) {
+    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
+    const pod = (object as V1Deployment | V1StatefulSet).spec!.template.spec!;
+    const name = `${object.kind}/${object.metadata?.name}`;
+    assert.equal(pod.securityContext?.runAsNonRoot, true, name);
+    for (const container of pod.containers) {
+      const security = container.securityContext;
+      assert.equal(security?.allowPrivilegeEscalation, false, name);
+      assert.deepEqual(security?.capabilities?.drop, ['ALL'], name);
+      assert.equal(security?.seccompProfile?.type, 'RuntimeDefault', name);
+    }
+  }
+});

@@ -231,7 +231,16 @@ function renderSystem(system: SystemFile): KubernetesObject[] {
     kind: 'Namespace',
     metadata: {
       name: system.namespace,
-      labels: { 'app.kubernetes.io/part-of': system.system, 'app.kubernetes.io/managed-by': managedBy },
+      labels: {
+        'app.kubernetes.io/part-of': system.system,
+        'app.kubernetes.io/managed-by': managedBy,
+        // Pod Security admission holds every pod here to the restricted standard,
+        // which every pod berth renders meets (pod-security.ts).
+        'pod-security.kubernetes.io/enforce': 'restricted',
+        'pod-security.kubernetes.io/enforce-version': 'latest',
+        'pod-security.kubernetes.io/warn': 'restricted',
+        'pod-security.kubernetes.io/audit': 'restricted',
+      },
     },
   };
   // Exactly what the registry does (list + watch EndpointSlices, and Services for
