@@ -149,16 +149,15 @@ export class ServiceCaller {
         throw lastError ?? new ConnectError(`no instance of "${target}" is available`, Code.Unavailable);
       }
       tried.add(instance.id);
-      if (request.sendDeadline === false) {
-        // nothing said: the caller's own timer bounds the call
-      } else if (request.contentType.startsWith('application/grpc-web')) {
-        headers['grpc-timeout'] = formatGrpcTimeout(remaining);
-      } else headers['connect-timeout-ms'] = String(remaining);
+      // Unsaid (sendDeadline false), the call is still bounded: by this caller's own timer.
+      if (request.sendDeadline !== false) {
+        if (request.contentType.startsWith('application/grpc-web'))
+          headers['grpc-timeout'] = formatGrpcTimeout(remaining);
+        else headers['connect-timeout-ms'] = String(remaining);
+      }
       let result: PostResult;
       try {
-        const transport =
-          request.method === 'GET' ? this.#http : this.#transportTo(instance, request.contentType, headers);
-        result = await transport.post({
+        result = await this.#transportTo(instance, request, headers).post({
           address: instance.address,
           method: request.method,
           path: request.path,
@@ -202,11 +201,12 @@ export class ServiceCaller {
     await Promise.all([this.#http.close(), this.#frames?.close()]);
   }
 
-  /** Frames for plain Connect unary calls to instances that take them; HTTP/1.1 for the rest. */
-  #transportTo(instance: ServiceInstance, contentType: string, headers: Record<string, string>): Transport {
+  /** Frames for plain Connect unary POSTs to instances that take them; HTTP/1.1 for the rest. */
+  #transportTo(instance: ServiceInstance, request: CallRequest, headers: Record<string, string>): Transport {
     return this.#frames !== undefined &&
+      request.method !== 'GET' &&
       instance.metadata[framesMetadataKey] === '1' &&
-      codecOf(contentType) !== undefined &&
+      codecOf(request.contentType) !== undefined &&
       isIdentity(headers['content-encoding'])
       ? this.#frames
       : this.#http;

@@ -15,11 +15,11 @@ import type { CallResponse, ServiceCaller } from '../client/caller.ts';
 import { forwardableHeaders } from '../context/request-context.ts';
 import { Code, ConnectError, codeName, toConnectError } from '../errors/berth-error.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { decodeError, parseTimeoutMs } from '../protocol/connect-unary.ts';
-import { parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
+import { decodeError } from '../protocol/connect-unary.ts';
+import { clientDeadline } from '../protocol/grpc-timeout.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { readBody } from '../service/read-body.ts';
-import { sendProtocolError } from './error-answers.ts';
+import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { KnownServices } from './known-services.ts';
 
 export interface ConnectPassThroughOptions {
@@ -83,15 +83,7 @@ export class ConnectPassThrough {
       return;
     }
     if (this.#options.cache.instancesServing(protoService).length === 0) {
-      const missing = this.#options.known.missingProtoService(protoService);
-      // An unknown service is a 404, as for any path no handler has.
-      sendProtocolError(
-        res,
-        contentType,
-        missing,
-        cors,
-        missing.code === Code.Unimplemented ? 404 : undefined,
-      );
+      sendMissingService(res, contentType, this.#options.known.missingProtoService(protoService), cors);
       return;
     }
     if (req.method === 'GET') {
@@ -129,8 +121,7 @@ export class ConnectPassThrough {
       if (typeof value === 'string') headers[name] = value;
     }
     const contentType = headers['content-type'] ?? '';
-    const clientTimeoutMs =
-      parseTimeoutMs(req.headers['connect-timeout-ms']) ?? parseGrpcTimeoutMs(req.headers['grpc-timeout']);
+    const clientTimeoutMs = clientDeadline((name) => req.headers[name])?.timeoutMs;
     const timeoutMs = Math.min(clientTimeoutMs ?? this.#options.timeoutMs, this.#options.timeoutMs);
     this.#options.caller
       .call({

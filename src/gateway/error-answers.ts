@@ -5,10 +5,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { codeToHttpStatus, endStreamFlag, errorToJson } from '@connectrpc/connect/protocol-connect';
+import { endStreamFlag } from '@connectrpc/connect/protocol-connect';
 import { Code, type ConnectError, codeName, codeToGatewayStatus } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
-import { contentTypeJson } from '../protocol/connect-unary.ts';
+import { contentTypeJson, encodeError } from '../protocol/connect-unary.ts';
 
 export type Send = (status: number, headers: Record<string, string | number>, body: string | Buffer) => void;
 
@@ -34,15 +34,16 @@ export function sendError(
  * HTTP/1.1 or HTTP/2), in that request's own protocol, told by its content type:
  *  - gRPC and gRPC-Web: a 200 whose headers carry grpc-status (trailers-only);
  *  - Connect streaming (`application/connect+…`): a 200 and an end-stream message;
- *  - Connect unary and GET: the Connect protocol's HTTP status and JSON error.
+ *  - Connect unary and GET: the Connect protocol's HTTP status and JSON error,
+ *    as a service answers it (encodeError).
  */
 export function sendProtocolError(
   res: ServerResponse | Http2ServerResponse,
   contentType: string | undefined,
   error: ConnectError,
   cors?: Record<string, string>,
-  /** Instead of the code's own, for a Connect unary answer (404 for a path nothing serves). */
-  status = codeToHttpStatus(error.code),
+  /** Instead of the code's own, for a Connect unary answer (a wrong verb's 405). */
+  status?: number,
 ): void {
   const type = contentType ?? '';
   if (type.startsWith('application/grpc')) {
@@ -55,9 +56,9 @@ export function sendProtocolError(
     res.end();
     return;
   }
-  const json = Buffer.from(JSON.stringify(errorToJson(error, undefined)));
+  const encoded = encodeError(error);
   if (type.startsWith('application/connect+')) {
-    const endStream = Buffer.from(JSON.stringify({ error: errorToJson(error, undefined) }));
+    const endStream = Buffer.from(`{"error":${encoded.body}}`);
     const envelope = Buffer.alloc(5);
     envelope[0] = endStreamFlag;
     envelope.writeUInt32BE(endStream.length, 1);
@@ -65,10 +66,25 @@ export function sendProtocolError(
     res.end(Buffer.concat([envelope, endStream]));
     return;
   }
-  (res as ServerResponse).writeHead(status, {
+  (res as ServerResponse).writeHead(status ?? encoded.status, {
     ...cors,
     'content-type': contentTypeJson,
-    'content-length': json.length,
+    'content-length': Buffer.byteLength(encoded.body),
   });
-  res.end(json);
+  res.end(encoded.body);
+}
+
+/**
+ * No instance serves the proto service the path names: `unavailable` while it
+ * restarts, or for a service nobody serves `unimplemented` with a 404, as for any
+ * path no handler has (Connect's table says 501, which clients read as the
+ * method, not the path, missing).
+ */
+export function sendMissingService(
+  res: ServerResponse | Http2ServerResponse,
+  contentType: string | undefined,
+  error: ConnectError,
+  cors?: Record<string, string>,
+): void {
+  sendProtocolError(res, contentType, error, cors, error.code === Code.Unimplemented ? 404 : undefined);
 }

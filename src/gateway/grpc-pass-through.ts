@@ -7,7 +7,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ServiceCaller } from '../client/caller.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
-import { sendProtocolError } from './error-answers.ts';
+import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { Http2Upstreams } from './grpc-proxy.ts';
 import type { KnownServices } from './known-services.ts';
 import { parseProtoPath } from './rpc-request.ts';
@@ -38,13 +38,7 @@ export class GrpcPassThrough {
         ? this.#options.known.missingProtoService(proto.protoService)
         : new ConnectError(`no route for ${req.url}`, Code.Unimplemented);
       // In the caller's protocol: gRPC, gRPC-Web and Connect all come over HTTP/2.
-      sendProtocolError(
-        res,
-        req.headers['content-type'],
-        error,
-        undefined,
-        error.code === Code.Unimplemented ? 404 : undefined,
-      );
+      sendMissingService(res, req.headers['content-type'], error);
       return;
     }
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {

@@ -13,9 +13,8 @@ import {
 import type { CallOutcome } from '../balancer/balancer.ts';
 import { deadlines } from '../context/deadlines.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
-import { parseTimeoutMs } from '../protocol/connect-unary.ts';
 import { EnvelopeMeter } from '../protocol/envelope-meter.ts';
-import { formatGrpcTimeout, parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
+import { clientDeadline, formatGrpcTimeout } from '../protocol/grpc-timeout.ts';
 import { resetWhenAnswered } from '../service/unread-requests.ts';
 import { sendProtocolError } from './error-answers.ts';
 
@@ -86,8 +85,8 @@ export function relayHttp2(
   };
   // The client's deadline, in the header its protocol uses, is passed on capped by
   // the gateway's; one the client did not give is the gateway's own timer only.
-  const connectTimeoutMs = parseTimeoutMs(req.headers['connect-timeout-ms']);
-  const clientTimeoutMs = connectTimeoutMs ?? parseGrpcTimeoutMs(req.headers['grpc-timeout']);
+  const given = clientDeadline((name) => req.headers[name]);
+  const clientTimeoutMs = given?.timeoutMs;
   const timeoutMs =
     limits.timeoutMs === undefined
       ? clientTimeoutMs
@@ -99,9 +98,9 @@ export function relayHttp2(
   }
   headers[HTTP2_HEADER_METHOD] = req.method;
   headers[HTTP2_HEADER_PATH] = req.url;
-  if (clientTimeoutMs !== undefined && timeoutMs !== undefined) {
-    if (connectTimeoutMs !== undefined) headers['connect-timeout-ms'] = String(timeoutMs);
-    else headers['grpc-timeout'] = formatGrpcTimeout(timeoutMs);
+  if (given && timeoutMs !== undefined) {
+    headers[given.header] =
+      given.header === 'grpc-timeout' ? formatGrpcTimeout(timeoutMs) : String(timeoutMs);
   }
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {

@@ -12,8 +12,7 @@ import { type RequestContext, runInRequest } from '../context/request-context.ts
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import type { HealthState } from '../health/health.ts';
 import type { Logger } from '../log/logger.ts';
-import { parseTimeoutMs } from '../protocol/connect-unary.ts';
-import { parseGrpcTimeoutMs } from '../protocol/grpc-timeout.ts';
+import { clientDeadline } from '../protocol/grpc-timeout.ts';
 
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -72,9 +71,7 @@ export class ConnectAdapter {
 /** Carries deadline, request id and metadata into handlers served by connect-node. */
 function contextInterceptor(newRequestId: () => string): Interceptor {
   return (next) => (request) => {
-    const timeoutMs =
-      parseTimeoutMs(request.header.get('connect-timeout-ms') ?? undefined) ??
-      parseGrpcTimeoutMs(request.header.get('grpc-timeout'));
+    const timeoutMs = clientDeadline((name) => request.header.get(name))?.timeoutMs;
     const headers: Record<string, string> = {};
     request.header.forEach((value, key) => {
       headers[key] = value;

@@ -197,12 +197,8 @@ export class UnaryServer {
     let expiry: PendingDeadline | undefined;
     let context: UnaryHandlerContext | undefined;
     let finished = false;
-    const finish = (
-      status: number,
-      answer: string | Buffer,
-      code: Code | undefined,
-      error?: ConnectError,
-    ) => {
+    /** Replies once: with the answer, or (given `error`) with that error encoded. */
+    const finish = (status: number, answer: string | Buffer, error?: ConnectError) => {
       if (finished) return;
       finished = true;
       this.#inFlight--;
@@ -211,7 +207,7 @@ export class UnaryServer {
       reply(status, contentType, answer, false, responseMetadata(context, error));
       this.#options.metrics.observeRpc(
         route.label,
-        code === undefined ? 'ok' : codeToString(code),
+        error === undefined ? 'ok' : codeToString(error.code),
         (performance.now() - started) / 1000,
       );
     };
@@ -224,7 +220,7 @@ export class UnaryServer {
           : toConnectError(error);
       logFailure(this.#options.logger, requestId, route.label, error, connectError);
       const encoded = encodeError(connectError, this.typeRegistry);
-      finish(encoded.status, encoded.body, connectError.code, connectError);
+      finish(encoded.status, encoded.body, connectError);
     };
     if (deadline !== undefined) {
       expiry = deadlines.add(deadline, () =>
@@ -244,7 +240,7 @@ export class UnaryServer {
         );
         Promise.resolve(route.impl(message, context)).then((output) => {
           try {
-            finish(200, encodeMessage(route.output, codec, output, this.typeRegistry), undefined);
+            finish(200, encodeMessage(route.output, codec, output, this.typeRegistry));
           } catch (error) {
             fail(error);
           }
