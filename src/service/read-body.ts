@@ -2,12 +2,14 @@
  * Reads an HTTP/1.1 request body up to a limit, for the gateway and the service
  * runtime alike.
  *
- * Past the limit it stops reading and marks the answer `Connection: close`, so
- * node:http destroys the socket once the caller's 413 has been flushed. Draining
- * the rest instead (`req.resume()`) would let one client make the process read
- * gigabytes it will throw away, and keep the connection for more of them.
+ * Past the limit the answer is the connection's last, and the connection closes
+ * gently after it (unread-requests.ts): it reads and drops a bounded amount more,
+ * so a client still sending its body reads the answer instead of a reset. Draining
+ * all of the rest instead would let one client make the process read gigabytes it
+ * will throw away, and keep the connection for more of them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { closeAfterAnswer } from './unread-requests.ts';
 
 export interface BodyHandlers {
   /** The whole body, at most the limit; a single chunk is passed as is, not copied. */
@@ -53,9 +55,8 @@ export function readBody(
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse, handlers: BodyHandlers, size: number): void {
-  // Paused, node:http stops reading the socket once the request's buffer is full;
-  // with `Connection: close` it ends and destroys the socket after the answer.
+  // Paused until the answer is out: node:http stops reading the socket once the request's buffer is full.
   req.pause();
-  res.setHeader('connection', 'close');
+  closeAfterAnswer(req, res);
   handlers.onTooLarge(size);
 }

@@ -5,22 +5,71 @@
  * nor stops the client, and the Connect conformance suite's clients then hang:
  *  - HTTP/1.1: the connection closes after such an answer (node:http would
  *    otherwise read and discard the rest of the body, however long, and keep
- *    the next request on that connection waiting behind it);
+ *    the next request on that connection waiting behind it), and closes the
+ *    way Go's net/http and nginx do (a "lingering close"): first only its
+ *    sending side, then it reads and drops what the client still sends until
+ *    the client closes too, for at most `lingerMs`. Closing both sides at once
+ *    with unread bytes makes the kernel answer the client's next write with a
+ *    reset, and a client still writing its body then reports a broken pipe
+ *    instead of the answer that was already on its way;
  *  - HTTP/2: the stream is reset once the answer is out, which tells the client
  *    to stop sending (RFC 9113 §8.1) and frees its flow-control window.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 
 /** RST_STREAM's CANCEL (RFC 9113 §7); not from node:http2, loaded only by the first HTTP/2 connection. */
 const cancel = 0x8;
 
+/**
+ * What a connection closed after an early answer still reads and drops: Go's net/http
+ * waits 0.5 s, nginx up to 30 s. A client still sending a body of ordinary size
+ * finishes well within both bounds; one sending more is reset.
+ */
+const lingerMs = 2_000;
+const lingerBytes = 1024 * 1024;
+
 export function closeWhenAnsweredEarly(req: IncomingMessage, res: ServerResponse): void {
+  // connect-node reads the body with for-await; breaking off that loop would destroy
+  // the request, and node:http then destroys the socket at once, answer or not.
+  req[Symbol.asyncIterator] = keepOpenIterator;
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-    if (!req.complete) res.shouldKeepAlive = false;
+    if (!req.complete) closeAfterAnswer(req, res);
     return (writeHead as (...rest: unknown[]) => ServerResponse).apply(this, args);
   } as ServerResponse['writeHead'];
+}
+
+/**
+ * The answer to `req` is the connection's last, sent before the request was read to
+ * the end: once it is out, the connection closes gently (the lingering close above).
+ */
+export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  // node:http ends a connection it does not keep with destroySoon: FIN, then destroy.
+  req.socket.destroySoon = lingeringClose;
+  res.once('finish', () => dropRest(req));
+}
+
+function keepOpenIterator(this: IncomingMessage): ReturnType<IncomingMessage[typeof Symbol.asyncIterator]> {
+  return this.iterator({ destroyOnReturn: false }) as ReturnType<IncomingMessage[typeof Symbol.asyncIterator]>;
+}
+
+function dropRest(req: IncomingMessage): void {
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > lingerBytes) req.socket.destroy();
+  });
+  req.resume();
+}
+
+function lingeringClose(this: Socket): void {
+  if (this.writable) this.end();
+  const timer = setTimeout(() => this.destroy(), lingerMs);
+  timer.unref();
+  this.once('close', () => clearTimeout(timer));
 }
 
 /**

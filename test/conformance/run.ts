@@ -7,7 +7,7 @@
  * `npm test` runs all three as its `conformance` phase; alone:
  *   node test/conformance/run.ts [service|gateway|client ...]
  * What berth supports is in config.yaml and client-config.yaml; docs/conformance.md
- * says why, and what is out of scope. Nothing is known-failing; one HTTP/1.1 race is known-flaky.
+ * says why, and what is out of scope. Nothing is known-failing or known-flaky.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,11 +46,6 @@ export function runConformance(runner: string, target: ConformanceTarget): Promi
       join(here, client ? 'client-config.yaml' : 'config.yaml'),
       // Two cores: fewer cases at once keep the suite's timing cases honest.
       ...(client ? [] : ['--parallel', '4', '--max-servers', '2']),
-      // A race, not a wrong answer (docs/conformance.md, "Known race"): passes alone every
-      // time, and failed once in six full runs. Allowed to fail, never required to.
-      ...(client
-        ? []
-        : ['--known-flaky', 'Server Message Size/HTTPVersion:1/**/subsequent-request-exceeds-server-limit']),
       '--',
       process.execPath,
       join(here, client ? 'client.ts' : 'server.ts'),

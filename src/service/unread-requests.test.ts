@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { test } from 'node:test';
+import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
+import { MemoryRegistry } from '../registry/memory-registry.ts';
+import { Service } from './service.ts';
+
+test('an HTTP/1.1 answer sent before the body was read closes gently: the client keeps writing, then reads the answer and a clean close', async (t) => {
+  const service = new Service({
+    name: 'greeter',
+    registry: new MemoryRegistry(),
+    deregisterDelayMs: 0,
+    bodyLimitBytes: 1024,
+  });
+  service.handle(Say, { hello: (request) => ({ greeting: `Hello ${request.name}` }) });
+  const instance = await service.start();
+  t.after(() => service.stop());
+  const [host, port] = instance.address.split(':');
+  // Half open, as a client still sending its body is once the server has finished.
+  const socket = connect({ host, port: Number(port), allowHalfOpen: true });
+  await once(socket, 'connect');
+  let received = '';
+  socket.setEncoding('latin1').on('data', (chunk: string) => {
+    received += chunk;
+  });
+  const errors: Error[] = [];
+  socket.on('error', (error) => errors.push(error));
+  const bodyBytes = 512 * 1024;
+  // Over the limit: the answer comes as soon as the headers are read, long before the body is.
+  socket.write(
+    'POST /greeter.v1.Say/Hello HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+      `content-length: ${bodyBytes}\r\n\r\n${' '.repeat(1000)}`,
+  );
+  await once(socket, 'end'); // the server has answered and closed its sending side
+  assert.match(received, /^HTTP\/1\.1 429 /);
+  assert.match(received, /connection: close/i);
+  // The client is still writing its body: the server must read it, not reset the connection.
+  socket.end(' '.repeat(bodyBytes - 1000));
+  await once(socket, 'close');
+  assert.deepEqual(errors, []);
+});
