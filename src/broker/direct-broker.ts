@@ -52,6 +52,7 @@ import { directBrokerServiceName, type Outcome, subscriptionKey } from './direct
 import { LocalSubscriptions } from './direct-subscriptions.ts';
 import { type DurableGroups, FileDurableGroups, MemoryDurableGroups } from './durable-groups.ts';
 import { encodeEvent } from './envelope.ts';
+import { producing } from './event-tracing.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
 
 export type { AdvertisedSubscriber, AdvertisedSubscription } from './direct-membership.ts';
@@ -195,6 +196,10 @@ export class DirectBroker implements Broker {
     checkTopic(topic);
     signal?.throwIfAborted();
     if (this.#closing) throw new ConnectError('broker is closed', Code.Unavailable);
+    return producing('berth', topic, input, (traced) => this.#publish(topic, traced, signal));
+  }
+
+  async #publish(topic: string, input: PublishInput, signal: AbortSignal | undefined): Promise<BrokerEvent> {
     const { event, body } = encodeEvent(topic, input);
     if (Buffer.byteLength(body) > this.#maxBodyBytes) {
       throw new ConnectError(`event is larger than ${this.#maxBodyBytes} bytes`, Code.InvalidArgument);

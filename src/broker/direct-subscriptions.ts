@@ -2,13 +2,14 @@
  * The direct broker's own subscriptions, and running their handlers for a delivery:
  * one member of a queue group (round robin among this process's members), or every
  * plain subscriber. Each handler run is tracked, so unsubscribing and closing can
- * wait for the ones in flight.
+ * wait for the ones in flight, and traced (a CONSUMER span, event-tracing.ts).
  */
 import type { Logger } from '../log/logger.ts';
 import type { BrokerEvent, EventHandler } from './broker.ts';
 import { Cursors } from './cursors.ts';
 import type { AdvertisedSubscription } from './direct-membership.ts';
 import { type Outcome, subscriptionKey } from './direct-protocol.ts';
+import { consuming } from './event-tracing.ts';
 
 export interface LocalSubscription {
   readonly topic: string;
@@ -73,7 +74,9 @@ export class LocalSubscriptions {
   }
 
   async #run(subscription: LocalSubscription, event: BrokerEvent): Promise<boolean> {
-    const running = (async () => subscription.handler(event))();
+    const running = consuming({ system: 'berth', event, queue: subscription.queue }, () =>
+      subscription.handler(event),
+    );
     subscription.inFlight.add(running);
     try {
       await running;

@@ -12,7 +12,9 @@
  *  - a plain subscriber = an ephemeral consumer of new messages, removed on
  *    unsubscribe (or by the server once inactive), with the same ack semantics.
  *
- * The event envelope (id, topic, data, publishedAt, headers) travels as the JSON body.
+ * The event envelope (id, topic, data, publishedAt, headers) travels as the JSON body;
+ * its trace context (event-tracing.ts) is copied into the NATS message headers too,
+ * for NATS tools and other OpenTelemetry-aware consumers of the stream.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -31,7 +33,7 @@ import {
   StorageType,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { connect, headers, type MsgHdrs, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { type Logger, silentLogger } from '../log/logger.ts';
 import type {
@@ -43,6 +45,7 @@ import type {
   Subscription,
 } from './broker.ts';
 import { encodeEvent, parseEvent } from './envelope.ts';
+import { consuming, producing } from './event-tracing.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
 
 export interface NatsBrokerOptions {
@@ -198,6 +201,10 @@ export class NatsBroker implements Broker {
     checkTopic(topic);
     signal?.throwIfAborted();
     if (this.#closing) throw new ConnectError('broker is closed', Code.Unavailable);
+    return producing('nats', topic, input, (traced) => this.#publish(topic, traced, signal));
+  }
+
+  async #publish(topic: string, input: PublishInput, signal: AbortSignal | undefined): Promise<BrokerEvent> {
     const { event, body } = encodeEvent(topic, input);
     // Too large for the server is as permanent as unserialisable: no retry can store it.
     const maxPayload = this.#nc.info?.max_payload;
@@ -210,6 +217,7 @@ export class NatsBroker implements Broker {
     const published = this.#js.publish(this.#subject(topic), body, {
       msgID: event.id,
       timeout: this.#publishTimeoutMs,
+      headers: traceHeaders(event.headers),
     });
     try {
       const ack = signal ? await raceAbort(published, signal) : await published;
@@ -390,8 +398,14 @@ export class NatsBroker implements Broker {
     }
     // Tell JetStream a slow handler is still at it, so the event is not redelivered meanwhile.
     const progress = setInterval(() => message.working(), Math.max(500, this.#ackWaitMs / 2));
+    const delivery = {
+      system: 'nats',
+      event,
+      queue: active.queue,
+      deliveryCount: message.info.deliveryCount,
+    } as const;
     try {
-      await handler(event);
+      await consuming(delivery, () => handler(event));
       message.ack();
     } catch (error) {
       const deliveries = message.info.deliveryCount;
@@ -436,6 +450,18 @@ export class NatsBroker implements Broker {
       }
     }
   }
+}
+
+/** The event's W3C trace context (and baggage) headers as NATS message headers; undefined when it has none. */
+function traceHeaders(eventHeaders: Readonly<Record<string, string>>): MsgHdrs | undefined {
+  let result: MsgHdrs | undefined;
+  for (const name of ['traceparent', 'tracestate', 'baggage']) {
+    const value = eventHeaders[name];
+    if (value === undefined) continue;
+    result ??= headers();
+    result.set(name, value);
+  }
+  return result;
 }
 
 function isApiError(error: unknown, code: number): boolean {

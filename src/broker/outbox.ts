@@ -21,6 +21,7 @@ import { Code, ConnectError } from '../errors/berth-error.ts';
 import { type Logger, silentLogger } from '../log/logger.ts';
 import { qualify, quoteIdent, type SqlClient } from '../store/sql.ts';
 import type { Broker, PublishInput } from './broker.ts';
+import { withActiveTraceContext } from './event-tracing.ts';
 import { checkTopic } from './names.ts';
 
 const table = 'berth_outbox';
@@ -52,7 +53,9 @@ export interface EnqueueOptions {
 /**
  * Writes an event to the outbox on `tx`, which must be the connection running the
  * caller's transaction. Returns the event id (input.id, or a new UUID). Call
- * `relay.wake()` after COMMIT for immediate delivery.
+ * `relay.wake()` after COMMIT for immediate delivery. The active trace context is
+ * stored in the row's headers, beside `input.headers`, so the relay's publish,
+ * however much later, belongs to the trace of the request that enqueued it.
  */
 export async function enqueue(
   tx: SqlClient,
@@ -62,9 +65,10 @@ export async function enqueue(
 ): Promise<string> {
   checkTopic(topic);
   const id = input.id ?? randomUUID();
+  const headers = await withActiveTraceContext(input.headers);
   await tx.query(
     `INSERT INTO ${qualify(options.schema, table)} (id, topic, data, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb)`,
-    [id, topic, JSON.stringify(input.data ?? null), JSON.stringify(input.headers ?? {})],
+    [id, topic, JSON.stringify(input.data ?? null), JSON.stringify(headers)],
   );
   return id;
 }

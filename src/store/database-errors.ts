@@ -1,8 +1,8 @@
 /**
  * What a failed query means to the service's caller, decided once, where the
- * errors come from: the pool `createPool` returns passes every error of its
- * queries and connections through `databaseError`, so every handler gets the
- * right answer without catching anything.
+ * errors come from: the pool `createPool` returns (berth-pool.ts) passes every
+ * error of its queries and connections through `databaseError`, so every handler
+ * gets the right answer without catching anything.
  *
  *  - The database cannot be reached (refused, reset, lost connection, SQLSTATE
  *    class 08, the server shutting down or starting up, no free connection within
@@ -16,8 +16,8 @@
  *    (23505 unique violation → "already exists"), and an unexpected one stays an
  *    internal error with its stack in the log.
  */
-import pg from 'pg';
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import { databaseEndpoint } from './database-url.ts';
 
 /** Socket errors (Node's `code`) that mean the server is not there, and how the detail says it. */
 const unreachable: Readonly<Record<string, string>> = {
@@ -94,14 +94,8 @@ function unavailableReason(error: Error): string | undefined {
 
 /** `host:port` of a connection URL, for error details: never its user or password. */
 export function serverOf(url: string): string {
-  try {
-    const parsed = new URL(url);
-    // A Unix socket folder comes as `?host=/run/postgresql`, without a host in the authority.
-    const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
-    return `${decodeURIComponent(host)}:${parsed.port || parsed.searchParams.get('port') || 5432}`;
-  } catch {
-    return 'unparseable database URL';
-  }
+  const endpoint = databaseEndpoint(url);
+  return endpoint ? `${endpoint.host}:${endpoint.port}` : 'unparseable database URL';
 }
 
 /** `error` as databaseError maps it, else as it is. */
@@ -110,7 +104,7 @@ function mapped(error: unknown, server: string): unknown {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: pg's query and connect take a callback or return a promise, overloaded
-type Callback = (error: unknown, ...results: any[]) => void;
+export type Callback = (error: unknown, ...results: any[]) => void;
 
 /**
  * Calls `run` with `args`, mapping the error it reports, whether through a
@@ -118,7 +112,7 @@ type Callback = (error: unknown, ...results: any[]) => void;
  * streams) report their own errors and pass through as they are.
  */
 // biome-ignore lint/suspicious/noExplicitAny: see Callback
-function mappingErrors(server: string, args: any[], run: (...args: any[]) => any): any {
+export function mappingErrors(server: string, args: any[], run: (...args: any[]) => any): any {
   if (typeof args[0]?.submit === 'function') return run(...args);
   const last = args.length - 1;
   if (typeof args[last] === 'function') {
@@ -130,26 +124,4 @@ function mappingErrors(server: string, args: any[], run: (...args: any[]) => any
   return (run(...args) as Promise<unknown>).catch((error: unknown) => {
     throw mapped(error, server);
   });
-}
-
-/** A pg Pool whose queries, connections and lent clients report errors as databaseError maps them. */
-export function errorMappingPool(config: pg.PoolConfig, server: string): pg.Pool {
-  class MappingClient extends pg.Client {
-    // biome-ignore lint/suspicious/noExplicitAny: see Callback
-    override query(...args: any[]): any {
-      return mappingErrors(server, args, (...given) => super.query(...(given as [string])));
-    }
-  }
-  class MappingPool extends pg.Pool {
-    // biome-ignore lint/suspicious/noExplicitAny: see Callback
-    override query(...args: any[]): any {
-      return mappingErrors(server, args, (...given) => super.query(...(given as [string])));
-    }
-
-    // biome-ignore lint/suspicious/noExplicitAny: see Callback
-    override connect(...args: any[]): any {
-      return mappingErrors(server, args, (...given) => super.connect(...(given as [])));
-    }
-  }
-  return new MappingPool({ ...config, Client: MappingClient });
 }

@@ -14,7 +14,9 @@
 import type pg from 'pg';
 import { ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
-import { errorMappingPool, serverOf } from './database-errors.ts';
+import { berthPool } from './berth-pool.ts';
+import { serverOf } from './database-errors.ts';
+import { queryTracing } from './query-spans.ts';
 
 export { qualify, quoteIdent, withTransaction } from './sql.ts';
 
@@ -27,12 +29,19 @@ export interface PoolOptions {
   readonly logger?: Logger;
   /** How long to wait for a connection. Default 5 s. */
   readonly connectionTimeoutMs?: number;
+  /**
+   * Also trace queries run outside any span (pollers, startup). Off by default: every
+   * poll of the outbox relay would be a trace of its own. Queries inside a trace
+   * always get a span (query-spans.ts) once the process has registered an SDK.
+   */
+  readonly traceRootQueries?: boolean;
 }
 
 /**
  * A pool for `url`. Its errors are berth's where that is what they mean
  * (database-errors.ts): a database that cannot be reached is `unavailable`
  * (503) naming `host:port`, a NUL character in a text value `invalid_argument`.
+ * Its queries are traced (query-spans.ts).
  */
 export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
   const config: pg.PoolConfig = {
@@ -42,7 +51,7 @@ export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 10_000,
   };
-  const pool = errorMappingPool(config, serverOf(url));
+  const pool = berthPool(config, serverOf(url), queryTracing(url, options.traceRootQueries ?? false));
   pool.on('error', (error) => {
     options.logger?.warn({ err: error }, 'an idle database connection failed; the pool replaces it');
   });
