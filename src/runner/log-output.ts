@@ -26,6 +26,8 @@ export interface LogOutputOptions {
   /** Colours and pretty-printed JSON (a terminal), or plain lines (a pipe). */
   readonly pretty: boolean;
   readonly logsDir: string;
+  /** Every line a child writes, as it comes (the dashboard's Logs page). */
+  readonly onLine?: (instance: string, line: string) => void;
 }
 
 /** Renders JSON log lines for people; anything else passes through. */
@@ -71,9 +73,10 @@ export class LogOutput {
     if (!log) {
       this.#width = Math.max(this.#width, instance.length);
       const colour = colourFor(this.#logs.size);
-      log = new InstanceLog(join(this.#options.logsDir, `${instance}.log`), (line) =>
-        this.#print(instance, colour, this.#prettify ? this.#prettify(line) : line),
-      );
+      log = new InstanceLog(join(this.#options.logsDir, `${instance}.log`), (line) => {
+        this.#options.onLine?.(instance, line);
+        this.#print(instance, colour, this.#prettify ? this.#prettify(line) : line);
+      });
       this.#logs.set(instance, log);
     }
     return log;

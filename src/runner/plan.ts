@@ -18,6 +18,10 @@
  *                  neither: unset, and services use the direct broker
  *   BERTH_BROKER_TOKEN  a random secret per run, which the direct brokers of the run
  *                  require of each other's deliveries (never logged, not in state.json)
+ *   OTEL_SERVICE_NAME=<service> (gateway: `gateway`) unless the runner's environment sets it;
+ *   OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL=http/json, _HEADERS (the dashboard's token)
+ *                  when the dashboard receives the traces (`telemetry`): not when the
+ *                  runner's environment names an OTLP endpoint, which then passes through
  * The gateway gets BERTH_GATEWAY_PORT, BERTH_STATIC_DIR (when that folder exists),
  * BERTH_CORS_ORIGINS, BERTH_KNOWN_SERVICES, BERTH_GATEWAY_TIMEOUT_MS, BERTH_BODY_LIMIT,
  * and a BERTH_GATEWAY_* variable for each connection limit berth.yaml sets.
@@ -61,6 +65,34 @@ export interface PlanOptions {
   readonly gatewayPort?: number;
   /** Node binary for the children; default the runner's own. */
   readonly nodePath?: string;
+  /** Where the gateway and services send their traces (the dashboard's OTLP receiver). */
+  readonly telemetry?: TelemetryTarget;
+}
+
+export interface TelemetryTarget {
+  /** `http://127.0.0.1:<port>`: the exporters add `/v1/traces`. */
+  readonly endpoint: string;
+  /** Bearer token the receiver requires. */
+  readonly token: string;
+}
+
+/** The OTEL_* variables of a child named `serviceName`. */
+function telemetryEnv(
+  serviceName: string,
+  env: Env,
+  target: TelemetryTarget | undefined,
+): Record<string, string> {
+  return {
+    ...(env.OTEL_SERVICE_NAME ? {} : { OTEL_SERVICE_NAME: serviceName }),
+    ...(target && !env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? {
+          OTEL_EXPORTER_OTLP_ENDPOINT: target.endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          // W3C baggage syntax, values percent-decoded by the SDK: the space must be encoded.
+          OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${target.token}`,
+        }
+      : {}),
+  };
 }
 
 export interface PlannedProcess {
@@ -93,6 +125,22 @@ export interface Plan {
   readonly pglitePort: number | undefined;
   /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres`, when PGlite is embedded. A secret. */
   readonly embeddedDatabaseUrl: string | undefined;
+}
+
+/**
+ * The run's databases by a name to show: `embedded` for the PGlite, else the first
+ * service using that URL. The URLs hold passwords: only the dashboard's queries see them.
+ */
+export function databasesOf(plan: Plan): Map<string, string> {
+  const databases = new Map<string, string>();
+  const named = new Set<string>();
+  for (const unit of plan.units) {
+    const url = unit.kind === 'service' ? unit.processes[0]?.env.DATABASE_URL : undefined;
+    if (url === undefined || named.has(url)) continue;
+    named.add(url);
+    databases.set(url === plan.embeddedDatabaseUrl ? 'embedded' : unit.name, url);
+  }
+  return databases;
 }
 
 /** Services named by `only` plus, transitively, what they depend on; an unknown name is an Error. */
@@ -238,6 +286,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           BERTH_GATEWAY_PORT: String(gatewayPort),
           ...(staticDir && existsSync(staticDir) ? { BERTH_STATIC_DIR: staticDir } : {}),
           ...gatewaySettingsEnv(system),
+          ...telemetryEnv('gateway', env, options.telemetry),
         },
       },
     ],
@@ -264,6 +313,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           PORT: String(i === 0 ? service.port : 0),
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
           ...(natsUrl && service.uses.includes('nats') ? { NATS_URL: natsUrl } : {}),
+          ...telemetryEnv(service.name, { ...env, ...service.env }, options.telemetry),
         },
       };
     });

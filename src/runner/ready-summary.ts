@@ -6,6 +6,7 @@
  *     postgres   postgres://postgres:***@127.0.0.1:5433/postgres  139 MB
  *     gateway    http://127.0.0.1:8080                             75 MB
  *     vessel-1   http://127.0.0.1:41873                            82 MB
+ *     dashboard  http://127.0.0.1:41000/?t=<token>                  traces, logs, metrics, API explorer
  *     logs       .berth/logs                                       berth logs <service> [-f]
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface ReadySummary {
   readonly processes: readonly ProcessState[];
   readonly gatewayPort: number;
   readonly logsDir: string;
+  /** The dashboard's URL with its token, when it runs. */
+  readonly dashboard?: string;
   readonly bold: (text: string) => string;
 }
 
@@ -33,6 +36,7 @@ export function formatReadySummary(summary: ReadySummary): string {
           : `http://${process.address}`;
       return [process.instance, url, rss(process.pid)];
     });
+  if (summary.dashboard) rows.push(['dashboard', summary.dashboard, 'traces, logs, metrics, API explorer']);
   rows.push(['logs', shownPath(summary.logsDir), 'berth logs <service> [-f]']);
   const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map(

@@ -20,12 +20,13 @@ import { rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
+import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
 import { compiledProcesses, warmCompileCache } from './compile-cache.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { ensurePortFree, stopLeftovers } from './leftovers.ts';
 import { LogOutput } from './log-output.ts';
-import { type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
+import { databasesOf, type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
 import { makePrivateDir } from './private-files.ts';
 import {
   answersHealthz,
@@ -77,6 +78,10 @@ export interface RunnerOptions {
   readonly health?: HealthPolicy;
   /** Reload a service when its files change (`berth run --watch`). */
   readonly watch?: boolean;
+  /** The dashboard's port (`--dashboard-port`); default any free port. */
+  readonly dashboardPort?: number;
+  /** Run the dashboard (and send the children's traces to it); default true. */
+  readonly dashboard?: boolean;
 }
 
 interface Unit {
@@ -96,6 +101,7 @@ export class Runner {
   #log: LogOutput | undefined;
   #registry: LocalRegistry | undefined;
   #control: ControlServer | undefined;
+  #dashboard: Dashboard | undefined;
   #startedAt = new Date();
   #readyMs: number | undefined;
   #stateWrite: NodeJS.Immediate | undefined;
@@ -129,8 +135,16 @@ export class Runner {
           `${previous.gateway ? `, gateway ${previous.gateway}` : ''}); stop it first, or set BERTH_DATA_DIR to run another copy`,
       );
     }
-    const plan = await planSystem(this.#options);
+    this.#dashboard = this.#options.dashboard === false ? undefined : await this.#startDashboard();
+    const dashboard = this.#dashboard;
+    const plan = await planSystem({
+      ...this.#options,
+      telemetry: dashboard && { endpoint: dashboard.url, token: dashboard.token },
+    });
     this.#plan = plan;
+    const serviceOf = new Map(
+      plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, unit.name])),
+    );
     // The data dir holds the database, the state file's secrets and every log: its user's only.
     makePrivateDir(dataDir);
     if (previous) await stopLeftovers(previous, plan);
@@ -142,6 +156,7 @@ export class Runner {
       out: this.#options.out,
       pretty: this.#options.pretty,
       logsDir: plan.logsDir,
+      onLine: dashboard && ((instance, line) => dashboard.logs.add(instance, serviceOf.get(instance)!, line)),
     });
     this.#log = log;
     this.#registry = new LocalRegistry({ dir: plan.registryDir });
@@ -227,6 +242,7 @@ export class Runner {
     clearImmediate(this.#stateWrite);
     await this.#registry?.close();
     await this.#log?.close();
+    await this.#dashboard?.close();
     // Only the state file this runner wrote: a refused start must not remove another runner's.
     if (this.#control) removeState(this.#options.dataDir);
   }
@@ -234,6 +250,25 @@ export class Runner {
   /** For a runner that must exit at once (second Ctrl-C): SIGTERM every child, wait for none. */
   terminateNow(): void {
     for (const unit of this.#units.values()) for (const process of unit.processes) process.terminateNow();
+  }
+
+  /** The dashboard, started before the plan: the children's OTLP endpoint is its address. */
+  #startDashboard(): Promise<Dashboard> {
+    const { system, env } = this.#options;
+    return Dashboard.start({
+      port: this.#options.dashboardPort,
+      tracesElsewhere: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+      runtime: {
+        system: system.system,
+        environment: system.environment,
+        processes: () => this.processes,
+        stop: (services) => this.stopServices(services),
+        start: (services) => this.startServices(services),
+        gateway: () =>
+          this.#units.has('gateway') ? `http://127.0.0.1:${this.#plan!.gatewayPort}` : undefined,
+        databases: () => databasesOf(this.#plan!),
+      },
+    });
   }
 
   #serviceUnits(names: readonly string[]): Unit[] {
@@ -360,6 +395,7 @@ export class Runner {
       registryDir: plan.registryDir,
       logsDir: plan.logsDir,
       runner: { pid: process.pid, control: this.#control!.url, token: this.#control!.token },
+      dashboard: this.#dashboard && { url: this.#dashboard.url, token: this.#dashboard.token },
       startedAt: this.#startedAt.toISOString(),
       readyMs: this.#readyMs,
       gateway: this.#units.has('gateway') ? `http://127.0.0.1:${plan.gatewayPort}` : undefined,
@@ -382,6 +418,7 @@ export class Runner {
         processes: this.processes,
         gatewayPort: plan.gatewayPort,
         logsDir: plan.logsDir,
+        dashboard: this.#dashboard?.loginUrl,
         bold: (text) => log.bold(text),
       }),
     );

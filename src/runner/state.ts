@@ -69,6 +69,11 @@ export interface RunState {
     /** Bearer token for the control endpoint; the file is readable by its owner only. */
     readonly token: string;
   };
+  /** The dashboard (`berth traces` reads it): its URL and the token it requires. Absent: none runs. */
+  readonly dashboard?: {
+    readonly url: string;
+    readonly token: string;
+  };
   readonly startedAt: string;
   /** Milliseconds from the runner's process start to every process ready; unset while starting. */
   readonly readyMs: number | undefined;

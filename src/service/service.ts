@@ -101,6 +101,7 @@ export class Service {
   readonly #adapter: ConnectAdapter;
   readonly #registrations: Array<(router: ConnectRouter) => void> = [];
   readonly #protoServices: string[] = [];
+  readonly #schemas: DescService[] = [];
   /** `/<pkg.Service>/<Method>` of every method handled, streaming ones included. */
   readonly #procedures = new Set<string>();
   /** ServiceOptions.opsPort, else the runtime's (start()). */
@@ -161,9 +162,15 @@ export class Service {
     this.#unary.addService(schema, impl);
     this.#registrations.push((router) => router.service(schema, impl));
     this.#protoServices.push(schema.typeName);
+    this.#schemas.push(schema);
     for (const method of schema.methods) this.#procedures.add(`/${schema.typeName}/${method.name}`);
     this.health.addName(schema.typeName);
     return this;
+  }
+
+  /** The proto services it serves (its ops endpoint `/descriptors` describes them). */
+  get schemas(): readonly DescService[] {
+    return this.#schemas;
   }
 
   /** A dependency that must answer for the service to be ready (database, broker…). */

@@ -48,6 +48,11 @@ export const commands: ReadonlyArray<readonly [name: string, summary: string, lo
       async () => (await import('./logs.ts')).logsCommand,
     ],
     [
+      'traces',
+      'Show the recent traces of the locally running system (berth run) as a table',
+      async () => (await import('./traces.ts')).tracesCommand,
+    ],
+    [
       'stop',
       'Stop services of the locally running system (berth run), or the whole system',
       async () => (await import('./stop.ts')).stopCommand,

@@ -23,19 +23,24 @@ ${formatOptions([
   ['--only <a,b>', 'run only these services and the services they depend on (plus the gateway)'],
   ['--port <port>', 'gateway port (default: gateway.port of berth.yaml, else 8080)'],
   ['--watch', 'reload a service when a file it runs changes, without a failed request'],
+  ['--dashboard-port <port>', 'port of the dashboard (traces, logs, metrics; default any free port)'],
 ])}
 
 Environment: DATABASE_URL (or <SERVICE>_DATABASE_URL) uses that PostgreSQL instead
-of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
+of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery;
+OTEL_EXPORTER_OTLP_ENDPOINT sends the services' traces there instead of to the
+dashboard (docs/dashboard.md).`,
   options: {
     env: { type: 'string' },
     only: { type: 'string' },
     port: { type: 'string' },
     watch: { type: 'boolean' },
+    'dashboard-port': { type: 'string' },
   },
   async run({ positionals, values }, io) {
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     const gatewayPort = integerOption(values, 'port', 'a port number', 1, 65_535);
+    const dashboardPort = integerOption(values, 'dashboard-port', 'a port number', 1, 65_535);
     const only = ((values.only as string | undefined) ?? '')
       .split(',')
       .map((name) => name.trim())
@@ -58,6 +63,7 @@ of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery.`,
       dataDir: dataDirFor(system.root, io.env),
       only,
       gatewayPort,
+      dashboardPort,
       watch: values.watch === true,
       out: io.stdout,
       pretty: colourEnabled(io),

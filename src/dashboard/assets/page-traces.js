@@ -1,0 +1,189 @@
+// Traces: the list (root span, services, duration, spans, errors) and one trace as
+// a waterfall across services and events; a span's attributes on click.
+import { api, clock, field, h, ms, poll, serviceColour, table } from './dom.js';
+
+export function tracesPage(main) {
+  const service = h('input', { id: 'trace-service', type: 'search', placeholder: 'e.g. vessel' });
+  const errors = h('input', { id: 'trace-errors', type: 'checkbox' });
+  const body = h('div', {});
+  main.append(
+    h('h1', {}, 'Traces'),
+    h(
+      'form',
+      { class: 'filters', role: 'search', onsubmit: (event) => event.preventDefault() },
+      field('Service', service),
+      h('span', { class: 'checkbox' }, errors, h('label', { for: 'trace-errors' }, 'Only with errors')),
+    ),
+    body,
+  );
+  const refresh = async () => {
+    const query = new URLSearchParams({ limit: '100' });
+    if (service.value.trim()) query.set('service', service.value.trim());
+    if (errors.checked) query.set('errors', '1');
+    const { traces, tracesElsewhere } = await api(`/api/traces?${query}`);
+    if (traces.length === 0) {
+      body.replaceChildren(
+        h(
+          'p',
+          { class: 'empty' },
+          tracesElsewhere
+            ? `The services send their traces to ${tracesElsewhere} (OTEL_EXPORTER_OTLP_ENDPOINT), not here.`
+            : 'No traces yet: call a service.',
+        ),
+      );
+      return;
+    }
+    const rows = traces.map((trace) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, clock(trace.startMs)),
+        h('th', { scope: 'row' }, h('a', { href: `#trace/${trace.traceId}` }, trace.root)),
+        h('td', {}, trace.services.join(', ')),
+        h('td', { class: 'num' }, ms(trace.durationMs)),
+        h('td', { class: 'num' }, trace.spanCount),
+        h('td', { class: trace.errorCount > 0 ? 'num bad' : 'num' }, trace.errorCount),
+      ),
+    );
+    body.replaceChildren(
+      table(
+        'Recent traces, newest first',
+        ['Started', 'Root span', 'Services', 'Duration', 'Spans', 'Errors'],
+        rows,
+      ),
+    );
+  };
+  for (const control of [service, errors]) control.addEventListener('input', () => void refresh());
+  return poll(refresh, 3000);
+}
+
+/** Spans in tree order (each after its parent, siblings by start) with their depth. */
+function inTreeOrder(spans) {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const children = new Map();
+  for (const span of spans) {
+    const parent = span.parentSpanId && ids.has(span.parentSpanId) ? span.parentSpanId : '';
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(span);
+  }
+  const ordered = [];
+  const visit = (parent, depth) => {
+    for (const span of (children.get(parent) ?? []).sort((a, b) => a.startMs - b.startMs)) {
+      ordered.push({ span, depth });
+      visit(span.spanId, depth + 1);
+    }
+  };
+  visit('', 0);
+  return ordered;
+}
+
+function attributesOf(span) {
+  const entries = [
+    ['service', span.service],
+    ['kind', span.kind],
+    ['status', span.statusMessage ? `${span.status}: ${span.statusMessage}` : span.status],
+    ['duration', ms(span.durationMs)],
+    ['span id', span.spanId],
+    ...(span.parentSpanId ? [['parent span id', span.parentSpanId]] : []),
+    ...Object.entries(span.attributes).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value.join(', ') : String(value),
+    ]),
+    ...span.links.map((link) => ['link', `${link.traceId} / ${link.spanId}`]),
+    ...span.events.map((event) => [`event ${event.name}`, JSON.stringify(event.attributes)]),
+  ];
+  return h(
+    'section',
+    { class: 'span-detail', 'aria-label': `Attributes of ${span.name}` },
+    h('h2', {}, span.name),
+    h(
+      'dl',
+      {},
+      entries.map(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]),
+    ),
+  );
+}
+
+const spanStart = (spans) => Math.min(...spans.map((span) => span.startMs));
+const spanEnd = (spans) => Math.max(...spans.map((span) => span.startMs + span.durationMs));
+
+function waterfall(spans, detail) {
+  const start = spanStart(spans);
+  const end = spanEnd(spans);
+  const total = Math.max(end - start, 0.001);
+  return h(
+    'ol',
+    { class: 'waterfall', 'aria-label': 'Spans' },
+    inTreeOrder(spans).map(({ span, depth }) => {
+      const left = ((span.startMs - start) / total) * 100;
+      const width = Math.max((span.durationMs / total) * 100, 0.4);
+      return h(
+        'li',
+        { class: span.status === 'error' ? 'span error' : 'span', 'data-service': span.service },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'span-row',
+            onclick: () => detail.replaceChildren(attributesOf(span)),
+          },
+          h(
+            'span',
+            { class: 'span-label', style: { paddingLeft: `${depth * 0.9}rem` } },
+            h(
+              'span',
+              { class: 'service-tag', style: { background: serviceColour(span.service) } },
+              span.service,
+            ),
+            ' ',
+            span.name,
+          ),
+          h(
+            'span',
+            { class: 'span-track' },
+            h('span', {
+              class: 'span-bar',
+              style: { left: `${left}%`, width: `${width}%`, background: serviceColour(span.service) },
+            }),
+          ),
+          h(
+            'span',
+            { class: 'span-duration' },
+            ms(span.durationMs),
+            span.status === 'error' ? h('span', { class: 'failed' }, ' failed') : '',
+          ),
+        ),
+      );
+    }),
+  );
+}
+
+export function tracePage(main, traceId) {
+  const body = h('div', {}, h('p', { class: 'empty' }, 'Waiting for the spans of this trace…'));
+  const detail = h('div', { class: 'detail' });
+  main.append(
+    h('h1', {}, 'Trace'),
+    h('p', { class: 'trace-id' }, h('a', { href: '#traces' }, '← all traces'), ` ${traceId}`),
+    body,
+    detail,
+  );
+  let count = -1;
+  const refresh = async () => {
+    const { spans } = await api(`/api/traces/${traceId}`).catch(() => ({ spans: [] }));
+    if (spans.length === 0 || spans.length === count) return;
+    count = spans.length;
+    const services = [...new Set(spans.map((span) => span.service))];
+    const errors = spans.filter((span) => span.status === 'error').length;
+    body.replaceChildren(
+      h(
+        'p',
+        { class: 'summary' },
+        `${spans.length} spans across ${services.join(', ')} in ${ms(spanEnd(spans) - spanStart(spans))}`,
+        errors ? `; ${errors} failed` : '',
+      ),
+      waterfall(spans, detail),
+    );
+  };
+  // Spans arrive in batches (each service exports on its own schedule): keep looking a while.
+  return poll(refresh, 1500);
+}

@@ -1,0 +1,309 @@
+/**
+ * The dashboard of `berth run`: one HTTP server in the runner's process, on
+ * 127.0.0.1 only, behind a token (access-token.ts). Reference: docs/dashboard.md.
+ *
+ *   GET  /                      the app (assets/: one HTML page, one ES module, one stylesheet)
+ *   POST /v1/traces             OTLP/HTTP JSON from the services (their OTEL_EXPORTER_OTLP_*)
+ *   GET  /api/overview          system, where traces go, how many spans are kept
+ *   GET  /api/resources         every process with its state, and each one's /readyz detail
+ *   POST /api/resources/<stop|start|restart>  {"services": [...]}: the runner does it
+ *   GET  /api/logs?after=&service=&level=&text=&trace=
+ *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
+ *   GET  /api/metrics           per service and method, from each instance's /metrics
+ *   GET  /api/services          methods from each service's /descriptors
+ *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
+ *   GET  /api/events            outboxes by topic, parked events
+ *   POST /api/events/retry      {database, schema, id}
+ *
+ * No CORS: a page from elsewhere can neither read an answer nor send the cookie
+ * (SameSite=Strict), and a request whose Origin or Host is not the dashboard's is
+ * refused (DNS rebinding). Bodies are bounded; bad JSON is a 400 naming the problem.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { ControlRequestError } from '../runner/control.ts';
+import type { ProcessState } from '../runner/state.ts';
+import { checkAccess, newToken } from './access-token.ts';
+import { ApiExplorer, callRequestOf } from './api-explorer.ts';
+import { EventsView } from './events-view.ts';
+import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
+import { LogBuffer } from './log-buffer.ts';
+import { MetricsView } from './metrics-view.ts';
+import { OtlpInputError, readOtlpTraces } from './otlp-json.ts';
+import { DEFAULT_SPAN_LIMITS, SpanStore, type SpanStoreLimits } from './span-store.ts';
+
+/** What the dashboard asks of the runner. */
+export interface DashboardRuntime {
+  readonly system: string;
+  readonly environment: string;
+  processes(): readonly ProcessState[];
+  stop(services: readonly string[]): Promise<void>;
+  start(services: readonly string[]): Promise<void>;
+  /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
+  gateway(): string | undefined;
+  /** Each database of the run by a name to show (`embedded`, `vessel`), with its URL (a secret). */
+  databases(): ReadonlyMap<string, string>;
+}
+
+export interface DashboardOptions {
+  readonly runtime: DashboardRuntime;
+  /** 0 or omitted: any free port. */
+  readonly port?: number;
+  /** The user's own OTLP endpoint: the services send their traces there, not here. */
+  readonly tracesElsewhere?: string;
+  readonly spanLimits?: SpanStoreLimits;
+  /** Largest request body; default 4 MiB (an OTLP batch of 512 spans is well under 1 MiB). */
+  readonly bodyLimitBytes?: number;
+  readonly logLines?: number;
+}
+
+const assetsDir = join(import.meta.dirname, 'assets');
+const modules = [
+  'app',
+  'dom',
+  'page-api',
+  'page-events',
+  'page-logs',
+  'page-metrics',
+  'page-resources',
+  'page-traces',
+];
+const assets: Record<string, string> = {
+  '/': 'index.html',
+  '/style.css': 'style.css',
+  ...Object.fromEntries(modules.map((name) => [`/${name}.js`, `${name}.js`])),
+};
+const contentTypes: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+export class Dashboard {
+  readonly token = newToken();
+  readonly spans: SpanStore;
+  readonly logs: LogBuffer;
+  /** `http://127.0.0.1:<port>`, once started. */
+  url = '';
+  readonly #options: DashboardOptions;
+  readonly #server: Server;
+  readonly #metrics = new MetricsView();
+  readonly #explorer = new ApiExplorer();
+  #events: EventsView | undefined;
+
+  private constructor(options: DashboardOptions) {
+    this.#options = options;
+    this.spans = new SpanStore(options.spanLimits ?? DEFAULT_SPAN_LIMITS);
+    this.logs = new LogBuffer(options.logLines);
+    this.#server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
+    this.#server.on('request', (req, res) => {
+      this.#handle(req, res).catch((error: unknown) => this.#fail(req, res, error));
+    });
+  }
+
+  static async start(options: DashboardOptions): Promise<Dashboard> {
+    const dashboard = new Dashboard(options);
+    await new Promise<void>((resolve, reject) => {
+      dashboard.#server.once('error', (error) =>
+        reject(
+          new Error(`cannot listen on 127.0.0.1:${options.port ?? 0} for the dashboard: ${error.message}`),
+        ),
+      );
+      dashboard.#server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
+    dashboard.url = `http://127.0.0.1:${(dashboard.#server.address() as AddressInfo).port}`;
+    return dashboard;
+  }
+
+  /** The URL to open: the token in its query, once. */
+  get loginUrl(): string {
+    return `${this.url}/?t=${this.token}`;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise((resolve) => this.#server.close(resolve));
+    await this.#events?.close();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const host = new URL(this.url).host;
+    if (req.headers.host !== host && req.headers.host !== host.replace('127.0.0.1', 'localhost')) {
+      throw new HttpError(
+        421,
+        `this is the dashboard at ${this.url}; the request named host "${req.headers.host}"`,
+      );
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== this.url && origin !== `http://${req.headers.host}`) {
+      throw new HttpError(403, `requests from ${origin} are not accepted (no CORS)`);
+    }
+    const access = checkAccess(req, url, this.token);
+    if (access.kind === 'denied') {
+      throw new HttpError(
+        401,
+        'missing or wrong dashboard token: open the "dashboard" URL that berth run printed when the system was ready ' +
+          '(http://127.0.0.1:PORT/?t=TOKEN), or send Authorization: Bearer <token> (state.json: dashboard.token)',
+      );
+    }
+    if (access.kind === 'login') {
+      res.writeHead(303, {
+        location: access.location,
+        'set-cookie': access.cookie,
+        'cache-control': 'no-store',
+      });
+      res.end();
+      return;
+    }
+    const path = url.pathname;
+    if (req.method === 'GET' && assets[path]) return this.#asset(res, assets[path]);
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    if (path === '/v1/traces') {
+      if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/HTTP JSON to /v1/traces');
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        throw new HttpError(
+          415,
+          'only OTLP/HTTP JSON is received here: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
+        );
+      }
+      const body = await readJson(req, this.#bodyLimit);
+      try {
+        this.spans.add(readOtlpTraces(body));
+      } catch (error) {
+        if (error instanceof OtlpInputError) throw new HttpError(400, error.message);
+        throw error;
+      }
+      return sendJson(res, 200, {});
+    }
+    if (path.startsWith('/api/')) return this.#api(req, res, url);
+    throw new HttpError(404, `no such page: ${path}`);
+  }
+
+  get #bodyLimit(): number {
+    return this.#options.bodyLimitBytes ?? 4 * 1024 * 1024;
+  }
+
+  async #api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const runtime = this.#options.runtime;
+    const route = `${req.method} ${url.pathname}`;
+    const query = (name: string) => url.searchParams.get(name) || undefined;
+    const ready = (kind: string) =>
+      runtime.processes().filter((p) => p.kind === kind && p.status === 'ready' && p.address !== undefined);
+    switch (route) {
+      case 'GET /api/overview':
+        return sendJson(res, 200, {
+          system: runtime.system,
+          environment: runtime.environment,
+          gateway: runtime.gateway(),
+          tracesElsewhere: this.#options.tracesElsewhere,
+          spans: this.spans.spanCount,
+        });
+      case 'GET /api/resources':
+        return sendJson(res, 200, { processes: await withReadiness(runtime.processes()) });
+      case 'POST /api/resources/stop':
+      case 'POST /api/resources/start':
+      case 'POST /api/resources/restart': {
+        const services = servicesOf(await readJson(req, this.#bodyLimit));
+        const action = url.pathname.slice('/api/resources/'.length);
+        if (action !== 'start') await runtime.stop(services);
+        if (action !== 'stop') await runtime.start(services);
+        return sendJson(res, 200, { ok: true });
+      }
+      case 'GET /api/logs': {
+        const after = Number(query('after') ?? 0);
+        const lines = this.logs.query({
+          after: Number.isFinite(after) ? after : 0,
+          service: query('service'),
+          level: query('level'),
+          text: query('text'),
+          traceId: query('trace'),
+        });
+        return sendJson(res, 200, { last: this.logs.lastSeq, lines });
+      }
+      case 'GET /api/traces': {
+        const limit = Math.min(1000, Math.max(1, Number(query('limit') ?? 100) || 100));
+        const traces = this.spans.list({ service: query('service'), errors: query('errors') === '1', limit });
+        return sendJson(res, 200, { traces, tracesElsewhere: this.#options.tracesElsewhere });
+      }
+      case 'GET /api/metrics':
+        return sendJson(res, 200, {
+          methods: await this.#metrics.scrape(ready('service').map((p) => p.address!)),
+        });
+      case 'GET /api/services':
+        return sendJson(res, 200, {
+          services: await this.#explorer.services(
+            new Map(ready('service').map((p) => [p.service, p.address!])),
+          ),
+        });
+      case 'POST /api/call': {
+        const call = callRequestOf(await readJson(req, this.#bodyLimit));
+        const gateway = runtime.gateway();
+        if (!gateway) throw new HttpError(503, 'the gateway is not running');
+        return sendJson(res, 200, await this.#explorer.call(gateway, call));
+      }
+      case 'GET /api/events':
+        return sendJson(res, 200, await this.#eventsView().snapshot());
+      case 'POST /api/events/retry': {
+        const body = (await readJson(req, this.#bodyLimit)) as Record<string, unknown> | null;
+        const { database, schema, id } = body ?? {};
+        if (typeof database !== 'string' || typeof schema !== 'string' || typeof id !== 'string') {
+          throw new HttpError(400, 'expected {"database": "...", "schema": "...", "id": "..."}');
+        }
+        await this.#eventsView().retry(database, schema, id);
+        return sendJson(res, 200, { ok: true });
+      }
+    }
+    const trace = /^GET \/api\/traces\/([0-9a-fA-F]{32})$/.exec(route);
+    if (trace) {
+      const spans = this.spans.trace(trace[1]!);
+      if (!spans) throw new HttpError(404, `trace ${trace[1]} is not (or no longer) kept here`);
+      return sendJson(res, 200, { traceId: trace[1]!.toLowerCase(), spans });
+    }
+    throw new HttpError(404, `no such API: ${route}`);
+  }
+
+  #eventsView(): EventsView {
+    this.#events ??= new EventsView(this.#options.runtime.databases());
+    return this.#events;
+  }
+
+  async #asset(res: ServerResponse, name: string): Promise<void> {
+    const body = await readFile(join(assetsDir, name));
+    send(res, 200, contentTypes[name.split('.').pop()!]!, body);
+  }
+
+  #fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // ControlRequestError: the runner refused an action (an unknown service).
+    const status =
+      error instanceof HttpError ? error.status : error instanceof ControlRequestError ? 400 : 500;
+    const message = error instanceof Error ? error.message : String(error);
+    // Whatever is left of a refused body is not read: close the connection after answering.
+    if (!req.complete) res.setHeader('connection', 'close');
+    const wantsJson = (req.url ?? '').startsWith('/api/') || (req.url ?? '').startsWith('/v1/');
+    if (wantsJson) sendJson(res, status, { error: message });
+    else send(res, status, 'text/plain; charset=utf-8', `${message}\n`);
+  }
+}
+
+/** Each ready gateway and service instance with what its /readyz says (checks and their detail). */
+async function withReadiness(processes: readonly ProcessState[]): Promise<unknown[]> {
+  return Promise.all(
+    processes.map(async (process) => {
+      if (process.kind === 'postgres' || process.status !== 'ready' || !process.address) return process;
+      const readiness = await fetch(`http://${process.address}/readyz`, { signal: AbortSignal.timeout(2000) })
+        .then((response) => response.json())
+        .catch((error: Error) => ({ ready: false, error: error.message }));
+      return { ...process, readiness };
+    }),
+  );
+}
