@@ -26,3 +26,5 @@ export type { Registry, RegistryEvent, ServiceInstance, WatchOptions } from './r
 export { RegistryCache } from './registry/registry-cache.ts';
 export { type Runtime, runMain, runtimeFromEnv } from './service/run-main.ts';
 export { Service, type ServiceOptions } from './service/service.ts';
+export { startTracing, type Tracing } from './telemetry/tracing.ts';
+export { TracingSettingError } from './telemetry/tracing-env.ts';

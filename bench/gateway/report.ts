@@ -121,6 +121,8 @@ function goals(input: ReportInput): Goal[] {
     atLeast('(e) ≥ 0.5× (a) req/s', ratio('e', 'a'), 0.5),
     rssGoal('(c) berth service'),
     rssGoal('(c) berth gateway'),
+    // Only when (g) ran (--tracing): tracing every request costs at most 10% of (c)'s throughput.
+    ...(by.has('g') ? [atLeast('(g) traced ≥ 0.9× (c) req/s', ratio('g', 'c'), 0.9)] : []),
   ];
 }
 

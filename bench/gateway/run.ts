@@ -10,6 +10,9 @@
  *   (e) berth Service called directly (Connect JSON), one hop
  *   (f) as (c), with berth frames turned off (BERTH_CALL_PROTOCOL=http): the
  *       gateway calls the service over HTTP/1.1 keep-alive (undici)
+ *   (g) as (c), traced: every request sampled (OTEL_TRACES_SAMPLER=always_on, or
+ *       --trace-ratio), its spans exported over OTLP/HTTP protobuf to a local sink
+ *       that drops them (otlp-sink.ts); only with --tracing or in --targets
  *
  * Load: wrk with a POST script. Each target's processes are started fresh, given a
  * short idle (their RSS is read then), warmed up, measured (CPU time per request,
@@ -23,7 +26,10 @@
  *   --connections N  BENCH_CONNECTIONS  wrk connections (50)
  *   --threads N      BENCH_THREADS      wrk threads (2)
  *   --rounds N       BENCH_ROUNDS       repeat every target N times; medians are reported (1)
- *   --targets LIST   BENCH_TARGETS      e.g. c,e (all)
+ *   --targets LIST   BENCH_TARGETS      e.g. c,e (all but g)
+ *   --tracing        BENCH_TRACING=1    add (g), to compare with (c): tracing's cost
+ *   --trace-ratio R  BENCH_TRACE_RATIO  (g) keeps this share of traces
+ *                    (parentbased_traceidratio) instead of all (always_on)
  *   --idle MS        BENCH_IDLE_MS      idle time before reading RSS (2000)
  *   --profile DIR    BENCH_PROFILE_DIR  run berth's processes with --cpu-prof into DIR
  *   --berth-node-args="FLAGS"  BENCH_BERTH_NODE_ARGS  Node flags of berth's processes
@@ -44,7 +50,7 @@ import { type Measurement, machineFacts, type ProcessMemory, renderReport } from
 import { expectedAnswer, specification } from './vessels.ts';
 import { assertWrkInstalled, killWrk, runWrk, type WrkResult } from './wrk.ts';
 
-export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
+export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
 
 interface Started {
   readonly processes: ServerProcess[];
@@ -56,7 +62,7 @@ interface Started {
 interface Target {
   readonly id: TargetId;
   readonly title: string;
-  start(launch: Launcher): Promise<Started>;
+  start(launch: Launcher, settings: { readonly traceRatio: number | undefined }): Promise<Started>;
 }
 
 const json = { 'Content-Type': 'application/json' };
@@ -162,6 +168,29 @@ const targets: readonly Target[] = [
     title: 'berth Gateway /rpc → berth Service over HTTP/1.1',
     start: (launch) => startBerthPair(launch, { BERTH_CALL_PROTOCOL: 'http' }, ' (HTTP/1.1 calls)'),
   },
+  {
+    id: 'g',
+    title: 'berth Gateway /rpc → berth Service, traced (OTLP)',
+    async start(launch, { traceRatio }) {
+      const sink = launch.baseline('OTLP sink', 'otlp-sink.ts');
+      const address = await sink.listening(listenMs);
+      const sampler: Record<string, string> =
+        traceRatio === undefined
+          ? { OTEL_TRACES_SAMPLER: 'always_on' }
+          : { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: String(traceRatio) };
+      const pair = await startBerthPair(
+        launch,
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://${address}`,
+          ...sampler,
+          // Room for a second of spans at full load: the SDK drops what does not fit.
+          OTEL_BSP_MAX_QUEUE_SIZE: '65536',
+        },
+        ' (traced)',
+      );
+      return { ...pair, processes: [...pair.processes, sink] };
+    },
+  },
 ];
 
 /** Waits until the target answers the benchmark request correctly (the gateway may not see the service yet). */
@@ -199,6 +228,8 @@ function options() {
       profile: { type: 'string' },
       'berth-node-args': { type: 'string' },
       'memory-trace': { type: 'boolean' },
+      tracing: { type: 'boolean' },
+      'trace-ratio': { type: 'string' },
       write: { type: 'boolean' },
     },
   });
@@ -213,12 +244,18 @@ function options() {
   const wanted = (values.targets ?? env.BENCH_TARGETS ?? 'a,b,c,d,e,f').split(',').map((t) => t.trim());
   for (const id of wanted) {
     if (!targets.some((t) => t.id === id))
-      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e,f)`);
+      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e,f,g)`);
   }
+  if ((values.tracing ?? env.BENCH_TRACING === '1') && !wanted.includes('g')) wanted.push('g');
   const connections = positive('connections', values.connections ?? env.BENCH_CONNECTIONS, 50);
   const threads = positive('threads', values.threads ?? env.BENCH_THREADS, 2);
   if (threads > connections) throw new Error('--threads must not exceed --connections');
+  const ratio = values['trace-ratio'] ?? env.BENCH_TRACE_RATIO;
+  const traceRatio = ratio === undefined || ratio === '' ? undefined : Number(ratio);
+  if (traceRatio !== undefined && !(traceRatio >= 0 && traceRatio <= 1))
+    throw new Error(`--trace-ratio must be a number from 0 to 1, got "${ratio}"`);
   return {
+    traceRatio,
     durationS: positive('duration', values.duration ?? env.BENCH_DURATION, 10),
     warmupS: positive('warmup', values.warmup ?? env.BENCH_WARMUP, 3, 0),
     connections,
@@ -299,7 +336,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= opts.rounds; round++) {
       for (const target of opts.targets) {
         try {
-          const started = await target.start(launch);
+          const started = await target.start(launch, opts);
           await answersCorrectly(started, listenMs);
           await new Promise((done) => setTimeout(done, opts.idleMs));
           const key = (server: ServerProcess) => `(${target.id}) ${server.label}`;

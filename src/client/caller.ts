@@ -15,12 +15,15 @@ import { CanarySplit } from '../balancer/canary-split.ts';
 import { createBalancer } from '../balancer/create-balancer.ts';
 import { type EjectionOptions, Ejector } from '../balancer/ejection.ts';
 import { currentRequest, forwardableHeaders } from '../context/request-context.ts';
-import { Code, ConnectError } from '../errors/berth-error.ts';
-import { codecOf, isIdentity } from '../protocol/connect-unary.ts';
+import { Code, ConnectError, toConnectError } from '../errors/berth-error.ts';
+import { codecOf, decodeError, isIdentity } from '../protocol/connect-unary.ts';
 import { framesMetadataKey } from '../protocol/frames.ts';
 import { formatGrpcTimeout } from '../protocol/grpc-timeout.ts';
 import type { ServiceInstance } from '../registry/registry.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
+import { activeTracing } from '../telemetry/active.ts';
+import { rpcAttributes } from '../telemetry/rpc-names.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { FrameTransport } from './frame-transport.ts';
 import { HttpTransport } from './http-transport.ts';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
@@ -77,6 +80,28 @@ export interface CallRequest {
   readonly idempotent?: boolean;
   /** Default POST; GET is Connect's form for side-effect-free calls (HTTP/1.1 only). */
   readonly method?: 'GET' | 'POST';
+  /**
+   * When tracing: the span this call is part of, rather than a CLIENT span of its
+   * own; its context is what the instance is sent. The gateway passes its request's
+   * span, so a relayed call is one span there, not two.
+   */
+  readonly span?: CallSpan;
+}
+
+/** How an answer failed, for its span: nothing on success; for gRPC-Web, its `grpc-status`. */
+function failureOf(response: PostResult): [code?: Code, message?: string] {
+  if (response.status !== 200) {
+    const error = decodeError(response.status, response.body);
+    return [error.code, error.rawMessage];
+  }
+  const grpcStatus = Number(response.headers['grpc-status'] ?? 0);
+  return grpcStatus === 0 ? [] : [grpcStatus as Code];
+}
+
+function setServerAddress(span: CallSpan, address: string): void {
+  const separator = address.lastIndexOf(':');
+  span.setAttribute('server.address', address.slice(0, separator).replace(/^\[(.*)\]$/, '$1'));
+  span.setAttribute('server.port', Number(address.slice(separator + 1)));
 }
 
 export type CallTarget = Pick<CallRequest, 'service' | 'protoService'>;
@@ -121,7 +146,36 @@ export class ServiceCaller {
     });
   }
 
-  async call(request: CallRequest): Promise<CallResponse> {
+  /**
+   * One call, retried where safe. When tracing, the call is a CLIENT span (child of
+   * the active span; attempts are not spans of their own), or part of
+   * `request.span`, whose context goes out as `traceparent`/`tracestate`, in place
+   * of any the current request brought.
+   */
+  call(request: CallRequest): Promise<CallResponse> {
+    const tracing = activeTracing;
+    if (tracing === undefined || request.span !== undefined) return this.#call(request, request.span);
+    const { service, method } = rpcAttributes(request.path);
+    const system = request.contentType.startsWith('application/grpc') ? 'grpc' : 'connect_rpc';
+    const span = tracing.client(`${service}/${method}`, {
+      'rpc.system': system,
+      'rpc.service': service,
+      'rpc.method': method,
+    });
+    return this.#call(request, span).then(
+      (response) => {
+        span.endRpc(...failureOf(response));
+        return response;
+      },
+      (error: unknown) => {
+        const connectError = toConnectError(error);
+        span.endRpc(connectError.code, connectError.rawMessage);
+        throw error;
+      },
+    );
+  }
+
+  async #call(request: CallRequest, span: CallSpan | undefined): Promise<CallResponse> {
     const context = currentRequest();
     const now = Date.now();
     let deadline = now + (request.timeoutMs ?? this.#defaultTimeoutMs);
@@ -132,6 +186,7 @@ export class ServiceCaller {
     if (request.method !== 'GET') headers['content-type'] = request.contentType;
     if (!request.contentType.startsWith('application/grpc')) headers['connect-protocol-version'] = '1';
     headers['x-request-id'] ??= context?.requestId ?? randomUUID();
+    span?.inject(headers);
 
     const target = request.service ?? request.protoService ?? '?';
     // `vessel/VesselService/Create`, or the proto path alone when it names the target already.
@@ -149,6 +204,7 @@ export class ServiceCaller {
         throw lastError ?? new ConnectError(`no instance of "${target}" is available`, Code.Unavailable);
       }
       tried.add(instance.id);
+      if (span?.recording) setServerAddress(span, instance.address);
       // Unsaid (sendDeadline false), the call is still bounded: by this caller's own timer.
       if (request.sendDeadline !== false) {
         if (request.contentType.startsWith('application/grpc-web'))

@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
+import { activeTracing } from '../telemetry/active.ts';
 
 export interface RequestContext {
   /** Absolute time (ms since epoch) by which the whole call must finish. */
@@ -26,12 +27,13 @@ export function runInRequest<T>(context: RequestContext, fn: () => T): T {
 }
 
 /**
- * Runs `fn` with no request context: for resources that outlive the request that
- * happened to create them (a connection, a timer), so their callbacks do not carry
- * — and keep alive — that request's context.
+ * Runs `fn` with no request context, and outside any span: for resources that
+ * outlive the request that happened to create them (a connection, a timer), so
+ * their callbacks do not carry — and keep alive — that request's context.
  */
 export function outsideRequest<T>(fn: () => T): T {
-  return storage.exit(fn);
+  const tracing = activeTracing;
+  return tracing === undefined ? storage.exit(fn) : storage.exit(() => tracing.outsideSpans(fn));
 }
 
 /**

@@ -19,6 +19,7 @@ import { decodeError } from '../protocol/connect-unary.ts';
 import { clientDeadline } from '../protocol/grpc-timeout.ts';
 import type { RegistryCache } from '../registry/registry-cache.ts';
 import { readBody } from '../service/read-body.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { KnownServices } from './known-services.ts';
 
@@ -56,7 +57,10 @@ export class ConnectPassThrough {
     this.#options = options;
   }
 
-  /** `protoService` and `path` come from the URL; `url` keeps a GET's query (its message). */
+  /**
+   * `protoService` and `path` come from the URL; `url` keeps a GET's query (its
+   * message); the relayed call is part of `span`, the request's, when tracing.
+   */
   serve(
     protoService: string,
     path: string,
@@ -64,6 +68,7 @@ export class ConnectPassThrough {
     req: IncomingMessage,
     res: ServerResponse,
     cors: Record<string, string> | undefined,
+    span?: CallSpan,
   ): void {
     const started = performance.now();
     const contentType = req.headers['content-type'];
@@ -87,11 +92,11 @@ export class ConnectPassThrough {
       return;
     }
     if (req.method === 'GET') {
-      this.#relay(protoService, url, 'GET', Buffer.alloc(0), req, res, cors, started);
+      this.#relay(protoService, url, 'GET', Buffer.alloc(0), req, res, cors, started, span);
       return;
     }
     readBody(req, res, this.#options.bodyLimitBytes, {
-      onBody: (body) => this.#relay(protoService, path, 'POST', body, req, res, cors, started),
+      onBody: (body) => this.#relay(protoService, path, 'POST', body, req, res, cors, started, span),
       onTooLarge: () =>
         sendProtocolError(
           res,
@@ -114,6 +119,7 @@ export class ConnectPassThrough {
     res: ServerResponse,
     cors: Record<string, string> | undefined,
     started: number,
+    span: CallSpan | undefined,
   ): void {
     const headers = forwardableHeaders(req.headers);
     for (const name of protocolHeaders) {
@@ -133,6 +139,7 @@ export class ConnectPassThrough {
         headers,
         timeoutMs,
         sendDeadline: clientTimeoutMs !== undefined,
+        span,
       })
       .then(
         (response) => {

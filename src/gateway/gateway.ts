@@ -14,7 +14,10 @@
  *
  * Calls go through a ServiceCaller (registry cache, balancing, ejection, safe
  * retries). Errors answer micro's JSON `{id, code, detail, status}`, or the
- * caller's protocol for pass-through requests (error-answers.ts).
+ * caller's protocol for pass-through requests (error-answers.ts). When tracing,
+ * each call (every request but OPTIONS and the GETs of ops endpoints and static
+ * files) is one SERVER span, which the relayed call is part of (no CLIENT span of
+ * its own: the instance's span is its child).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -35,12 +38,14 @@ import {
 } from '../service/dual-protocol-server.ts';
 import { listenOps, type OpsListener } from '../service/ops-endpoints.ts';
 import { readBody } from '../service/read-body.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { ConnectPassThrough } from './connect-pass-through.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
 import { type Send, sendError } from './error-answers.ts';
 import { GrpcPassThrough } from './grpc-pass-through.ts';
 import { KnownServices } from './known-services.ts';
 import { OpsEndpoints, opsOnly } from './ops-endpoints.ts';
+import { serverSpan } from './request-span.ts';
 import {
   isJsonContentType,
   parseProtoPath,
@@ -204,8 +209,11 @@ export class Gateway {
     }
     // /rpc, the hot path, is no proto path: spared the regex.
     const proto = path === '/rpc' ? undefined : parseProtoPath(path);
+    const span = proto || req.method === 'POST' ? serverSpan(req, res, path) : undefined;
     if (proto) {
-      this.#connect.serve(proto.protoService, path, url, req, res, cors);
+      span?.setAttribute('rpc.service', proto.protoService);
+      span?.setAttribute('rpc.method', proto.method);
+      this.#connect.serve(proto.protoService, path, url, req, res, cors, span);
       return;
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -239,7 +247,7 @@ export class Gateway {
           this.#sendError(send, 'gateway', toConnectError(error));
           return;
         }
-        this.#forwardJson(target.service, target.method, target.requestJson, req, send, started);
+        this.#forwardJson(target.service, target.method, target.requestJson, req, send, started, span);
         return;
       }
       if (route) {
@@ -250,7 +258,7 @@ export class Gateway {
           this.#sendError(send, route.service, toConnectError(error));
           return;
         }
-        this.#forwardJson(route.service, route.method, requestJson, req, send, started);
+        this.#forwardJson(route.service, route.method, requestJson, req, send, started, span);
         return;
       }
       this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
@@ -291,7 +299,14 @@ export class Gateway {
     req: IncomingMessage,
     send: Send,
     started: number,
+    span: CallSpan | undefined,
   ): void {
+    if (span !== undefined) {
+      const dot = method.indexOf('.');
+      span.setAttribute('rpc.service', method.slice(0, dot));
+      span.setAttribute('rpc.method', method.slice(dot + 1));
+      span.setAttribute('berth.service', service);
+    }
     const instances = this.cache.instances(service);
     if (instances.length === 0) {
       this.#sendError(send, service, this.#known.missingService(service));
@@ -323,6 +338,7 @@ export class Gateway {
         headers: forwardableHeaders(req.headers),
         timeoutMs: this.#timeoutMs,
         idempotent: instances.some((instance) => instance.idempotentEndpoints?.includes(method)),
+        span,
       })
       .then(
         (response) => {

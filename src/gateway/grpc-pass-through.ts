@@ -10,6 +10,7 @@ import { Code, ConnectError } from '../errors/berth-error.ts';
 import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { Http2Upstreams } from './grpc-proxy.ts';
 import type { KnownServices } from './known-services.ts';
+import { serverSpan } from './request-span.ts';
 import { parseProtoPath } from './rpc-request.ts';
 
 export interface GrpcPassThroughOptions {
@@ -31,7 +32,14 @@ export class GrpcPassThrough {
 
   serve(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const query = req.url.indexOf('?');
-    const proto = parseProtoPath(query === -1 ? req.url : req.url.slice(0, query));
+    const path = query === -1 ? req.url : req.url.slice(0, query);
+    const proto = parseProtoPath(path);
+    // No CLIENT span of its own: the relayed stream carries this span's context.
+    const span = serverSpan(req, res, path);
+    span?.setAttribute(
+      'rpc.system',
+      req.headers['content-type']?.startsWith('application/grpc') ? 'grpc' : 'connect_rpc',
+    );
     const instance = proto ? this.#options.caller.pick({ protoService: proto.protoService }) : undefined;
     if (!proto || !instance) {
       const error = proto
@@ -41,6 +49,8 @@ export class GrpcPassThrough {
       sendMissingService(res, req.headers['content-type'], error);
       return;
     }
+    span?.setAttribute('rpc.service', proto.protoService);
+    span?.setAttribute('rpc.method', proto.method);
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {
       this.#upstreams ??= new Http2Upstreams();
       // The gateway's deadline bounds unary calls (the instance lists them); streams only the client's.
@@ -50,7 +60,7 @@ export class GrpcPassThrough {
         timeoutMs: unary ? this.#options.timeoutMs : undefined,
         bodyLimitBytes: this.#options.bodyLimitBytes,
       };
-      relayHttp2(this.#upstreams, instance.address, req, res, limits, (outcome, error) => {
+      relayHttp2(this.#upstreams, instance.address, req, res, limits, span, (outcome, error) => {
         this.#options.caller.report(instance, outcome);
         if (error === undefined || res.headersSent) return;
         sendProtocolError(

@@ -16,6 +16,7 @@ import { Code, ConnectError } from '../errors/berth-error.ts';
 import { EnvelopeMeter } from '../protocol/envelope-meter.ts';
 import { clientDeadline, formatGrpcTimeout } from '../protocol/grpc-timeout.ts';
 import { resetWhenAnswered } from '../service/unread-requests.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { sendProtocolError } from './error-answers.ts';
 
 const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
@@ -59,7 +60,7 @@ export interface RelayLimits {
 }
 
 /**
- * Relays one request. `onSettled` is called once: with `reached` when the instance
+ * Relays one request, with `span`'s trace context when tracing. `onSettled` is called once: with `reached` when the instance
  * answered, or with the error when it could not be reached (connection refused or
  * lost before any answer), so the balancer and ejector learn either way.
  *
@@ -75,6 +76,7 @@ export function relayHttp2(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
   limits: RelayLimits,
+  span: CallSpan | undefined,
   onSettled: (outcome: CallOutcome, error?: Error) => void,
 ): void {
   let settled = false;
@@ -98,6 +100,8 @@ export function relayHttp2(
   }
   headers[HTTP2_HEADER_METHOD] = req.method;
   headers[HTTP2_HEADER_PATH] = req.url;
+  // The gateway's span, in place of the client's traceparent: the instance's span is its child.
+  span?.inject(headers);
   if (given && timeoutMs !== undefined) {
     headers[given.header] =
       given.header === 'grpc-timeout' ? formatGrpcTimeout(timeoutMs) : String(timeoutMs);

@@ -18,7 +18,8 @@
  *   BERTH_GATEWAY_KEEP_ALIVE_TIMEOUT_MS  --keep-alive-timeout  idle HTTP/1.1 connection closed after, default 5000
  *   BERTH_GATEWAY_IDLE_TIMEOUT_MS        --idle-timeout        idle HTTP/2 connection closed after, default 30000
  *   BERTH_GATEWAY_MAX_CONNECTIONS        --max-connections     open connections at most, default 10000
- *   BERTH_REGISTRY, BERTH_REGISTRY_DIR, LOG_LEVEL, LOG_FORMAT as for services (run-main.ts)
+ *   BERTH_REGISTRY, BERTH_REGISTRY_DIR, LOG_LEVEL, LOG_FORMAT, OTEL_* as for services (run-main.ts);
+ *   service.name defaults to `gateway`
  *
  * SIGTERM/SIGINT stop it gracefully (drain, then exit 0).
  */
@@ -28,6 +29,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Registry } from '../registry/registry.ts';
 import { resolveConnectionLimits } from '../service/dual-protocol-server.ts';
 import { type Runtime, runtimeFromEnv } from '../service/run-main.ts';
+import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 import type { GatewayOptions } from './gateway.ts';
 
 /** Each setting's command-line flag and environment variable. */
@@ -184,8 +186,10 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   let runtime: Runtime;
+  let tracing: Tracing;
   try {
     runtime = await runtimeFromEnv(process.env);
+    tracing = await startTracing(process.env, { serviceName: 'gateway' });
   } catch (error) {
     process.stderr.write(`gateway: ${(error as Error).message}\n`);
     return 1;
@@ -205,6 +209,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await runtime.registry.close();
+    await tracing.shutdown();
   }
 }
 

@@ -9,10 +9,12 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Registry } from '@bufbuild/protobuf';
 import type { ConnectRouter, Interceptor } from '@connectrpc/connect';
 import { type RequestContext, runInRequest } from '../context/request-context.ts';
+import { ConnectError } from '../errors/berth-error.ts';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import type { HealthState } from '../health/health.ts';
 import type { Logger } from '../log/logger.ts';
 import { clientDeadline } from '../protocol/grpc-timeout.ts';
+import { activeTracing } from '../telemetry/active.ts';
 
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -68,7 +70,11 @@ export class ConnectAdapter {
   }
 }
 
-/** Carries deadline, request id and metadata into handlers served by connect-node. */
+/**
+ * Carries deadline, request id and metadata into handlers served by connect-node,
+ * and when tracing runs each in a server span. A streaming call's span ends when
+ * its handler has returned the response, not when the stream is done.
+ */
 function contextInterceptor(newRequestId: () => string): Interceptor {
   return (next) => (request) => {
     const timeoutMs = clientDeadline((name) => request.header.get(name))?.timeoutMs;
@@ -81,6 +87,29 @@ function contextInterceptor(newRequestId: () => string): Interceptor {
       requestId: headers['x-request-id'] ?? newRequestId(),
       headers,
     };
-    return runInRequest(context, () => next(request));
+    const tracing = activeTracing;
+    if (tracing === undefined) return runInRequest(context, () => next(request));
+    const system = headers['content-type']?.startsWith('application/grpc') ? 'grpc' : 'connect_rpc';
+    const span = tracing.server(
+      `${request.service.typeName}/${request.method.name}`,
+      headers,
+      { 'rpc.system': system, 'rpc.service': request.service.typeName, 'rpc.method': request.method.name },
+      system,
+    );
+    return runInRequest(context, () =>
+      span
+        .run(() => next(request))
+        .then(
+          (response) => {
+            span.endRpc();
+            return response;
+          },
+          (error: unknown) => {
+            const connectError = ConnectError.from(error);
+            span.endRpc(connectError.code, connectError.rawMessage);
+            throw error;
+          },
+        ),
+    );
   };
 }

@@ -11,12 +11,14 @@
  *   BERTH_ADVERTISE_HOST address others use (Kubernetes: the pod IP)
  *   BERTH_OPS_PORT       serve /healthz, /readyz, /metrics on this port only (Kubernetes: 9090)
  *   LOG_LEVEL, LOG_FORMAT=json|pretty
+ *   OTEL_*              tracing (../telemetry/tracing.ts); service.name defaults to the service's name
  */
 import type { Logger } from '../log/logger.ts';
 import { loggerFromEnv } from '../log/logger.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import type { Registry } from '../registry/registry.ts';
+import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 import type { Service } from './service.ts';
 
 export interface Runtime {
@@ -90,8 +92,9 @@ export async function registryFromEnv(
 }
 
 /**
- * Builds the service with `build`, starts it and stops it gracefully on
- * SIGTERM/SIGINT (exit 0). A failure to build or start prints the reason and exits 1.
+ * Builds the service with `build`, starts tracing (when OTEL_* ask for it) and the
+ * service, and stops both gracefully on SIGTERM/SIGINT (exit 0), the spans still
+ * buffered exported first. A failure to build or start prints the reason and exits 1.
  */
 export async function runMain(build: (runtime: Runtime) => Promise<Service> | Service): Promise<void> {
   let runtime: Runtime;
@@ -102,8 +105,11 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
     process.exit(1);
   }
   let service: Service;
+  let tracing: Tracing;
   try {
     service = await build(runtime);
+    // After build: the service's name is the default service.name. Spans need none before start().
+    tracing = await startTracing(runtime.env, { serviceName: service.name });
     await service.start({ opsPort: runtime.opsPort });
   } catch (error) {
     runtime.logger.fatal({ err: error }, (error as Error).message);
@@ -122,6 +128,7 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
     void service
       .stop()
       .then(() => runtime.registry.close())
+      .then(() => tracing.shutdown())
       .then(
         () => process.exit(0),
         (error: unknown) => {

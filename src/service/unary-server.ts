@@ -27,6 +27,8 @@ import {
   type UnaryCodec,
 } from '../protocol/connect-unary.ts';
 import { typeRegistryOf } from '../protocol/type-registry.ts';
+import { activeTracing } from '../telemetry/active.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { UnaryHandlerContext } from './handler-context.ts';
 import { readBody } from './read-body.ts';
 
@@ -38,6 +40,10 @@ export interface UnaryRoute {
   readonly impl: (request: unknown, context: HandlerContext) => unknown;
   /** `VesselService.Create`, the label used in metrics and logs. */
   readonly label: string;
+  /** `shippy.vessel.v1.VesselService/Create`, the name of its server spans. */
+  readonly spanName: string;
+  /** Its server spans' attributes, made once. */
+  readonly spanAttributes: Readonly<Record<string, string>>;
 }
 
 /** Sends a unary call's answer, whatever carried the call (HTTP/1.1 or a frame). */
@@ -95,6 +101,12 @@ export class UnaryServer {
         output: method.output,
         impl: fn.bind(impl) as UnaryRoute['impl'],
         label: `${schema.name}.${method.name}`,
+        spanName: `${schema.typeName}/${method.name}`,
+        spanAttributes: {
+          'rpc.system': 'connect_rpc',
+          'rpc.service': schema.typeName,
+          'rpc.method': method.name,
+        },
       };
       this.#routes.set(`/${schema.typeName}/${method.name}`, route);
       // The short form `/<Service>/<Method>` is what the gateway calls: it knows a
@@ -169,8 +181,9 @@ export class UnaryServer {
 
   /**
    * One unary call, whatever carried it: decode, run the handler inside its request
-   * context (deadline, request id, metadata), encode, and reply exactly once,
-   * with a DeadlineExceeded error if the deadline passes first.
+   * context (deadline, request id, metadata) and, when tracing, its server span
+   * (child of the call's `traceparent`), encode, and reply exactly once, with a
+   * DeadlineExceeded error if the deadline passes first.
    */
   answer(
     route: UnaryRoute,
@@ -197,6 +210,7 @@ export class UnaryServer {
     let expiry: PendingDeadline | undefined;
     let context: UnaryHandlerContext | undefined;
     let finished = false;
+    const span: CallSpan | undefined = activeTracing?.server(route.spanName, headers, route.spanAttributes);
     /** Replies once: with the answer, or (given `error`) with that error encoded. */
     const finish = (status: number, answer: string | Buffer, error?: ConnectError) => {
       if (finished) return;
@@ -210,6 +224,7 @@ export class UnaryServer {
         error === undefined ? 'ok' : codeToString(error.code),
         (performance.now() - started) / 1000,
       );
+      span?.endRpc(error?.code, error?.rawMessage);
     };
     const fail = (error: unknown) => {
       // A handler that gave up because its context's signal fired at the deadline
@@ -227,7 +242,7 @@ export class UnaryServer {
         fail(new ConnectError('deadline exceeded', Code.DeadlineExceeded)),
       );
     }
-    runInRequest({ deadline, requestId, headers }, () => {
+    const handle = () => {
       try {
         const message = decodeMessage(route.input, codec, body, this.typeRegistry);
         context = new UnaryHandlerContext(
@@ -248,7 +263,8 @@ export class UnaryServer {
       } catch (error) {
         fail(error);
       }
-    });
+    };
+    runInRequest({ deadline, requestId, headers }, span === undefined ? handle : () => span.run(handle));
   }
 
   replyTooLarge(route: UnaryRoute, reply: UnaryReply, size: number): void {
