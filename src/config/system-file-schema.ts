@@ -88,11 +88,26 @@ function imageNeedsNoUrl(
 export const RESOURCE_KINDS = ['postgres', 'nats'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
+// On Kubernetes: a HorizontalPodAutoscaler keeps replicas between min and max at `cpu` % average utilization.
+const autoscaleInput = z
+  .strictObject({
+    min: z.int().min(1).max(1000),
+    max: z.int().min(1).max(1000),
+    cpu: z.int().min(1).max(100),
+  })
+  .refine((autoscale) => autoscale.min <= autoscale.max, {
+    error: (issue) => {
+      const { min, max } = issue.input as { min: number; max: number };
+      return `min (${min}) must not exceed max (${max})`;
+    },
+  });
+
 const serviceInput = z.strictObject({
   path: z.string().min(1).optional(),
   entry: z.string().min(1).optional(),
   port: port.optional(),
   replicas: z.int().min(1).max(1000).optional(),
+  autoscale: autoscaleInput.optional(),
   uses: z.array(z.enum(RESOURCE_KINDS)).optional(),
   dependsOn: z.array(name).optional(),
   secrets: z
@@ -123,6 +138,31 @@ const gatewayInput = z.strictObject({
   keepAliveTimeoutMs: z.int().positive().optional(),
   idleTimeoutMs: z.int().positive().optional(),
   maxConnections: z.int().positive().optional(),
+});
+
+// Traces of every Deployment (Kubernetes), as the OTEL_* variables the pods get (docs/telemetry.md).
+const telemetryInput = z.strictObject({
+  otlpEndpoint: z
+    .string()
+    .regex(/^https?:\/\/[^/]/, {
+      error: 'expected an http:// or https:// URL such as http://otel-collector:4318',
+    })
+    .refine((url) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/i.test(url), {
+      error: 'a password in berth.yaml ends up in git and in every Deployment: leave it out of the URL',
+    })
+    .optional(),
+  protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
+  sampler: z
+    .enum([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ])
+    .optional(),
+  samplerArg: z.number().min(0).max(1).optional(),
 });
 
 const postgresInput = z
@@ -176,6 +216,7 @@ const overlayInput = z.strictObject({
   build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
+  telemetry: telemetryInput.optional(),
   services: z.record(serviceName, serviceInput).optional(),
 });
 
@@ -186,6 +227,7 @@ export const systemInput = z.strictObject({
   build: buildInput.optional(),
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
+  telemetry: telemetryInput.optional(),
   services: z.record(serviceName, serviceInput),
   environments: z
     .record(z.string().regex(/^[\w.-]+$/, { error: 'expected an environment name' }), overlayInput)
@@ -195,3 +237,4 @@ export const systemInput = z.strictObject({
 export type SystemInput = z.output<typeof systemInput>;
 export type OverlayInput = z.output<typeof overlayInput>;
 export type ServiceInput = z.output<typeof serviceInput>;
+export type TelemetryInput = z.output<typeof telemetryInput>;

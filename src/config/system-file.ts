@@ -22,12 +22,18 @@
  *     postgres: { embedded: true }  #   gets the embedded default. postgres: { url: postgres://... }
  *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise;
  *                                   #   { image: ... } for the in-cluster server's image
+ *   telemetry:                      # optional; on Kubernetes every Deployment (gateway too) gets
+ *     otlpEndpoint: http://otel-collector:4318   # OTEL_EXPORTER_OTLP_ENDPOINT, and with them
+ *     protocol: http/protobuf       #   OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, http/json, grpc),
+ *     sampler: parentbased_traceidratio   # OTEL_TRACES_SAMPLER and
+ *     samplerArg: 0.1               #   OTEL_TRACES_SAMPLER_ARG (docs/telemetry.md)
  *   services:                       # required; keys are service names (same rule as system)
  *     vessel:                       # an empty entry (`vessel:`) takes every default
  *       path: vessel                # folder relative to berth.yaml; default: the service name
  *       entry: main.ts              # entry file inside path; default main.ts
  *       port: 0                     # 0 = any free port; default 0
  *       replicas: 1                 # 1..1000; default 1
+ *       autoscale: { min: 2, max: 10, cpu: 70 }  # Kubernetes HPA instead of replicas (min ≤ max, cpu 1..100 %)
  *       uses: [postgres]            # resources it needs (postgres, nats); default []
  *       dependsOn: [user]           # services that must be ready before it starts; default []
  *       env: { KEY: value }         # extra environment variables; default {}
@@ -39,7 +45,8 @@
  *                                   #   system's .proto files declare in package <system>.<name>[.*]
  *   environments:                   # optional overlays by environment name (dev, production, any)
  *     production:
- *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, services as above;
+ *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, telemetry,
+ *                                   #   services as above;
  *       registry: registry.example.com/shippy
  *       services: { vessel: { replicas: 3 } }   # services must exist in the base `services`
  *
@@ -76,6 +83,7 @@ export type {
   ResourceSpecs,
   ServiceSpec,
   SystemFile,
+  TelemetrySpec,
 } from './system-spec.ts';
 
 /** Defaults, in one place. */
@@ -204,6 +212,16 @@ function resolveSystemFile(
       if (!seen.has(message)) report(keyOf(start, 'dependsOn'), message);
       seen.add(message);
     }
+    for (const serviceName of serviceNames) {
+      const spec = merged(input.services[serviceName], overlay?.services?.[serviceName]);
+      const message = `service "${serviceName}" sets both replicas and autoscale: the autoscaler sets the replicas (autoscale.min is the least), so keep one`;
+      if (spec.replicas !== undefined && spec.autoscale !== undefined && !seen.has(message)) {
+        // The key this overlay adds, when the overlay is to blame.
+        const blamed = keyOf(serviceName, 'autoscale')[0] === 'environments' ? 'autoscale' : 'replicas';
+        report(keyOf(serviceName, blamed), message);
+        seen.add(message);
+      }
+    }
     const ports = new Map<number, string>([[resolved.gateway.port, 'the gateway']]);
     for (const service of Object.values(resolved.services)) {
       if (service.port === 0) continue;
@@ -233,6 +251,7 @@ function resolveSystemFile(
 function resolveFor(input: SystemInput, env: string | undefined, file: string, root: string): SystemFile {
   const overlay: OverlayInput = (env !== undefined ? input.environments?.[env] : undefined) ?? {};
   const gateway = merged(input.gateway, overlay.gateway);
+  const telemetry = merged(input.telemetry, overlay.telemetry);
   const resources = { ...input.resources, ...overlay.resources };
   const services: Record<string, ServiceSpec> = {};
   for (const [serviceName, base] of Object.entries(input.services)) {
@@ -245,7 +264,8 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       dir,
       entry: resolve(dir, spec.entry ?? SYSTEM_DEFAULTS.service.entry),
       port: spec.port ?? SYSTEM_DEFAULTS.service.port,
-      replicas: spec.replicas ?? SYSTEM_DEFAULTS.service.replicas,
+      replicas: spec.replicas ?? spec.autoscale?.min ?? SYSTEM_DEFAULTS.service.replicas,
+      ...(spec.autoscale ? { autoscale: spec.autoscale } : {}),
       uses: [...new Set(spec.uses ?? [])],
       dependsOn: [...new Set(spec.dependsOn ?? [])],
       env: Object.fromEntries(Object.entries(spec.env ?? {}).map(([k, v]) => [k, String(v)])),
@@ -301,6 +321,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
           }
         : {}),
     },
+    ...(Object.keys(telemetry).length > 0 ? { telemetry } : {}),
     services,
     environments: Object.keys(input.environments ?? {}),
   };

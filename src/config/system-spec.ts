@@ -21,7 +21,10 @@ export interface ServiceSpec {
   readonly entry: string;
   /** 0 = any free port. */
   readonly port: number;
+  /** Pods on Kubernetes and local instances; with `autoscale`, its `min`. */
   readonly replicas: number;
+  /** Kubernetes: a HorizontalPodAutoscaler sets the replicas (the Deployment then has none). */
+  readonly autoscale?: AutoscaleSpec;
   readonly uses: readonly ResourceKind[];
   readonly dependsOn: readonly string[];
   readonly env: Readonly<Record<string, string>>;
@@ -33,6 +36,13 @@ export interface ServiceSpec {
    * those the system's .proto files declare in its package (src/kube/proto-services.ts).
    */
   readonly serves: readonly string[] | undefined;
+}
+
+/** berth.yaml `autoscale`: replicas between `min` and `max`, at `cpu` % average CPU utilization. */
+export interface AutoscaleSpec {
+  readonly min: number;
+  readonly max: number;
+  readonly cpu: number;
 }
 
 export interface GatewaySpec {
@@ -94,6 +104,14 @@ export interface ResourceSpecs {
   readonly nats?: NatsSpec;
 }
 
+/** berth.yaml `telemetry`: where every Deployment's traces go (docs/telemetry.md). */
+export interface TelemetrySpec {
+  readonly otlpEndpoint?: string;
+  readonly protocol?: 'http/protobuf' | 'http/json' | 'grpc';
+  readonly sampler?: string;
+  readonly samplerArg?: number;
+}
+
 export interface SystemFile {
   /** Absolute path of berth.yaml. */
   readonly file: string;
@@ -107,6 +125,8 @@ export interface SystemFile {
   readonly build: BuildSpec;
   readonly gateway: GatewaySpec;
   readonly resources: ResourceSpecs;
+  /** Unset: the pods trace only if their own `env` says so. */
+  readonly telemetry?: TelemetrySpec;
   /** Services in file order; see startOrder() for the order to start them. */
   readonly services: Readonly<Record<string, ServiceSpec>>;
   /** Names of the overlays the file defines. */

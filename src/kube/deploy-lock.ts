@@ -27,7 +27,11 @@ export interface DeployLockOptions {
   readonly holder?: string;
 }
 
-export class DeployLockedError extends Error {}
+/** A deploy that did not start because of the cluster's state, not its release: nothing was changed. */
+export class DeployRefusedError extends Error {}
+
+/** Another deploy of the system holds the lock. */
+export class DeployLockedError extends DeployRefusedError {}
 
 export function deployLockName(system: string): string {
   return `${system}-deploy`;
@@ -106,8 +110,9 @@ export async function acquireDeployLock(
         current = fresh;
         return;
       }
+      // Not a refusal: this deploy may have changed things before it stopped.
       lost.abort(
-        new DeployLockedError(
+        new Error(
           `lost the deploy lock of ${system} in namespace ${namespace}: ${fresh?.spec?.holderIdentity || 'nobody'} holds Lease ${name} now (this deploy's renewals failed for ${durationSeconds} s); check the cluster with "berth status", then deploy again`,
         ),
       );

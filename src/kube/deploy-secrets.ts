@@ -14,9 +14,14 @@ import { postgresSecret } from './stateful-resources.ts';
 /**
  * Creates the Secrets the system needs and does not have yet, with generated
  * values; an existing one only gets the keys it lacks (a secret added to
- * berth.yaml later), so values, once made, never change.
+ * berth.yaml later), so values, once made, never change. Names those it created or added to.
  */
-export async function ensureSecrets(client: KubeClient, release: Release, progress: Progress): Promise<void> {
+export async function ensureSecrets(
+  client: KubeClient,
+  release: Release,
+  progress: Progress,
+): Promise<string[]> {
+  const changed: string[] = [];
   const { system } = release;
   const generate = () => randomBytes(32).toString('base64url');
   for (const [name, keys] of Object.entries(requiredSecrets(system))) {
@@ -30,6 +35,7 @@ export async function ensureSecrets(client: KubeClient, release: Release, progre
         ? // The URL carries the password the StatefulSet starts with.
           { password, url: `postgres://postgres:${password}@postgres.${system.namespace}.svc:5432/postgres` }
         : Object.fromEntries(missing.map((secretKey) => [secretKey, generate()]));
+    changed.push(name);
     if (existing) {
       await client.mergePatch('v1', 'Secret', system.namespace, name, { stringData: values });
       progress.note(`added ${missing.join(', ')} to secret ${name} (generated)`);
@@ -48,4 +54,5 @@ export async function ensureSecrets(client: KubeClient, release: Release, progre
     });
     progress.note(`created secret ${name} (generated; kept across deploys)`);
   }
+  return changed;
 }

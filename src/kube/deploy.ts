@@ -5,28 +5,34 @@
  *     object is validated by a server-side dry run (strict fields): if the API
  *     server rejects one, nothing changes.
  *  2. Generated Secrets (created once, values never overwritten, never rendered).
- *  3. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, policies), server-side apply.
+ *  3. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, HPAs, policies),
+ *     server-side apply.
  *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
- *  5. Deployments applied; each whose spec changed is watched with live progress.
+ *  5. Deployments applied (an autoscaled one's replicas handed over first:
+ *     autoscaler.ts); each whose spec changed is watched with live progress.
  *  6. If any rollout fails (progress deadline, crash loop, never ready): every
  *     Deployment this deploy changed is put back exactly as it was before it
  *     (the revision it ran, or its replica count) and waited for, and the result
  *     says why, per service. The deploy is recorded in the history ConfigMap.
- *  7. On success, objects the system no longer renders are pruned (only those
- *     labelled part-of=<system> and managed-by=berth), and the deploy is recorded.
- * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears.
+ *  7. On success, objects the system no longer renders are pruned (prune.ts),
+ *     and the deploy is recorded.
+ * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears,
+ * and the outcome is `unchanged`. What each apply changed is noted for the result.
+ * A deploy refused before it starts (lock held, canary running) or stopped by an
+ * error throws; the CLI names those outcomes `refused` and `failed`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
-import { acquireDeployLock, type DeployLockOptions } from './deploy-lock.ts';
+import { handOverReplicas } from './autoscaler.ts';
+import { acquireDeployLock, type DeployLockOptions, DeployRefusedError } from './deploy-lock.ts';
 import { ensureSecrets } from './deploy-secrets.ts';
-import { KubeApiError, type KubeClient } from './kube-client.ts';
-import { renderManifests } from './manifests.ts';
-import { managedBy } from './object-meta.ts';
+import { renderRelease, validate } from './dry-run.ts';
+import type { KubeClient } from './kube-client.ts';
+import type { ObjectRef } from './object-meta.ts';
 import type { Progress } from './progress.ts';
+import { prune } from './prune.ts';
 import type { Release } from './release.ts';
 import { readHistory, recordHistory } from './release-history.ts';
-import { podProblem, revisionOf, undoRollout, waitForRollout } from './rollout.ts';
+import { revisionOf, undoRollout, waitForRollout, waitForStatefulSet } from './rollout.ts';
 
 export interface DeployOptions {
   readonly client: KubeClient;
@@ -44,80 +50,55 @@ export type ServiceOutcome =
   | { readonly name: string; readonly result: 'unchanged' | 'updated'; readonly revision: number }
   | {
       readonly name: string;
-      readonly result: 'failed';
+      /** `failed`: its own rollout failed; `rolled-back`: it went back because another one failed. */
+      readonly result: 'failed' | 'rolled-back';
       readonly reason: string;
       readonly rolledBackTo?: number;
-    }
-  | {
-      readonly name: string;
-      readonly result: 'rolled-back';
-      readonly reason: string;
-      readonly rolledBackTo?: number;
+      /** Whether it runs again exactly what it ran before this deploy. */
+      readonly restored: boolean;
     };
 
+/** How a deploy that ran ended: `rolled-back` if every changed Deployment is back as before, else `failed`. */
+export type DeployOutcome = 'deployed' | 'unchanged' | 'rolled-back' | 'failed';
+
 export interface DeployResult {
-  readonly ok: boolean;
+  readonly outcome: DeployOutcome;
   readonly deployNumber: number;
   readonly services: ServiceOutcome[];
-  readonly pruned: string[];
+  /** What this deploy created or changed (generated Secrets too), in the order it applied them. */
+  readonly changed: ObjectRef[];
+  readonly pruned: ObjectRef[];
+  /** Each Deployment's revision before (null: it is new) and after this deploy. */
+  readonly revisions: Record<string, { readonly from: number | null; readonly to: number }>;
+  /** Why it rolled back, per failed service. */
+  readonly reason?: string;
 }
 
 const workloadKinds = new Set(['Deployment', 'StatefulSet']);
-/** Kinds berth renders inside the namespace, hence the ones it may prune. */
-const prunableKinds: Array<[string, string]> = [
-  ['apps/v1', 'Deployment'],
-  ['apps/v1', 'StatefulSet'],
-  ['v1', 'Service'],
-  ['v1', 'ConfigMap'],
-  ['v1', 'ServiceAccount'],
-  ['policy/v1', 'PodDisruptionBudget'],
-  ['rbac.authorization.k8s.io/v1', 'Role'],
-  ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
-  ['networking.k8s.io/v1', 'NetworkPolicy'],
-];
 
-function key(object: KubernetesObject): string {
-  return `${object.kind}/${object.metadata?.name}`;
-}
-
-async function waitForStatefulSet(
+/**
+ * Server-side applies `object` over `current` (what the cluster had); whether
+ * that changed it: its generation, for kinds that have one (status updates by
+ * controllers do not count), else its resourceVersion.
+ */
+async function applyChanges(
   client: KubeClient,
-  object: V1StatefulSet,
-  options: DeployOptions,
-): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  const name = object.metadata!.name!;
-  while (true) {
-    const current = await client.get<V1StatefulSet>(
-      'apps/v1',
-      'StatefulSet',
-      object.metadata?.namespace,
-      name,
-    );
-    const want = current?.spec?.replicas ?? 1;
-    const status = current?.status;
-    const ready = status?.readyReplicas ?? 0;
-    const fresh = (status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
-    // Ready pods of the old revision are not done: every pod must run the new one.
-    const updated =
-      status?.updateRevision === undefined ||
-      (status.currentRevision === status.updateRevision && (status.updatedReplicas ?? 0) >= want);
-    const done = ready >= want && fresh && updated;
-    options.progress.update(
-      name,
-      `${done ? '✓' : '…'} ${ready}/${want} ready${updated ? '' : `, ${status?.updatedReplicas ?? 0}/${want} updated`}`,
-    );
-    if (done) return;
-    const problem = current && (await podProblem(client, current));
-    if (problem?.fatal) throw new Error(`${name} cannot become ready: ${problem.detail}`);
-    if (Date.now() > deadline) {
-      // A claim no volume can satisfy is the usual cause: name it.
-      const cause = problem ? `; ${problem.detail}` : '';
-      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)${cause}`);
-    }
-    await sleep(1000, undefined, { signal: options.signal });
-  }
+  object: KubernetesObject,
+  current: KubernetesObject | undefined,
+): Promise<boolean> {
+  const applied = await client.apply(object);
+  if (!current) return true;
+  const version = (meta: KubernetesObject['metadata']) => meta?.generation ?? meta?.resourceVersion;
+  return version(applied.metadata) !== version(current.metadata);
 }
+
+const currentOf = (client: KubeClient, object: KubernetesObject) =>
+  client.get<KubernetesObject>(
+    object.apiVersion!,
+    object.kind!,
+    object.metadata?.namespace,
+    object.metadata!.name!,
+  );
 
 /**
  * A deploy would prune a running canary (it is not part of the rendered release)
@@ -135,29 +116,12 @@ async function refuseDuringCanary(client: KubeClient, release: Release): Promise
     (deployment) => deployment.metadata?.labels?.['app.kubernetes.io/name'] ?? deployment.metadata?.name,
   );
   if (services.length === 0) return;
-  throw new Error(
+  throw new DeployRefusedError(
     `a canary is running for ${services.join(', ')}; nothing was changed. Finish it first: ` +
       services
         .map((service) => `berth canary promote ${service}, or berth canary abort ${service}`)
         .join('; '),
   );
-}
-
-async function prune(client: KubeClient, release: Release, rendered: KubernetesObject[]): Promise<string[]> {
-  const { system } = release;
-  const wanted = new Set(rendered.map(key));
-  const selector = `app.kubernetes.io/part-of=${system.system},app.kubernetes.io/managed-by=${managedBy}`;
-  const pruned: string[] = [];
-  for (const [apiVersion, kind] of prunableKinds) {
-    const list = await client.list<KubernetesObject>(apiVersion, kind, system.namespace, selector);
-    for (const object of list.items) {
-      const id = `${kind}/${object.metadata?.name}`;
-      if (wanted.has(id)) continue;
-      await client.delete(apiVersion, kind, system.namespace, object.metadata!.name!);
-      pruned.push(id);
-    }
-  }
-  return pruned;
 }
 
 /**
@@ -175,7 +139,13 @@ async function rollBack(
   const { client, release, progress } = options;
   const namespace = release.system.namespace;
   const because = reason ?? 'rolled back because another service failed';
-  if (!previous) return { name, result: 'failed', reason: reason ?? 'new service; nothing to roll back to' };
+  if (!previous)
+    return {
+      name,
+      result: 'failed',
+      reason: reason ?? 'new service; nothing to roll back to',
+      restored: false,
+    };
   const revision = revisionOf(previous);
   try {
     const current = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
@@ -195,33 +165,36 @@ async function rollBack(
       label: `${name} (rollback)`,
       signal: options.signal,
     });
-    const note = after.phase === 'complete' ? '' : `; rollback did not complete: ${after.detail}`;
+    const restored = after.phase === 'complete';
     return {
       name,
       result: reason ? 'failed' : 'rolled-back',
-      reason: because + note,
+      reason: restored ? because : `${because}; rollback did not complete: ${after.detail}`,
       rolledBackTo: revision,
+      restored,
     };
   } catch (error) {
-    return { name, result: 'failed', reason: `${because}; rollback failed: ${(error as Error).message}` };
+    return {
+      name,
+      result: 'failed',
+      reason: `${because}; rollback failed: ${(error as Error).message}`,
+      restored: false,
+    };
   }
-}
-
-/** What a deploy applies and a dry run validates: the same objects, rendered once here. */
-function renderRelease(release: Release, progressDeadlineSeconds: number | undefined): KubernetesObject[] {
-  return renderManifests(release.system, { tags: release.tags, progressDeadlineSeconds });
 }
 
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { client, release } = options;
   const { system } = release;
   const objects = renderRelease(release, options.progressDeadlineSeconds);
+  const changed: ObjectRef[] = [];
   const namespace = objects.find((object) => object.kind === 'Namespace');
-  if (namespace) await client.apply(namespace);
+  if (namespace && (await applyChanges(client, namespace, await currentOf(client, namespace))))
+    changed.push({ kind: 'Namespace', name: system.namespace });
   const lock = await acquireDeployLock(client, system.system, system.namespace, options.lock);
   const signal = options.signal ? AbortSignal.any([options.signal, lock.lost]) : lock.lost;
   try {
-    return await deployLocked({ ...options, signal }, objects);
+    return await deployLocked({ ...options, signal }, objects, changed);
   } catch (error) {
     // Stopped because the lock was lost: that is the reason, not the abort it caused.
     throw lock.lost.aborted ? lock.lost.reason : error;
@@ -232,7 +205,11 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
 }
 
 /** The deploy itself, while this process holds the system's deploy lock. */
-async function deployLocked(options: DeployOptions, objects: KubernetesObject[]): Promise<DeployResult> {
+async function deployLocked(
+  options: DeployOptions,
+  objects: KubernetesObject[],
+  changed: ObjectRef[],
+): Promise<DeployResult> {
   const { client, release, progress } = options;
   const { system } = release;
   await refuseDuringCanary(client, release);
@@ -245,16 +222,27 @@ async function deployLocked(options: DeployOptions, objects: KubernetesObject[])
       `the API server rejects ${problems.length === 1 ? 'an object' : `${problems.length} objects`} of this release; nothing was changed:\n${problems.map((problem) => `  ${problem.object}: ${problem.error}`).join('\n')}`,
     );
   }
-  await ensureSecrets(client, release, progress);
+  for (const name of await ensureSecrets(client, release, progress)) changed.push({ kind: 'Secret', name });
+  /** Applies `object`, noting it when that changed it. */
+  const applyNoting = async (object: KubernetesObject, current?: KubernetesObject) => {
+    if (await applyChanges(client, object, current))
+      changed.push({ kind: object.kind!, name: object.metadata!.name! });
+  };
 
   for (const object of objects) {
     if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
-    await client.apply(object);
+    await applyNoting(object, await currentOf(client, object));
   }
   // PostgreSQL and NATS start side by side; services start once both are ready.
   const statefulSets = objects.filter((candidate) => candidate.kind === 'StatefulSet') as V1StatefulSet[];
-  for (const statefulSet of statefulSets) await client.apply(statefulSet);
-  await Promise.all(statefulSets.map((statefulSet) => waitForStatefulSet(client, statefulSet, options)));
+  for (const statefulSet of statefulSets)
+    await applyNoting(statefulSet, await currentOf(client, statefulSet));
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  await Promise.all(
+    statefulSets.map((statefulSet) =>
+      waitForStatefulSet(client, statefulSet, { timeoutMs, progress, signal: options.signal }),
+    ),
+  );
 
   const deployments = objects.filter((object) => object.kind === 'Deployment') as V1Deployment[];
   const before = new Map<string, V1Deployment | undefined>();
@@ -262,23 +250,24 @@ async function deployLocked(options: DeployOptions, objects: KubernetesObject[])
     const name = deployment.metadata!.name!;
     before.set(name, await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name));
   }
-  const changed: string[] = [];
+  const rolling: string[] = [];
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;
-    const applied = await client.apply(deployment);
     const previous = before.get(name);
-    if (!previous || (applied.metadata?.generation ?? 0) !== (previous.metadata?.generation ?? 0))
-      changed.push(name);
+    await handOverReplicas(client, deployment, previous);
+    if (await applyChanges(client, deployment, previous)) {
+      rolling.push(name);
+      changed.push({ kind: 'Deployment', name });
+    }
   }
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;
-    if (!changed.includes(name))
+    if (!rolling.includes(name))
       progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
   }
 
-  const timeoutMs = options.timeoutMs ?? 300_000;
   const states = await Promise.all(
-    changed.map(async (name) => ({
+    rolling.map(async (name) => ({
       name,
       state: await waitForRollout(client, system.namespace, name, {
         timeoutMs,
@@ -291,6 +280,17 @@ async function deployLocked(options: DeployOptions, objects: KubernetesObject[])
   const failed = states.filter(({ state }) => state.phase === 'failed');
   const outcomes: ServiceOutcome[] = [];
   const revisions: Record<string, number> = {};
+  /** Each Deployment's revision before and after, once `finish` has read the latter. */
+  const revisionChanges = () =>
+    Object.fromEntries(
+      deployments.map(({ metadata }) => {
+        const previous = before.get(metadata!.name!);
+        return [
+          metadata!.name!,
+          { from: previous ? revisionOf(previous) : null, to: revisions[metadata!.name!]! },
+        ];
+      }),
+    );
   const history = await readHistory(client, system.system, system.namespace);
   const deployNumber = (history.at(-1)?.deploy ?? 0) + 1;
   /** Reads the revision every Deployment runs now and records the deploy with them. */
@@ -317,7 +317,7 @@ async function deployLocked(options: DeployOptions, objects: KubernetesObject[])
     );
     outcomes.push(
       ...(await Promise.all(
-        changed.map((name) =>
+        rolling.map((name) =>
           rollBack(
             options,
             name,
@@ -329,62 +329,36 @@ async function deployLocked(options: DeployOptions, objects: KubernetesObject[])
     );
     progress.end();
     await finish(false);
-    return { ok: false, deployNumber, services: outcomes, pruned: [] };
+    const restored = outcomes.every((outcome) => !('restored' in outcome) || outcome.restored);
+    return {
+      outcome: restored ? 'rolled-back' : 'failed',
+      deployNumber,
+      services: outcomes,
+      changed,
+      pruned: [],
+      revisions: revisionChanges(),
+      reason: failed.map(({ name, state }) => `${name}: ${state.detail}`).join('; '),
+    };
   }
 
   const pruned = await prune(client, release, objects);
-  for (const id of pruned) progress.note(`pruned ${id} (no longer in ${system.file})`);
+  for (const { kind, name } of pruned) progress.note(`pruned ${kind}/${name} (no longer in ${system.file})`);
   progress.end();
   await finish(true);
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;
     outcomes.push({
       name,
-      result: changed.includes(name) ? 'updated' : 'unchanged',
-      revision: revisions[name],
+      result: rolling.includes(name) ? 'updated' : 'unchanged',
+      revision: revisions[name]!,
     });
   }
-  return { ok: true, deployNumber, services: outcomes, pruned };
-}
-
-export interface DryRunResult {
-  readonly problems: Array<{ object: string; error: string }>;
-  /** The namespace, when the dry run had to create it: namespaced objects can only be validated in one that exists. */
-  readonly createdNamespace?: string;
-}
-
-/** Server-side dry run (strict field validation) of each object, all at once; the problems, in order. */
-async function validate(
-  client: KubeClient,
-  objects: readonly KubernetesObject[],
-): Promise<Array<{ object: string; error: string }>> {
-  const results = await Promise.all(
-    objects.map(async (object) => {
-      try {
-        await client.apply(object, { dryRun: true });
-        return undefined;
-      } catch (error) {
-        if (!(error instanceof KubeApiError)) throw error;
-        return { object: key(object), error: `${error.status} ${error.reason}: ${error.detail}` };
-      }
-    }),
-  );
-  return results.filter((result) => result !== undefined);
-}
-
-/** Server-side dry run of every rendered object: the API server validates (strictly) without changing anything. */
-export async function dryRun(
-  client: KubeClient,
-  release: Release,
-  progressDeadlineSeconds?: number,
-): Promise<DryRunResult> {
-  const objects = renderRelease(release, progressDeadlineSeconds);
-  const namespace = objects.find((object) => object.kind === 'Namespace');
-  let createdNamespace: string | undefined;
-  if (namespace && !(await client.get('v1', 'Namespace', undefined, namespace.metadata!.name!))) {
-    await client.apply(namespace);
-    createdNamespace = namespace.metadata!.name!;
-  }
-  const problems = await validate(client, objects);
-  return { problems, ...(createdNamespace ? { createdNamespace } : {}) };
+  return {
+    outcome: changed.length === 0 && pruned.length === 0 ? 'unchanged' : 'deployed',
+    deployNumber,
+    services: outcomes,
+    changed,
+    pruned,
+    revisions: revisionChanges(),
+  };
 }

@@ -31,6 +31,7 @@ const kinds: Record<string, ResourceKind> = {
   'apps/v1/ReplicaSet': { plural: 'replicasets', namespaced: true },
   'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },
   'policy/v1/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },
+  'autoscaling/v2/HorizontalPodAutoscaler': { plural: 'horizontalpodautoscalers', namespaced: true },
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
   'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
@@ -173,11 +174,17 @@ export class KubeClient {
     return text;
   }
 
-  /** Server-side apply as field manager `berth`; `dryRun` asks the server to validate only. */
-  apply<T extends KubernetesObject>(object: T, options: { dryRun?: boolean } = {}): Promise<T> {
+  /**
+   * Server-side apply as field manager `berth` (or `options.fieldManager`); `dryRun`
+   * asks the server to validate only.
+   */
+  apply<T extends KubernetesObject>(
+    object: T,
+    options: { dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<T> {
     const name = object.metadata?.name;
     if (!name) throw new Error(`${object.kind} without metadata.name`);
-    const query = `?fieldManager=${fieldManager}&force=true&fieldValidation=Strict${options.dryRun ? '&dryRun=All' : ''}`;
+    const query = `?fieldManager=${options.fieldManager ?? fieldManager}&force=true&fieldValidation=Strict${options.dryRun ? '&dryRun=All' : ''}`;
     const path = this.path(object.apiVersion!, object.kind!, object.metadata?.namespace, name) + query;
     return this.request<T>('PATCH', path, object, 'application/apply-patch+yaml');
   }

@@ -7,6 +7,7 @@ import type {
   V1NetworkPolicy,
   V1Role,
   V1Service,
+  V1ServiceAccount,
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { loadSystemFile, type SystemFile } from '../config/system-file.ts';
@@ -268,5 +269,32 @@ test('the namespace enforces Pod Security "restricted", which every rendered pod
       assert.deepEqual(security?.capabilities?.drop, ['ALL'], name);
       assert.equal(security?.seccompProfile?.type, 'RuntimeDefault', name);
     }
+  }
+});
+
+test('only pods that watch the API server get a token and a RoleBinding: not postgres, nats or a static-registry service', () => {
+  const vessel = shippy.services.vessel!;
+  const objects = render({
+    ...shippy,
+    services: { ...shippy.services, vessel: { ...vessel, env: { ...vessel.env, BERTH_REGISTRY: 'static' } } },
+  });
+  const tokenOf = (kind: string, name: string) =>
+    find<V1Deployment | V1StatefulSet>(objects, kind, name).spec?.template.spec?.automountServiceAccountToken;
+  for (const name of ['postgres', 'nats']) assert.equal(tokenOf('StatefulSet', name), false, name);
+  assert.equal(tokenOf('Deployment', 'vessel'), false);
+  assert.equal(
+    find<V1ServiceAccount>(objects, 'ServiceAccount', 'vessel').automountServiceAccountToken,
+    false,
+  );
+  assert.equal(
+    objects.some((object) => object.kind === 'RoleBinding' && object.metadata?.name === 'vessel-discovery'),
+    false,
+    'no RoleBinding for vessel',
+  );
+  // The gateway and the services on the kubernetes registry watch EndpointSlices.
+  for (const name of ['gateway', 'user']) {
+    assert.equal(tokenOf('Deployment', name), undefined, `${name}: its ServiceAccount mounts the token`);
+    assert.equal(find<V1ServiceAccount>(objects, 'ServiceAccount', name).automountServiceAccountToken, true);
+    find(objects, 'RoleBinding', `${name}-discovery`);
   }
 });

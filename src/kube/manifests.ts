@@ -3,9 +3,12 @@
  * plain Kubernetes objects built from the system file. Deterministic: the same
  * system file and tags give the same objects in the same order, key for key.
  *
- * Per service: ServiceAccount, RoleBinding (to the system's discovery Role),
+ * Per service: ServiceAccount, RoleBinding (to the system's discovery Role; only
+ * for a service that watches the API, i.e. uses the kubernetes registry: the others'
+ * pods mount no token),
  * ConfigMap (its env), Service (named h2c port, annotated with the proto services
- * it serves), Deployment and, when replicas > 1, PodDisruptionBudget (workload.ts).
+ * it serves), Deployment and, when replicas > 1, PodDisruptionBudget (workload.ts);
+ * with `autoscale`, a HorizontalPodAutoscaler (autoscaler.ts), and a PDB when its min > 1.
  * Per system: Namespace, discovery Role, NetworkPolicies (network-policies.ts),
  * PostgreSQL and NATS StatefulSets with headless Services (stateful-resources.ts;
  * unless external URLs are configured), and the gateway.
@@ -28,6 +31,7 @@ import type {
 import { stringify } from 'yaml';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
+import { horizontalPodAutoscaler } from './autoscaler.ts';
 import { networkPolicies } from './network-policies.ts';
 import {
   labelsFor,
@@ -92,22 +96,29 @@ function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
   return env.filter((variable) => !Object.hasOwn(service.env, variable.name));
 }
 
+/** Whether the service finds others through the API server (its EndpointSlices): BERTH_REGISTRY unset or kubernetes. */
+function watchesApi(service: ServiceSpec): boolean {
+  return (service.env.BERTH_REGISTRY ?? 'kubernetes') === 'kubernetes';
+}
+
 /**
  * What every berth process (service or gateway) runs with: its ServiceAccount,
- * bound to the system's discovery Role, and the ConfigMap its env comes from.
+ * bound to the system's discovery Role when it watches the API (with no token
+ * mounted otherwise), and the ConfigMap its env comes from.
  */
 function processIdentity(
   system: SystemFile,
   name: string,
   component: string,
   env: Readonly<Record<string, string>>,
+  apiAccess: boolean,
 ): KubernetesObject[] {
   const labels = labelsFor(system, name, component);
   const serviceAccount: V1ServiceAccount = {
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: { ...namespaced(system, name), labels },
-    automountServiceAccountToken: true,
+    automountServiceAccountToken: apiAccess,
   };
   const roleBinding: V1RoleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -122,7 +133,7 @@ function processIdentity(
     metadata: { ...namespaced(system, `${name}-config`), labels },
     data: Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b))),
   };
-  return [serviceAccount, roleBinding, configMap];
+  return apiAccess ? [serviceAccount, roleBinding, configMap] : [serviceAccount, configMap];
 }
 
 function renderService(
@@ -165,18 +176,32 @@ function renderService(
     resources: service.resources,
     config: service.env,
     secrets: service.secrets.length > 0,
+    watchesApi: watchesApi(service),
   };
   const objects: KubernetesObject[] = [
-    ...processIdentity(system, name, 'service', service.env),
+    ...processIdentity(system, name, 'service', service.env, pod.watchesApi),
     kubeService,
-    deployment(system, name, { ...pod, replicas: service.replicas, tag }, options),
+    deployment(
+      system,
+      name,
+      {
+        ...pod,
+        replicas: service.autoscale?.max ?? service.replicas,
+        autoscaled: service.autoscale !== undefined,
+        tag,
+      },
+      options,
+    ),
   ];
+  const autoscaler = horizontalPodAutoscaler(system, service);
+  if (autoscaler) objects.push(autoscaler);
   const canary = options.canaries?.[name];
   if (canary) {
     objects.push(
       deployment(system, name, { ...pod, replicas: canary.replicas, tag: canary.tag }, options, true),
     );
   }
+  // With autoscale, replicas is its min: the fewest pods it ever runs.
   if (service.replicas > 1) objects.push(disruptionBudget(system, name, 'service'));
   return objects;
 }
@@ -206,7 +231,7 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
     },
   };
   return [
-    ...processIdentity(system, 'gateway', 'gateway', {}),
+    ...processIdentity(system, 'gateway', 'gateway', {}, true),
     service,
     deployment(
       system,
@@ -218,6 +243,7 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
         resources: system.gateway.resources,
         config: {},
         secrets: false,
+        watchesApi: true,
       },
       options,
     ),

@@ -73,3 +73,9 @@ export function labelSelector(labels: Readonly<Record<string, string>>): string 
 export function namespaced(system: SystemFile, name: string): { name: string; namespace: string } {
   return { name, namespace: system.namespace };
 }
+
+/** An object by kind and name (in the system's namespace), as deploy reports what it changed. */
+export interface ObjectRef {
+  readonly kind: string;
+  readonly name: string;
+}

@@ -86,9 +86,19 @@ async function deploymentOf(client: KubeClient, system: SystemFile, name: string
   return deployment;
 }
 
+/** An autoscaled service's replicas are its HorizontalPodAutoscaler's, which would set its own count again. */
+export function refuseAutoscaled(system: SystemFile, name: string): void {
+  const autoscale = system.services[name]?.autoscale;
+  if (!autoscale) return;
+  throw new Error(
+    `${name} autoscales (autoscale: { min: ${autoscale.min}, max: ${autoscale.max}, cpu: ${autoscale.cpu} } in ${system.file}, environment ${system.environment}): its HorizontalPodAutoscaler sets the replicas. Change autoscale's min or max there and run berth deploy instead`,
+  );
+}
+
 /**
  * Sets replicas now. The next `berth deploy` applies berth.yaml's replicas again,
- * as every declarative tool does: change the file to make it stick.
+ * as every declarative tool does: change the file to make it stick. An
+ * autoscaled service is refused: its autoscaler owns the count.
  */
 export async function scale(
   client: KubeClient,
@@ -98,6 +108,7 @@ export async function scale(
 ): Promise<void> {
   if (!Number.isInteger(replicas) || replicas < 0)
     throw new Error(`replicas must be a whole number ≥ 0, got ${replicas}`);
+  refuseAutoscaled(system, name);
   await deploymentOf(client, system, name);
   await client.mergePatch('apps/v1', 'Deployment', system.namespace, name, { spec: { replicas } });
 }

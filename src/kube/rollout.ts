@@ -1,10 +1,11 @@
 /**
- * Rollouts of Deployments: where one stands (as `kubectl rollout status` judges
+ * Rollouts of Deployments (and the wait for a StatefulSet's): where one stands (as `kubectl rollout status` judges
  * it), waiting for it with progress, detecting failure early, and undoing it to
  * an earlier revision (as `kubectl rollout undo`: the ReplicaSet of that revision
  * holds its exact pod template).
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import { labelSelector } from './object-meta.ts';
@@ -204,4 +205,48 @@ export async function undoRollout(
     { op: 'replace', path: '/spec/template', value: template },
   ]);
   return revisionOf(target);
+}
+
+/**
+ * Waits until every replica of a StatefulSet runs its new revision and is ready
+ * (ready pods of the old revision are not done); throws when a pod cannot start
+ * or the time runs out, naming why.
+ */
+export async function waitForStatefulSet(
+  client: KubeClient,
+  object: V1StatefulSet,
+  options: Omit<WaitOptions, 'label' | 'pollMs'>,
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  const name = object.metadata!.name!;
+  while (true) {
+    const current = await client.get<V1StatefulSet>(
+      'apps/v1',
+      'StatefulSet',
+      object.metadata?.namespace,
+      name,
+    );
+    const want = current?.spec?.replicas ?? 1;
+    const status = current?.status;
+    const ready = status?.readyReplicas ?? 0;
+    const fresh = (status?.observedGeneration ?? 0) >= (current?.metadata?.generation ?? 1);
+    // Ready pods of the old revision are not done: every pod must run the new one.
+    const updated =
+      status?.updateRevision === undefined ||
+      (status.currentRevision === status.updateRevision && (status.updatedReplicas ?? 0) >= want);
+    const done = ready >= want && fresh && updated;
+    options.progress.update(
+      name,
+      `${done ? '✓' : '…'} ${ready}/${want} ready${updated ? '' : `, ${status?.updatedReplicas ?? 0}/${want} updated`}`,
+    );
+    if (done) return;
+    const problem = current && (await podProblem(client, current));
+    if (problem?.fatal) throw new Error(`${name} cannot become ready: ${problem.detail}`);
+    if (Date.now() > deadline) {
+      // A claim no volume can satisfy is the usual cause: name it.
+      const cause = problem ? `; ${problem.detail}` : '';
+      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)${cause}`);
+    }
+    await sleep(1000, undefined, { signal: options.signal });
+  }
 }

@@ -77,6 +77,8 @@ function statefulResource(system: SystemFile, resource: StatefulResource): Kuber
       template: {
         metadata: { labels: selectorFor(system, name) },
         spec: {
+          // Neither server calls the API server: no token in its pods.
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: 30,
           securityContext: security.pod,
           containers: [

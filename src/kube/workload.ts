@@ -71,9 +71,38 @@ export function disruptionBudget(system: SystemFile, name: string, component: st
   };
 }
 
+/**
+ * berth.yaml `telemetry` as the OTEL_* variables every berth container gets (the
+ * gateway's too), with the system and environment as resource attributes; a
+ * variable the process's own `env` sets (its ConfigMap) is left to it.
+ */
+export function telemetryEnv(system: SystemFile, config: Readonly<Record<string, string>>): V1EnvVar[] {
+  const telemetry = system.telemetry;
+  if (telemetry?.otlpEndpoint === undefined) return [];
+  const variables: Array<[string, string | number | undefined]> = [
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', telemetry.otlpEndpoint],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', telemetry.protocol],
+    ['OTEL_TRACES_SAMPLER', telemetry.sampler],
+    ['OTEL_TRACES_SAMPLER_ARG', telemetry.samplerArg],
+    [
+      'OTEL_RESOURCE_ATTRIBUTES',
+      `service.namespace=${system.system},deployment.environment.name=${system.environment}`,
+    ],
+  ];
+  return variables
+    .filter(([name, value]) => value !== undefined && !Object.hasOwn(config, name))
+    .map(([name, value]) => ({ name, value: String(value) }));
+}
+
 /** What differs between berth's Deployments. */
 export interface PodInputs {
+  /** With `autoscaled`, the most the autoscaler may set. */
   readonly replicas: number;
+  /**
+   * A HorizontalPodAutoscaler sets the replicas: the Deployment has none, so
+   * berth's server-side apply never owns (and never resets) the count it chose.
+   */
+  readonly autoscaled?: boolean;
   readonly tag: string;
   /** Variables set on the container itself. */
   readonly env: V1EnvVar[];
@@ -82,6 +111,8 @@ export interface PodInputs {
   readonly config: Readonly<Record<string, string>>;
   /** Whether it declares `secrets:`; its `<name>-secrets` Secret is then required. */
   readonly secrets: boolean;
+  /** Whether it watches the API server (the kubernetes registry); else its pods get no token. */
+  readonly watchesApi: boolean;
 }
 
 /**
@@ -95,7 +126,7 @@ export interface PodInputs {
 export function deployment(
   system: SystemFile,
   name: string,
-  { replicas, tag, env, resources, config, secrets }: PodInputs,
+  { replicas, autoscaled, tag, env, resources, config, secrets, watchesApi }: PodInputs,
   options: WorkloadOptions,
   canary = false,
 ): V1Deployment {
@@ -121,7 +152,7 @@ export function deployment(
       { configMapRef: { name: `${name}-config` } },
       ...(secrets ? [{ secretRef: { name: secretsName(name) } }] : []),
     ],
-    env,
+    env: [...env, ...telemetryEnv(system, config)],
     readinessProbe: {
       httpGet: { path: '/readyz', port: 'ops' },
       periodSeconds: 5,
@@ -151,7 +182,7 @@ export function deployment(
       },
     },
     spec: {
-      replicas,
+      ...(autoscaled ? {} : { replicas }),
       revisionHistoryLimit: 10,
       progressDeadlineSeconds: options.progressDeadlineSeconds ?? 120,
       selector: {
@@ -167,6 +198,8 @@ export function deployment(
         },
         spec: {
           serviceAccountName: name,
+          // A pod that never calls the API server holds no token for it.
+          ...(watchesApi ? {} : { automountServiceAccountToken: false }),
           terminationGracePeriodSeconds: 30,
           securityContext: security.pod,
           containers: [container],

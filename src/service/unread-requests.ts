@@ -53,7 +53,9 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): voi
 }
 
 function keepOpenIterator(this: IncomingMessage): ReturnType<IncomingMessage[typeof Symbol.asyncIterator]> {
-  return this.iterator({ destroyOnReturn: false }) as ReturnType<IncomingMessage[typeof Symbol.asyncIterator]>;
+  return this.iterator({ destroyOnReturn: false }) as ReturnType<
+    IncomingMessage[typeof Symbol.asyncIterator]
+  >;
 }
 
 function dropRest(req: IncomingMessage): void {

@@ -130,7 +130,7 @@ test('deploying the same release again changes nothing', async (t) => {
   const started = performance.now();
   const result = await berth(cluster, deployArgs());
   const wall = (performance.now() - started) / 1000;
-  assert.equal(result.code, 0, show(result));
+  assert.equal(result.code, 4 /* unchanged */, show(result));
   assert.match(result.stdout, /deploy #2 done in [\d.]+ s: nothing changed\n/);
   for (const name of ['consignment', 'email', 'gateway', 'user', 'vessel'])
     assert.match(result.stdout, new RegExp(`${name}: ✓ unchanged \\(revision 1\\)`));
@@ -151,7 +151,7 @@ test('a release the API server rejects changes nothing', async () => {
   shippy.edit((system) => {
     system.environments.test.services!.user.resources!.cpu = '250m';
   });
-  assert.equal(result.code, 1, show(result));
+  assert.equal(result.code, 5 /* failed */, show(result));
   assert.match(
     result.stderr,
     /the API server rejects an object of this release; nothing was changed:\n {2}Deployment\/user: 422 Invalid: .*must be less than or equal to cpu limit/,
@@ -177,7 +177,7 @@ test('a release that never becomes ready is rolled back by itself, with the reas
     system.environments.test.services!.user.resources = original;
   });
 
-  assert.equal(result.code, 1, show(result));
+  assert.equal(result.code, 1 /* rolled back */, show(result));
   assert.match(result.stderr, /deploy #3 FAILED after [\d.]+ s:/);
   t.diagnostic(
     `broken release detected and rolled back in ${/FAILED after ([\d.]+ s)/.exec(result.stderr)![1]}`,
@@ -295,9 +295,13 @@ test('a secret added to berth.yaml is generated on the next deploy; existing val
     system.services.user!.secrets = ['JWT_SECRET', 'WEBHOOK_KEY'];
   });
   const result = await berth(cluster, deployArgs());
-  assert.equal(result.code, 0, show(result));
+  assert.equal(result.code, 0 /* deployed */, show(result));
   assert.match(result.stdout, /added WEBHOOK_KEY to secret user-secrets \(generated\)/);
-  assert.match(result.stdout, /nothing changed/, 'Secrets come in through envFrom: no pod template changes');
+  assert.match(
+    result.stdout,
+    /done in [\d.]+ s: no service updated; changed Secret\/user-secrets\n/,
+    'Secrets come in through envFrom: no pod template changes',
+  );
   const after = (await secret())!.data!;
   assert.equal(after.JWT_SECRET, before.JWT_SECRET);
   assert.ok(Buffer.from(after.WEBHOOK_KEY!, 'base64').length >= 32);
@@ -309,14 +313,14 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
   let released = false;
   cleanup(() => (released ? undefined : lock.release()));
   const refused = await berth(cluster, deployArgs());
-  assert.equal(refused.code, 3, show(refused));
+  assert.equal(refused.code, 3 /* refused */, show(refused));
   assert.match(
     refused.stderr,
     /refused: another deploy of shippy in namespace .* is running: ci-job-42 holds Lease shippy-deploy/,
   );
   await lock.release();
   released = true;
-  assert.equal((await berth(cluster, deployArgs())).code, 0);
+  assert.equal((await berth(cluster, deployArgs())).code, 4 /* unchanged */);
 
   // A CLI killed mid-deploy leaves its holder in the Lease, no longer renewed.
   const lease = await client.get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy');
@@ -326,7 +330,7 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
     spec: { ...lease!.spec, holderIdentity: 'killed-job', renewTime: longAgo, leaseDurationSeconds: 60 },
   });
   const takenOver = await berth(cluster, deployArgs());
-  assert.equal(takenOver.code, 0, show(takenOver));
+  assert.equal(takenOver.code, 4 /* unchanged */, show(takenOver));
 });
 
 // That the second of two overlapping deploys is refused is the test above (a held
@@ -335,12 +339,13 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
 test('two deploys started at once: each is done or refused, and the history stays consistent', async () => {
   const results = await Promise.all([berth(cluster, deployArgs()), berth(cluster, deployArgs())]);
   for (const result of results) {
-    assert.ok(result.code === 0 || result.code === 3, show(result));
+    // 4: nothing changed (the same release again), 3: refused.
+    assert.ok(result.code === 4 || result.code === 3, show(result));
     if (result.code === 3) assert.match(result.stderr, /holds Lease shippy-deploy|at the same moment/);
   }
   assert.ok(
-    results.some((result) => result.code === 0),
-    'one of them deployed',
+    results.some((result) => result.code === 4),
+    'one of them deployed (the same release again: nothing changed)',
   );
   const history = await readHistory(client, 'shippy', namespace);
   const numbers = history.map((entry) => entry.deploy);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadSystemFile } from '../../src/config/system-file.ts';
-import { dryRun } from '../../src/kube/deploy.ts';
+import { dryRun } from '../../src/kube/dry-run.ts';
 import type { KubeClient } from '../../src/kube/kube-client.ts';
 import { renderManifests } from '../../src/kube/manifests.ts';
 import { createRelease } from '../../src/kube/release.ts';
@@ -70,6 +70,23 @@ test('every object rendered for shippy (production) passes a strict server-side 
   const wrongType = structuredClone(objects.find((object) => object.kind === 'Service')!);
   (wrongType as { spec: { ports: Array<Record<string, unknown>> } }).spec.ports[0]!.port = 'eighty';
   await assert.rejects(client.apply(wrongType, { dryRun: true }), /port: expected numeric/);
+});
+
+test('an autoscaled service and one on the static registry (no API token) pass the strict dry run too', async () => {
+  const shippy = loadSystemFile(join(repoRoot, 'examples/shippy'), { env: 'production' });
+  const { vessel, email } = shippy.services;
+  const services = {
+    ...shippy.services,
+    vessel: { ...vessel!, autoscale: { min: 2, max: 6, cpu: 75 } },
+    email: { ...email!, env: { ...email!.env, BERTH_REGISTRY: 'static' } },
+  };
+  const release = createRelease({ ...shippy, namespace, services });
+  const objects = renderManifests(release.system, { tags: release.tags });
+  const kinds = objects.map((object) => `${object.kind}/${object.metadata?.name}`);
+  assert.ok(kinds.includes('HorizontalPodAutoscaler/vessel'));
+  assert.ok(!kinds.includes('RoleBinding/email-discovery'));
+  const { problems } = await dryRun(client, release);
+  assert.deepEqual(problems, [], 'the API server accepts every object as rendered');
 });
 
 test('berth deploy --dry-run validates through the CLI; berth manifests is stable YAML without aliases', async () => {
@@ -153,7 +170,7 @@ test('an unknown field or a wrong type in berth.yaml is rejected before anything
     '--env',
     'test',
   ]);
-  assert.equal(result.code, 1, show(result));
+  assert.equal(result.code, 5 /* failed */, show(result));
   assert.match(
     result.stderr,
     /berth\.yaml: services\.vessel\.replica: unknown key \(did you mean "replicas"\?\).*\(line \d+\)/,

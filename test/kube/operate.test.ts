@@ -135,7 +135,7 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
 
   // Promoted is what a deploy of that release would have made: deploying it changes nothing.
   const redeploy = await berth(cluster, [...deployArgs, '--tag', 'vessel=r2']);
-  assert.equal(redeploy.code, 0, show(redeploy));
+  assert.equal(redeploy.code, 4 /* unchanged */, show(redeploy));
   assert.match(redeploy.stdout, /nothing changed/);
 });
 
@@ -161,7 +161,7 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
   assert.match(refused.stderr, /canary user-canary is not healthy .*; abort it instead/);
   // A deploy now would prune the canary behind the user's back: it is refused, changing nothing.
   const deployRefused = await berth(cluster, deployArgs);
-  assert.equal(deployRefused.code, 1, show(deployRefused));
+  assert.equal(deployRefused.code, 3 /* refused */, show(deployRefused));
   assert.match(
     deployRefused.stderr,
     /a canary is running for user; nothing was changed\. Finish it first: berth canary promote user, or berth canary abort user/,

@@ -1,101 +1,207 @@
-import { deploy, dryRun } from '../../kube/deploy.ts';
-import { DeployLockedError } from '../../kube/deploy-lock.ts';
+import type { Writable } from 'node:stream';
+import { type DeployOutcome, type DeployResult, deploy } from '../../kube/deploy.ts';
+import { DeployRefusedError } from '../../kube/deploy-lock.ts';
+import { dryRun } from '../../kube/dry-run.ts';
 import { createProgress } from '../../kube/progress.ts';
+import type { Release } from '../../kube/release.ts';
 import { imageFor } from '../../kube/workload.ts';
-import { type Command, integerOption } from '../command.ts';
+import { type Command, type CommandIo, integerOption, UsageError } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
+
+/** One exit code per outcome; 2 stays a usage mistake, as for every berth command (docs/ci-cd.md). */
+export const deployExitCodes: Readonly<Record<DeployOutcome | 'refused', number>> = {
+  deployed: 0,
+  'rolled-back': 1,
+  refused: 3,
+  unchanged: 4,
+  failed: 5,
+};
+
+/** What `--output json` prints: one document, at the end, whatever the outcome. */
+interface DeployReport {
+  readonly outcome: DeployOutcome | 'refused';
+  readonly environment: string;
+  /** null when berth.yaml could not be read. */
+  readonly namespace: string | null;
+  readonly changed: DeployResult['changed'];
+  readonly pruned: DeployResult['pruned'];
+  readonly revisions: DeployResult['revisions'];
+  readonly reason?: string;
+  readonly durationMs: number;
+}
 
 export const deployCommand: Command = {
   name: 'deploy',
   usage: `Usage: berth deploy [-f berth.yaml] --env <name> [--context c] [--namespace n] [--tag t]
+                    [--output text|json]
 
 Has the API server validate every object first (if one is rejected, nothing
 changes), then server-side applies them (field manager "berth"), starts stateful
 dependencies first, watches each rollout with live progress, and if one fails
 (progress deadline exceeded, crash loop, pods never ready) rolls back every
-service it changed and exits 1 with the reason per service. Objects the system
-no longer renders are pruned. Deploying an unchanged system changes nothing.
+service it changed, with the reason per service. Objects the system no longer
+renders are pruned. Deploying an unchanged system changes nothing.
 One deploy runs at a time per system and namespace (a Lease "<system>-deploy"):
-another one is refused with exit code 3, naming who holds it; the lock of a
-deploy that was killed expires after 60 s.
+another one is refused, naming who holds it; the lock of a deploy that was
+killed expires after 60 s. It never prompts.
+
+Exit codes: 0 deployed, 1 rolled back, 2 usage mistake, 3 refused (another
+deploy holds the lock, or a canary runs), 4 nothing changed, 5 failed (the API
+server rejected the release, a dependency never became ready, a rollback did
+not complete, the cluster could not be reached...).
 
 ${releaseOptionsHelp}
       --timeout <seconds> per rollout before it counts as failed (default 300)
       --progress-deadline <seconds>
                           Kubernetes progressDeadlineSeconds (default 120)
+      --output json       progress on stderr, then one JSON document on stdout:
+                          { outcome, environment, namespace, changed, pruned,
+                            revisions, reason?, durationMs }
       --dry-run           validate every object with the API server; change nothing`,
   options: {
     ...releaseOptions,
     timeout: { type: 'string', default: '300' },
     'progress-deadline': { type: 'string', default: '120' },
+    output: { type: 'string', default: 'text' },
     'dry-run': { type: 'boolean', default: false },
   },
   async run({ values }, io) {
     const timeoutS = integerOption(values, 'timeout', 'seconds', 1)!;
     const progressDeadlineSeconds = integerOption(values, 'progress-deadline', 'seconds', 1)!;
-    const release = loadTargetRelease(values, io);
-    const { system } = release;
-    const client = await connectCluster(values);
+    const output = values.output as string;
+    if (output !== 'text' && output !== 'json')
+      throw new UsageError(`--output: expected text or json, got "${output}"`);
+    if (output === 'json' && values['dry-run'])
+      throw new UsageError('--output json is for a deploy, not --dry-run');
+    const started = Date.now();
+    let release: Release | undefined;
+    const finish = (report: Omit<DeployReport, 'environment' | 'namespace' | 'durationMs'>) => {
+      if (output === 'json') {
+        const full: DeployReport = {
+          outcome: report.outcome,
+          environment: release?.system.environment ?? String(values.env),
+          namespace: release?.system.namespace ?? null,
+          changed: report.changed,
+          pruned: report.pruned,
+          revisions: report.revisions,
+          ...(report.reason !== undefined ? { reason: report.reason } : {}),
+          durationMs: Date.now() - started,
+        };
+        io.stdout.write(`${JSON.stringify(full)}\n`);
+      }
+      return deployExitCodes[report.outcome];
+    };
+    const nothing = { changed: [], pruned: [], revisions: {} };
+    // With JSON on stdout, everything a person reads goes to stderr.
+    const log = output === 'json' ? io.stderr : io.stdout;
+    /** A deploy that stopped before its rollouts had a result: refused, or failed with the reason. */
+    const stopped = (error: unknown) => {
+      if (error instanceof UsageError) throw error;
+      const refused = error instanceof DeployRefusedError;
+      io.stderr.write(`berth deploy: ${refused ? 'refused: ' : ''}${(error as Error).message}\n`);
+      return finish({
+        outcome: refused ? 'refused' : 'failed',
+        reason: (error as Error).message,
+        ...nothing,
+      });
+    };
     try {
-      if (values['dry-run']) {
-        const { problems, createdNamespace } = await dryRun(client, release, progressDeadlineSeconds);
-        if (createdNamespace)
-          io.stdout.write(
-            `created namespace ${createdNamespace}: objects in it can only be validated there\n`,
-          );
-        for (const problem of problems) io.stderr.write(`${problem.object}: ${problem.error}\n`);
-        io.stdout.write(
-          problems.length === 0
-            ? `all objects of ${system.system} accepted by ${client.server} (dry run)\n`
-            : '',
-        );
-        return problems.length === 0 ? 0 : 1;
-      }
-      io.stdout.write(
-        `deploying ${system.system} (${system.environment}) to ${client.server}, namespace ${system.namespace}\n`,
-      );
-      for (const [name, tag] of Object.entries(release.tags))
-        io.stdout.write(`  ${name}: ${imageFor(system, name, tag)}\n`);
-      const started = Date.now();
-      let result: Awaited<ReturnType<typeof deploy>>;
-      try {
-        result = await deploy({
-          client,
-          release,
-          progress: createProgress(io.stdout, io.isTty),
-          timeoutMs: timeoutS * 1000,
-          progressDeadlineSeconds,
-          signal: io.signal,
-        });
-      } catch (error) {
-        if (!(error instanceof DeployLockedError)) throw error;
-        io.stderr.write(`berth deploy: refused: ${error.message}\n`);
-        return 3;
-      }
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      if (result.ok) {
-        const updated = result.services
-          .filter((service) => service.result === 'updated')
-          .map((service) => service.name);
-        io.stdout.write(
-          `deploy #${result.deployNumber} done in ${seconds} s: ${updated.length === 0 ? 'nothing changed' : `updated ${updated.join(', ')}`}${result.pruned.length ? `; pruned ${result.pruned.join(', ')}` : ''}\n`,
-        );
-        return 0;
-      }
-      io.stderr.write(`deploy #${result.deployNumber} FAILED after ${seconds} s:\n`);
-      for (const service of result.services) {
-        if (service.result === 'failed' || service.result === 'rolled-back') {
-          const back =
-            service.rolledBackTo !== undefined ? ` → rolled back to revision ${service.rolledBackTo}` : '';
-          io.stderr.write(`  ${service.name}: ${service.reason}${back}\n`);
-        }
-      }
-      io.stderr.write(
-        'Fix the failing service (see "berth logs <service> --cluster" and "berth status"), then deploy again.\n',
-      );
-      return 1;
-    } finally {
-      await client.close();
+      // A berth.yaml that cannot be read is a failed deploy too, with its exit code and report.
+      release = loadTargetRelease(values, io);
+    } catch (error) {
+      return stopped(error);
     }
+    if (values['dry-run']) return await validateOnly(release, values, progressDeadlineSeconds, io);
+    let result: DeployResult;
+    try {
+      result = await deployRelease(release, values, { timeoutS, progressDeadlineSeconds, log }, io);
+    } catch (error) {
+      return stopped(error);
+    }
+    writeSummary(result, ((Date.now() - started) / 1000).toFixed(1), log, io.stderr);
+    return finish(result);
   },
 };
+
+async function deployRelease(
+  release: Release,
+  values: Record<string, unknown>,
+  options: { timeoutS: number; progressDeadlineSeconds: number; log: Writable },
+  io: CommandIo,
+): Promise<DeployResult> {
+  const { system } = release;
+  const client = await connectCluster(values);
+  try {
+    const { log } = options;
+    log.write(
+      `deploying ${system.system} (${system.environment}) to ${client.server}, namespace ${system.namespace}\n`,
+    );
+    for (const [name, tag] of Object.entries(release.tags))
+      log.write(`  ${name}: ${imageFor(system, name, tag)}\n`);
+    return await deploy({
+      client,
+      release,
+      // A terminal's live lines only when that is where they go.
+      progress: createProgress(log, log === io.stdout && io.isTty),
+      timeoutMs: options.timeoutS * 1000,
+      progressDeadlineSeconds: options.progressDeadlineSeconds,
+      signal: io.signal,
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The closing lines a person reads: what was updated and pruned, or why each service went back. */
+function writeSummary(result: DeployResult, seconds: string, log: Writable, errors: Writable): void {
+  if (result.outcome === 'deployed' || result.outcome === 'unchanged') {
+    const updated = result.services
+      .filter((service) => service.result === 'updated')
+      .map((service) => service.name);
+    const named = (objects: DeployResult['changed']) => objects.map(({ kind, name }) => `${kind}/${name}`);
+    // What changed besides the services, when no service did (a generated Secret, a policy).
+    const others = updated.length === 0 ? named(result.changed) : [];
+    const what =
+      result.outcome === 'unchanged'
+        ? 'nothing changed'
+        : updated.length > 0
+          ? `updated ${updated.join(', ')}`
+          : `no service updated${others.length > 0 ? `; changed ${others.join(', ')}` : ''}`;
+    const pruned = named(result.pruned);
+    log.write(
+      `deploy #${result.deployNumber} done in ${seconds} s: ${what}${pruned.length ? `; pruned ${pruned.join(', ')}` : ''}\n`,
+    );
+    return;
+  }
+  errors.write(`deploy #${result.deployNumber} FAILED after ${seconds} s:\n`);
+  for (const service of result.services) {
+    if (service.result === 'failed' || service.result === 'rolled-back') {
+      const back =
+        service.rolledBackTo !== undefined ? ` → rolled back to revision ${service.rolledBackTo}` : '';
+      errors.write(`  ${service.name}: ${service.reason}${back}\n`);
+    }
+  }
+  errors.write(
+    'Fix the failing service (see "berth logs <service> --cluster" and "berth status"), then deploy again.\n',
+  );
+}
+
+async function validateOnly(
+  release: Release,
+  values: Record<string, unknown>,
+  progressDeadlineSeconds: number,
+  io: CommandIo,
+): Promise<number> {
+  const client = await connectCluster(values);
+  try {
+    const { problems, createdNamespace } = await dryRun(client, release, progressDeadlineSeconds);
+    if (createdNamespace)
+      io.stdout.write(`created namespace ${createdNamespace}: objects in it can only be validated there\n`);
+    for (const problem of problems) io.stderr.write(`${problem.object}: ${problem.error}\n`);
+    if (problems.length === 0)
+      io.stdout.write(`all objects of ${release.system.system} accepted by ${client.server} (dry run)\n`);
+    return problems.length === 0 ? 0 : 1;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,4 +1,4 @@
-import { scale } from '../../kube/operate.ts';
+import { refuseAutoscaled, scale } from '../../kube/operate.ts';
 import { createProgress } from '../../kube/progress.ts';
 import { waitForRollout } from '../../kube/rollout.ts';
 import { type Command, integerOption, UsageError } from '../command.ts';
@@ -11,6 +11,7 @@ export const scaleCommand: Command = {
 Sets the replicas now and waits, showing progress, until each service has them
 ready; exits 1 if one does not within the timeout (say, pods that cannot be
 scheduled). The next "berth deploy" applies berth.yaml's replicas again.
+A service with autoscale in berth.yaml is refused: change its min/max instead.
 
       --timeout <seconds> how long to wait per service (default 300)
 ${kubeOptionsHelp}`,
@@ -24,6 +25,8 @@ ${kubeOptionsHelp}`,
     });
     const timeoutMs = integerOption(values, 'timeout', 'seconds', 1)! * 1000;
     const system = loadTargetSystem(values, io);
+    // All refused before anything changes: not some services scaled and the rest not.
+    for (const target of targets) refuseAutoscaled(system, target.name);
     const client = await connectCluster(values);
     try {
       for (const target of targets) await scale(client, system, target.name, target.replicas);

@@ -1,0 +1,45 @@
+/**
+ * After a successful deploy: objects of the system that the release no longer
+ * renders are deleted, only those labelled part-of=<system> and managed-by=berth,
+ * and only of the kinds berth renders.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClient } from './kube-client.ts';
+import { managedBy, type ObjectRef } from './object-meta.ts';
+import type { Release } from './release.ts';
+
+/** Kinds berth renders inside the namespace, hence the ones it may prune. */
+const prunableKinds: Array<[string, string]> = [
+  ['apps/v1', 'Deployment'],
+  ['apps/v1', 'StatefulSet'],
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+  ['v1', 'ServiceAccount'],
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+  ['rbac.authorization.k8s.io/v1', 'Role'],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+  ['networking.k8s.io/v1', 'NetworkPolicy'],
+];
+
+/** Deletes what `rendered` no longer has; what it deleted, in order. */
+export async function prune(
+  client: KubeClient,
+  release: Release,
+  rendered: KubernetesObject[],
+): Promise<ObjectRef[]> {
+  const { system } = release;
+  const wanted = new Set(rendered.map((object) => `${object.kind}/${object.metadata?.name}`));
+  const selector = `app.kubernetes.io/part-of=${system.system},app.kubernetes.io/managed-by=${managedBy}`;
+  const pruned: ObjectRef[] = [];
+  for (const [apiVersion, kind] of prunableKinds) {
+    const list = await client.list<KubernetesObject>(apiVersion, kind, system.namespace, selector);
+    for (const object of list.items) {
+      const name = object.metadata!.name!;
+      if (wanted.has(`${kind}/${name}`)) continue;
+      await client.delete(apiVersion, kind, system.namespace, name);
+      pruned.push({ kind, name });
+    }
+  }
+  return pruned;
+}
