@@ -13,27 +13,12 @@
  *    unsubscribe (or by the server once inactive), with the same ack semantics.
  *
  * The event envelope (id, topic, data, publishedAt, headers) travels as the JSON body;
- * its trace context (event-tracing.ts) is copied into the NATS message headers too,
- * for NATS tools and other OpenTelemetry-aware consumers of the stream.
+ * its trace context (event-tracing.ts) is copied into the NATS message headers too
+ * (nats-trace-headers.ts). The stream and consumers are set up by nats-jetstream.ts,
+ * and each subscription's messages handled by nats-delivery.ts.
  */
-import { createHash } from 'node:crypto';
-import {
-  AckPolicy,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type StreamConfig,
-} from '@nats-io/jetstream';
-import { connect, headers, type MsgHdrs, type NatsConnection, nanos, nuid } from '@nats-io/transport-node';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { Code, ConnectError } from '../errors/berth-error.ts';
 import { type Logger, silentLogger } from '../log/logger.ts';
 import type {
@@ -44,9 +29,12 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './broker.ts';
-import { encodeEvent, parseEvent } from './envelope.ts';
-import { consuming, producing } from './event-tracing.ts';
+import { encodeEvent } from './envelope.ts';
+import { producing } from './event-tracing.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
+import { type ActiveSubscription, consume, type DeliverySettings } from './nats-delivery.ts';
+import { type ConsumerSettings, durableName, ensureConsumer, ensureStream } from './nats-jetstream.ts';
+import { traceHeaders } from './nats-trace-headers.ts';
 
 export interface NatsBrokerOptions {
   /** NATS URL(s). Default `nats://127.0.0.1:4222`. Ignored when `connection` is given. */
@@ -98,24 +86,7 @@ const defaults = {
   replicas: 1,
   publishTimeoutMs: 5000,
   prefetch: 16,
-  ephemeralInactiveMs: 30_000,
 };
-
-interface ActiveSubscription {
-  readonly topic: string;
-  readonly queue: string | undefined;
-  readonly consumer: string;
-  readonly ephemeral: boolean;
-  readonly messages: ConsumerMessages;
-  stopping: boolean;
-  running: Promise<void>;
-}
-
-/** Durable consumer name of a queue group on a topic: readable, and unique per (queue, topic). */
-export function durableName(queue: string, topic: string): string {
-  const hash = createHash('sha256').update(topic).digest('hex').slice(0, 8);
-  return `${queue}_${topic.replaceAll('.', '_')}_${hash}`;
-}
 
 export class NatsBroker implements Broker {
   readonly #nc: NatsConnection;
@@ -123,15 +94,10 @@ export class NatsBroker implements Broker {
   readonly #jsm: JetStreamManager;
   readonly #js: JetStreamClient;
   readonly #logger: Logger;
-  readonly #stream: string;
   readonly #prefix: string;
-  readonly #ackWaitMs: number;
-  readonly #maxDeliver: number;
-  readonly #minRedeliveryDelayMs: number;
-  readonly #maxRedeliveryDelayMs: number;
-  readonly #newGroupsStartAt: 'new' | 'all';
+  readonly #consumers: ConsumerSettings;
+  readonly #delivery: DeliverySettings;
   readonly #publishTimeoutMs: number;
-  readonly #prefetch: number;
   readonly #subscriptions = new Set<ActiveSubscription>();
   #closing: Promise<void> | undefined;
 
@@ -151,7 +117,7 @@ export class NatsBroker implements Broker {
     try {
       const jsm = await jetstreamManager(nc);
       const broker = new NatsBroker(nc, owned, jsm, options);
-      await broker.#ensureStream({
+      await ensureStream(jsm, broker.#consumers.stream, `${broker.#prefix}.>`, {
         maxAgeMs: options.maxAgeMs ?? defaults.maxAgeMs,
         duplicateWindowMs: options.duplicateWindowMs ?? defaults.duplicateWindowMs,
         replicas: options.replicas ?? defaults.replicas,
@@ -169,16 +135,23 @@ export class NatsBroker implements Broker {
     this.#jsm = jsm;
     this.#js = jetstream(nc);
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'nats-broker' });
-    this.#stream = options.stream ?? defaults.stream;
     this.#prefix = options.subjectPrefix ?? defaults.subjectPrefix;
     checkTopic(this.#prefix);
-    this.#ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
-    this.#maxDeliver = options.maxDeliver ?? defaults.maxDeliver;
-    this.#minRedeliveryDelayMs = options.minRedeliveryDelayMs ?? defaults.minRedeliveryDelayMs;
-    this.#maxRedeliveryDelayMs = options.maxRedeliveryDelayMs ?? defaults.maxRedeliveryDelayMs;
-    this.#newGroupsStartAt = options.newGroupsStartAt ?? 'new';
+    const ackWaitMs = options.ackWaitMs ?? defaults.ackWaitMs;
+    this.#consumers = {
+      stream: options.stream ?? defaults.stream,
+      ackWaitMs,
+      maxDeliver: options.maxDeliver ?? defaults.maxDeliver,
+      prefetch: options.prefetch ?? defaults.prefetch,
+      newGroupsStartAt: options.newGroupsStartAt ?? 'new',
+    };
+    this.#delivery = {
+      logger: this.#logger,
+      ackWaitMs,
+      minRedeliveryDelayMs: options.minRedeliveryDelayMs ?? defaults.minRedeliveryDelayMs,
+      maxRedeliveryDelayMs: options.maxRedeliveryDelayMs ?? defaults.maxRedeliveryDelayMs,
+    };
     this.#publishTimeoutMs = options.publishTimeoutMs ?? defaults.publishTimeoutMs;
-    this.#prefetch = options.prefetch ?? defaults.prefetch;
     if (owned) void this.#watchStatus();
   }
 
@@ -244,9 +217,14 @@ export class NatsBroker implements Broker {
 
     const ephemeral = queue === undefined;
     const consumer = ephemeral ? `berth_${nuid.next()}` : durableName(queue, topic);
-    await this.#ensureConsumer(consumer, topic, ephemeral);
-    const messages = await (await this.#js.consumers.get(this.#stream, consumer)).consume({
-      max_messages: this.#prefetch,
+    await ensureConsumer(this.#jsm, this.#consumers, {
+      name: consumer,
+      topic,
+      subject: this.#subject(topic),
+      ephemeral,
+    });
+    const messages = await (await this.#js.consumers.get(this.#consumers.stream, consumer)).consume({
+      max_messages: this.#consumers.prefetch,
     });
     const active: ActiveSubscription = {
       topic,
@@ -257,7 +235,7 @@ export class NatsBroker implements Broker {
       stopping: false,
       running: Promise.resolve(),
     };
-    active.running = this.#consume(active, handler);
+    active.running = consume(active, handler, this.#delivery);
     this.#subscriptions.add(active);
 
     let unsubscribed: Promise<void> | undefined;
@@ -296,140 +274,6 @@ export class NatsBroker implements Broker {
     return `${this.#prefix}.${topic}`;
   }
 
-  async #ensureStream(limits: {
-    maxAgeMs: number;
-    duplicateWindowMs: number;
-    replicas: number;
-  }): Promise<void> {
-    const subject = `${this.#prefix}.>`;
-    const settings = {
-      max_age: nanos(limits.maxAgeMs),
-      duplicate_window: nanos(limits.duplicateWindowMs),
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const info = await this.#jsm.streams.info(this.#stream);
-        const subjects = info.config.subjects ?? [];
-        await this.#jsm.streams.update(this.#stream, {
-          ...settings,
-          subjects: subjects.includes(subject) ? subjects : [...subjects, subject],
-        });
-        return;
-      } catch (error) {
-        if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error;
-      }
-      const config: Partial<StreamConfig> & { name: string } = {
-        name: this.#stream,
-        subjects: [subject],
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        num_replicas: limits.replicas,
-        ...settings,
-      };
-      try {
-        await this.#jsm.streams.add(config);
-        return;
-      } catch (error) {
-        // Another process created it meanwhile: go round once more to update it.
-        if (attempt > 0) throw error;
-      }
-    }
-  }
-
-  async #ensureConsumer(name: string, topic: string, ephemeral: boolean): Promise<void> {
-    const editable: Partial<ConsumerConfig> = {
-      ack_wait: nanos(this.#ackWaitMs),
-      max_deliver: this.#maxDeliver,
-      max_ack_pending: Math.max(1000, this.#prefetch * 4),
-    };
-    if (!ephemeral) {
-      try {
-        await this.#jsm.consumers.info(this.#stream, name);
-        await this.#jsm.consumers.update(this.#stream, name, editable);
-        return;
-      } catch (error) {
-        if (!isApiError(error, JetStreamApiCodes.ConsumerNotFound)) throw error;
-      }
-    }
-    const config: Partial<ConsumerConfig> = {
-      ...editable,
-      ...(ephemeral
-        ? { name, inactive_threshold: nanos(defaults.ephemeralInactiveMs) }
-        : { durable_name: name, description: `berth queue group for ${topic}` }),
-      filter_subject: this.#subject(topic),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: !ephemeral && this.#newGroupsStartAt === 'all' ? DeliverPolicy.All : DeliverPolicy.New,
-    };
-    try {
-      await this.#jsm.consumers.add(this.#stream, config);
-    } catch (error) {
-      // A replica of the same group created it at the same moment.
-      if (ephemeral) throw error;
-      await this.#jsm.consumers.info(this.#stream, name);
-    }
-  }
-
-  async #consume(active: ActiveSubscription, handler: EventHandler): Promise<void> {
-    try {
-      for await (const message of active.messages) {
-        if (active.stopping) {
-          // Pulled ahead but not started: hand it straight back for another member.
-          message.nak();
-          continue;
-        }
-        await this.#handle(active, message, handler);
-      }
-    } catch (error) {
-      if (!active.stopping) {
-        this.#logger.error({ err: error, topic: active.topic, queue: active.queue }, 'subscription stopped');
-      }
-    }
-  }
-
-  async #handle(active: ActiveSubscription, message: JsMsg, handler: EventHandler): Promise<void> {
-    const event = parseEvent(message.string());
-    if (event === undefined) {
-      this.#logger.error(
-        { subject: message.subject, seq: message.seq },
-        'dropping a message that is not a berth event',
-      );
-      message.term('not a berth event');
-      return;
-    }
-    // Tell JetStream a slow handler is still at it, so the event is not redelivered meanwhile.
-    const progress = setInterval(() => message.working(), Math.max(500, this.#ackWaitMs / 2));
-    const delivery = {
-      system: 'nats',
-      event,
-      queue: active.queue,
-      deliveryCount: message.info.deliveryCount,
-    } as const;
-    try {
-      await consuming(delivery, () => handler(event));
-      message.ack();
-    } catch (error) {
-      const deliveries = message.info.deliveryCount;
-      const delay = Math.min(
-        this.#maxRedeliveryDelayMs,
-        this.#minRedeliveryDelayMs * 2 ** Math.min(deliveries - 1, 20),
-      );
-      this.#logger.warn(
-        {
-          err: error,
-          eventId: event.id,
-          topic: event.topic,
-          queue: active.queue,
-          deliveries,
-          retryInMs: delay,
-        },
-        'event handler failed; the event will be redelivered',
-      );
-      message.nak(delay);
-    } finally {
-      clearInterval(progress);
-    }
-  }
-
   async #stop(active: ActiveSubscription): Promise<void> {
     if (!active.stopping) {
       active.stopping = true;
@@ -437,7 +281,7 @@ export class NatsBroker implements Broker {
     }
     await active.running;
     if (active.ephemeral && !this.#nc.isClosed()) {
-      await this.#jsm.consumers.delete(this.#stream, active.consumer).catch(() => {
+      await this.#jsm.consumers.delete(this.#consumers.stream, active.consumer).catch(() => {
         // Gone already; the server removes inactive ephemeral consumers anyway.
       });
     }
@@ -450,22 +294,6 @@ export class NatsBroker implements Broker {
       }
     }
   }
-}
-
-/** The event's W3C trace context (and baggage) headers as NATS message headers; undefined when it has none. */
-function traceHeaders(eventHeaders: Readonly<Record<string, string>>): MsgHdrs | undefined {
-  let result: MsgHdrs | undefined;
-  for (const name of ['traceparent', 'tracestate', 'baggage']) {
-    const value = eventHeaders[name];
-    if (value === undefined) continue;
-    result ??= headers();
-    result.set(name, value);
-  }
-  return result;
-}
-
-function isApiError(error: unknown, code: number): boolean {
-  return error instanceof JetStreamApiError && error.code === code;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -185,14 +185,22 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  let runtime: Runtime;
-  let tracing: Tracing;
-  try {
-    runtime = await runtimeFromEnv(process.env);
-    tracing = await startTracing(process.env, { serviceName: 'gateway' });
-  } catch (error) {
+  const refuse = (error: unknown) => {
     process.stderr.write(`gateway: ${(error as Error).message}\n`);
     return 1;
+  };
+  let runtime: Runtime;
+  try {
+    runtime = await runtimeFromEnv(process.env);
+  } catch (error) {
+    return refuse(error);
+  }
+  let tracing: Tracing;
+  try {
+    tracing = await startTracing(process.env, { serviceName: 'gateway' });
+  } catch (error) {
+    await runtime.registry.close();
+    return refuse(error);
   }
   try {
     const options = gatewayOptionsFrom({
@@ -208,8 +216,12 @@ async function main(): Promise<number> {
     runtime.logger.fatal((error as Error).message);
     return 1;
   } finally {
-    await runtime.registry.close();
-    await tracing.shutdown();
+    try {
+      await runtime.registry.close();
+    } finally {
+      // Exported even when the registry could not close.
+      await tracing.shutdown();
+    }
   }
 }
 

@@ -125,17 +125,20 @@ export async function runMain(build: (runtime: Runtime) => Promise<Service> | Se
       process.exit(1);
     }
     runtime.logger.info({ signal }, 'stopping');
-    void service
-      .stop()
-      .then(() => runtime.registry.close())
-      .then(() => tracing.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
+    // Each step runs whether the one before failed or not: the buffered spans are exported
+    // even when the service could not stop cleanly (they may say why).
+    void (async () => {
+      let failed = false;
+      for (const step of [() => service.stop(), () => runtime.registry.close(), () => tracing.shutdown()]) {
+        try {
+          await step();
+        } catch (error) {
+          failed = true;
           runtime.logger.error({ err: error }, 'stop failed');
-          process.exit(1);
-        },
-      );
+        }
+      }
+      process.exit(failed ? 1 : 0);
+    })();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

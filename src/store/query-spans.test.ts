@@ -137,6 +137,19 @@ describe('query spans', () => {
     assert.ok(!records(query, 'pw'));
   });
 
+  it('a query pg refuses at once (a null query) still ends its span, failed, and throws as pg does', async () => {
+    const client = await pool.connect();
+    cleanup(() => client.release());
+    const request = await inSpan('request', async () => {
+      await client.query('SELECT 5'); // the OpenTelemetry API loaded: the next query runs at once
+      assert.throws(() => client.query(null as unknown as string), /null or undefined query/);
+    });
+    const [, query] = queriesUnder(request);
+    assert.ok(query, 'an ended span for the null query under the request');
+    assert.equal(query.status.code, SpanStatusCode.ERROR);
+    assert.equal(query.attributes['error.type'], 'TypeError');
+  });
+
   it('queries outside any span get none, unless the pool traces root queries', async () => {
     const before = tracing.spans().length;
     await pool.query('SELECT 3');
@@ -155,5 +168,17 @@ describe('operationName', () => {
     assert.equal(operationName('select 1'), 'SELECT');
     assert.equal(operationName('\n  -- why\n/* what */ WITH x AS (SELECT 1) SELECT * FROM x'), 'WITH');
     assert.equal(operationName('  '), undefined);
+    assert.equal(operationName('-- only a comment'), undefined);
+    assert.equal(operationName('/* unterminated SELECT'), undefined);
+    assert.equal(operationName('/**/Insert/* x */'), 'INSERT');
+  });
+
+  it('scans long runs of comments in linear time', () => {
+    // Runs of `/**/` made the former regex backtrack exponentially: 24 took 320 ms.
+    const comments = '/**/'.repeat(20_000);
+    assert.equal(operationName(`${comments}1`), undefined);
+    assert.equal(operationName(`${comments} update t`), 'UPDATE');
+    assert.equal(operationName(`${'-- x\n'.repeat(20_000)}delete`), 'DELETE');
+    assert.equal(operationName(`${'/*'.repeat(20_000)}select`), undefined);
   });
 });

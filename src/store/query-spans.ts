@@ -49,8 +49,21 @@ export function queryTracing(url: string, traceRootQueries: boolean): QueryTraci
 
 /** The first keyword of `sql` in capitals, past comments and whitespace: `SELECT`, `WITH`, `BEGIN`. */
 export function operationName(sql: string): string | undefined {
-  // One whitespace character per step (not `\s+`): nested quantifiers would backtrack exponentially.
-  return /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase();
+  // A scan, not one regex: a lazy comment pattern inside a repeated group backtracks
+  // exponentially on runs of `/**/`. An unterminated `/*` hides what follows, as in SQL.
+  let at = 0;
+  while (at < sql.length) {
+    if (/\s/.test(sql[at]!)) at += 1;
+    else if (sql.startsWith('--', at)) {
+      const newline = sql.indexOf('\n', at + 2);
+      at = newline === -1 ? sql.length : newline + 1;
+    } else if (sql.startsWith('/*', at)) {
+      const close = sql.indexOf('*/', at + 2);
+      if (close === -1) return undefined;
+      at = close + 2;
+    } else break;
+  }
+  return /^[A-Za-z]+/.exec(sql.slice(at))?.[0].toUpperCase();
 }
 
 /** Context key set while a pool's own query runs: its span covers the wait for a connection, so the pooled client's query adds none. */
@@ -121,9 +134,23 @@ function startQuerySpan(api: OpenTelemetryApi, tracing: QueryTracing, args: any[
     .startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, parent);
 }
 
-/** Calls `run(...args)` and ends `span` when it answers, through a callback (the last argument) or the promise. */
+/**
+ * Calls `run(...args)` and ends `span` when it answers, through a callback (the last
+ * argument) or the promise, or at once when pg throws (a null query, a closed client).
+ */
 // biome-ignore lint/suspicious/noExplicitAny: see Callback
 function endWhenAnswered(api: OpenTelemetryApi, span: Span, args: any[], run: (...args: any[]) => any): any {
+  try {
+    return answered(api, span, args, run);
+  } catch (error) {
+    // Unless a callback pg called at once threw, after its span ended.
+    if (span.isRecording()) end(api, span, error);
+    throw error;
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see Callback
+function answered(api: OpenTelemetryApi, span: Span, args: any[], run: (...args: any[]) => any): any {
   const last = args.length - 1;
   if (typeof args[last] === 'function') {
     const callback = args[last] as Callback;

@@ -1,12 +1,11 @@
 /**
- * The real OpenTelemetry SDK, registered for one test file as a process entry would
- * register it: a NodeTracerProvider (AsyncLocalStorage context manager, W3C trace
- * context and baggage propagators) exporting to memory, so a test reads the spans
- * berth made. stop() unregisters everything again.
+ * The real OpenTelemetry SDK, registered for one test file as a process entry
+ * registers it (src/telemetry/sdk.ts), exporting each span to memory as it ends, so
+ * a test reads the spans berth made. stop() unregisters everything again.
  */
-import { context, propagation, type SpanContext, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { SpanContext } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { registerTracing } from '../../src/telemetry/sdk.ts';
 
 export interface TestTracing {
   /** Spans ended so far. */
@@ -16,17 +15,8 @@ export interface TestTracing {
 
 export function registerTestTracing(): TestTracing {
   const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  provider.register();
-  return {
-    spans: () => exporter.getFinishedSpans(),
-    async stop() {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
-    },
-  };
+  const tracing = registerTracing({ serviceName: 'test', exporters: [exporter], processing: 'simple' });
+  return { spans: () => exporter.getFinishedSpans(), stop: () => tracing.shutdown() };
 }
 
 /** Whether `span`'s parent is the span of `parent`. */
