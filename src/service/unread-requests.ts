@@ -25,10 +25,13 @@ const cancel = 0x8;
 /**
  * What a connection closed after an early answer still reads and drops: Go's net/http
  * waits 0.5 s, nginx up to 30 s. A client still sending a body of ordinary size
- * finishes well within both bounds; one sending more is reset.
+ * finishes well within both bounds; one sending more is reset. node:http's parser
+ * reads the socket natively, so the bytes are counted from `socket.bytesRead` on a
+ * tick, and a fast client may overshoot `lingerBytes` by one tick's worth.
  */
 const lingerMs = 2_000;
 const lingerBytes = 1024 * 1024;
+const lingerTickMs = 50;
 
 export function closeWhenAnsweredEarly(req: IncomingMessage, res: ServerResponse): void {
   // connect-node reads the body with for-await; breaking off that loop would destroy
@@ -49,7 +52,9 @@ export function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): voi
   res.shouldKeepAlive = false;
   // node:http ends a connection it does not keep with destroySoon: FIN, then destroy.
   req.socket.destroySoon = lingeringClose;
-  res.once('finish', () => dropRest(req));
+  // node:http discards the rest of a request nobody reads (req._dump) but leaves one
+  // paused mid-read paused, and with it the socket; flowing, it is discarded too.
+  res.once('finish', () => req.resume());
 }
 
 function keepOpenIterator(this: IncomingMessage): ReturnType<IncomingMessage[typeof Symbol.asyncIterator]> {
@@ -58,20 +63,16 @@ function keepOpenIterator(this: IncomingMessage): ReturnType<IncomingMessage[typ
   >;
 }
 
-function dropRest(req: IncomingMessage): void {
-  let dropped = 0;
-  req.on('data', (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > lingerBytes) req.socket.destroy();
-  });
-  req.resume();
-}
-
 function lingeringClose(this: Socket): void {
   if (this.writable) this.end();
-  const timer = setTimeout(() => this.destroy(), lingerMs);
-  timer.unref();
-  this.once('close', () => clearTimeout(timer));
+  const readBefore = this.bytesRead;
+  let ticks = 0;
+  const check = setInterval(() => {
+    ticks += 1;
+    if (ticks * lingerTickMs >= lingerMs || this.bytesRead - readBefore > lingerBytes) this.destroy();
+  }, lingerTickMs);
+  check.unref();
+  this.once('close', () => clearInterval(check));
 }
 
 /**
