@@ -1,17 +1,26 @@
 /**
- * The dashboard's token, as Aspire's: random per run, printed in the URL of the
- * ready summary (`/?t=<token>`). A browser that opens that URL gets it as an
- * HttpOnly, SameSite=Strict cookie and is sent on to the same page without it (so
- * the token is not left in the address bar or the history); scripts and the
- * services' OTLP exporters send `Authorization: Bearer <token>`. Nothing else gets in.
+ * The dashboard's tokens, random per run. Two, so that what a service (or any
+ * library it loads) can read in its own environment cannot drive the dashboard:
+ *
+ *   page token    printed in the URL of the ready summary, in its fragment
+ *                 (`/#t=<token>`: a fragment is never sent to a server, so no log or
+ *                 proxy sees it); the page keeps it in sessionStorage and sends it as
+ *                 `Authorization: Bearer` with each API request, as scripts do
+ *                 (`berth traces`, state.json). No cookie: a cookie is not scoped to a
+ *                 port, so any server on 127.0.0.1 the browser visits would get it.
+ *   ingest token  in the children's OTEL_EXPORTER_OTLP_TRACES_HEADERS: good for
+ *                 POST /v1/traces and nothing else (and the page token not there).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-const cookieName = 'berth_dashboard';
+export interface DashboardTokens {
+  readonly page: string;
+  readonly ingest: string;
+}
 
-export function newToken(): string {
-  return randomBytes(24).toString('base64url');
+export function newTokens(): DashboardTokens {
+  return { page: randomBytes(24).toString('base64url'), ingest: randomBytes(24).toString('base64url') };
 }
 
 function same(given: string | undefined, token: string): boolean {
@@ -21,32 +30,8 @@ function same(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === cookieName) return value.join('=');
-  }
-  return undefined;
-}
-
-export type Access =
-  /** Let in. */
-  | { readonly kind: 'allowed' }
-  /** The token came in the query and was right: set the cookie, send the browser to `location`. */
-  | { readonly kind: 'login'; readonly location: string; readonly cookie: string }
-  | { readonly kind: 'denied' };
-
-export function checkAccess(req: IncomingMessage, url: URL, token: string): Access {
+/** Whether the request's bearer token is the one its path requires (the ingest token for /v1/traces only). */
+export function hasAccess(req: IncomingMessage, path: string, tokens: DashboardTokens): boolean {
   const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  if (same(bearer, token) || same(cookieToken(req), token)) return { kind: 'allowed' };
-  const query = url.searchParams.get('t');
-  if (query !== null && same(query, token) && req.method === 'GET') {
-    url.searchParams.delete('t');
-    return {
-      kind: 'login',
-      location: `${url.pathname}${url.search}`,
-      cookie: `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-    };
-  }
-  return { kind: 'denied' };
+  return same(bearer, path === '/v1/traces' ? tokens.ingest : tokens.page);
 }

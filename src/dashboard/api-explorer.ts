@@ -1,11 +1,11 @@
 /**
  * The API explorer: every service's methods, read from its ops endpoint
- * `/descriptors` (src/service/ops-endpoints.ts), and calls through the gateway's
+ * `/descriptors` (src/service/describe-services.ts), and calls through the gateway's
  * `/rpc` as any client makes them. Each call starts a trace of its own (a W3C
  * `traceparent` the dashboard makes, sampled), so the answer can link to it.
  */
 import { randomBytes } from 'node:crypto';
-import type { ServiceDescription } from '../service/ops-endpoints.ts';
+import type { ServiceDescription } from '../service/describe-services.ts';
 import { HttpError } from './http-io.ts';
 
 export interface ExplorerService {

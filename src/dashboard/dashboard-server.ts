@@ -2,7 +2,7 @@
  * The dashboard of `berth run`: one HTTP server in the runner's process, on
  * 127.0.0.1 only, behind a token (access-token.ts). Reference: docs/dashboard.md.
  *
- *   GET  /                      the app (assets/: one HTML page, one ES module, one stylesheet)
+ *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
  *   POST /v1/traces             OTLP/HTTP JSON from the services (their OTEL_EXPORTER_OTLP_*)
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail
@@ -15,30 +15,41 @@
  *   GET  /api/events            outboxes by topic, parked events
  *   POST /api/events/retry      {database, schema, id}
  *
- * No CORS: a page from elsewhere can neither read an answer nor send the cookie
- * (SameSite=Strict), and a request whose Origin or Host is not the dashboard's is
- * refused (DNS rebinding). Bodies are bounded; bad JSON is a 400 naming the problem.
+ * No CORS and no cookie: a page from elsewhere can neither read an answer nor send
+ * the token (the page keeps it in sessionStorage), and a request whose Origin or
+ * Host is not the dashboard's is refused (DNS rebinding). Bodies are bounded; bad JSON is a 400 naming the problem.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ControlRequestError } from '../runner/control.ts';
-import type { ProcessState } from '../runner/state.ts';
-import { checkAccess, newToken } from './access-token.ts';
+import { closeAfterAnswer } from '../service/unread-requests.ts';
+import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf } from './api-explorer.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { MetricsView } from './metrics-view.ts';
 import { OtlpInputError, readOtlpTraces } from './otlp-json.ts';
-import { DEFAULT_SPAN_LIMITS, SpanStore, type SpanStoreLimits } from './span-store.ts';
+import { SpanStore, type SpanStoreLimits } from './span-store.ts';
 
-/** What the dashboard asks of the runner. */
+/** A process as the dashboard reads it; the Resources page shows whatever else it holds (pid, uptime, restarts). */
+export interface DashboardProcess {
+  /** `vessel-1`, `gateway`, `postgres`. */
+  readonly instance: string;
+  readonly service: string;
+  readonly kind: 'postgres' | 'gateway' | 'service';
+  /** `host:port` once ready. */
+  readonly address: string | undefined;
+  readonly status: string;
+}
+
+/** What the dashboard asks of the runner (src/runner/run-dashboard.ts gives it). */
 export interface DashboardRuntime {
   readonly system: string;
   readonly environment: string;
-  processes(): readonly ProcessState[];
+  processes(): readonly DashboardProcess[];
+  /** Reject with HttpError 400 when the request is at fault (an unknown service). */
   stop(services: readonly string[]): Promise<void>;
   start(services: readonly string[]): Promise<void>;
   /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
@@ -53,7 +64,7 @@ export interface DashboardOptions {
   readonly port?: number;
   /** The user's own OTLP endpoint: the services send their traces there, not here. */
   readonly tracesElsewhere?: string;
-  readonly spanLimits?: SpanStoreLimits;
+  readonly spanLimits?: Partial<SpanStoreLimits>;
   /** Largest request body; default 4 MiB (an OTLP batch of 512 spans is well under 1 MiB). */
   readonly bodyLimitBytes?: number;
   readonly logLines?: number;
@@ -63,6 +74,7 @@ const assetsDir = join(import.meta.dirname, 'assets');
 const modules = [
   'app',
   'dom',
+  'span-tree',
   'page-api',
   'page-events',
   'page-logs',
@@ -82,7 +94,7 @@ const contentTypes: Record<string, string> = {
 };
 
 export class Dashboard {
-  readonly token = newToken();
+  readonly #tokens: DashboardTokens = newTokens();
   readonly spans: SpanStore;
   readonly logs: LogBuffer;
   /** `http://127.0.0.1:<port>`, once started. */
@@ -95,7 +107,7 @@ export class Dashboard {
 
   private constructor(options: DashboardOptions) {
     this.#options = options;
-    this.spans = new SpanStore(options.spanLimits ?? DEFAULT_SPAN_LIMITS);
+    this.spans = new SpanStore(options.spanLimits);
     this.logs = new LogBuffer(options.logLines);
     this.#server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
     this.#server.on('request', (req, res) => {
@@ -117,9 +129,19 @@ export class Dashboard {
     return dashboard;
   }
 
-  /** The URL to open: the token in its query, once. */
-  get loginUrl(): string {
-    return `${this.url}/?t=${this.token}`;
+  /** What the page and scripts send as `Authorization: Bearer` (state.json keeps it). */
+  get token(): string {
+    return this.#tokens.page;
+  }
+
+  /** What the services' exporters send to POST /v1/traces, and which opens nothing else. */
+  get ingestToken(): string {
+    return this.#tokens.ingest;
+  }
+
+  /** The URL to open: the page token in its fragment, which the browser never sends to a server. */
+  get pageUrl(): string {
+    return `${this.url}/#t=${this.token}`;
   }
 
   async close(): Promise<void> {
@@ -129,7 +151,8 @@ export class Dashboard {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.url);
+    // Appended, not resolved: a path like `//evil.example/` stays a path on this server.
+    const url = new URL(`${this.url}${req.url ?? '/'}`);
     const host = new URL(this.url).host;
     if (req.headers.host !== host && req.headers.host !== host.replace('127.0.0.1', 'localhost')) {
       throw new HttpError(
@@ -141,28 +164,21 @@ export class Dashboard {
     if (origin !== undefined && origin !== this.url && origin !== `http://${req.headers.host}`) {
       throw new HttpError(403, `requests from ${origin} are not accepted (no CORS)`);
     }
-    const access = checkAccess(req, url, this.token);
-    if (access.kind === 'denied') {
-      throw new HttpError(
-        401,
-        'missing or wrong dashboard token: open the "dashboard" URL that berth run printed when the system was ready ' +
-          '(http://127.0.0.1:PORT/?t=TOKEN), or send Authorization: Bearer <token> (state.json: dashboard.token)',
-      );
-    }
-    if (access.kind === 'login') {
-      res.writeHead(303, {
-        location: access.location,
-        'set-cookie': access.cookie,
-        'cache-control': 'no-store',
-      });
-      res.end();
-      return;
-    }
     const path = url.pathname;
-    if (req.method === 'GET' && assets[path]) return this.#asset(res, assets[path]);
+    // The page itself holds no secret: only the API and the receiver need a token.
+    if (req.method === 'GET' && Object.hasOwn(assets, path)) return this.#asset(res, assets[path]!);
     if (path === '/favicon.ico') {
       res.writeHead(204).end();
       return;
+    }
+    if (!hasAccess(req, path, this.#tokens)) {
+      throw new HttpError(
+        401,
+        path === '/v1/traces'
+          ? "missing or wrong ingest token: berth run gives it to its children's OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+          : 'missing or wrong dashboard token: open the "dashboard" URL that berth run printed when the system was ready ' +
+              '(http://127.0.0.1:PORT/#t=TOKEN), or send Authorization: Bearer <token> (state.json: dashboard.token)',
+      );
     }
     if (path === '/v1/traces') {
       if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/HTTP JSON to /v1/traces');
@@ -172,7 +188,7 @@ export class Dashboard {
           'only OTLP/HTTP JSON is received here: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
         );
       }
-      const body = await readJson(req, this.#bodyLimit);
+      const body = await readJson(req, res, this.#bodyLimit);
       try {
         this.spans.add(readOtlpTraces(body));
       } catch (error) {
@@ -209,7 +225,7 @@ export class Dashboard {
       case 'POST /api/resources/stop':
       case 'POST /api/resources/start':
       case 'POST /api/resources/restart': {
-        const services = servicesOf(await readJson(req, this.#bodyLimit));
+        const services = servicesOf(await readJson(req, res, this.#bodyLimit));
         const action = url.pathname.slice('/api/resources/'.length);
         if (action !== 'start') await runtime.stop(services);
         if (action !== 'stop') await runtime.start(services);
@@ -242,7 +258,7 @@ export class Dashboard {
           ),
         });
       case 'POST /api/call': {
-        const call = callRequestOf(await readJson(req, this.#bodyLimit));
+        const call = callRequestOf(await readJson(req, res, this.#bodyLimit));
         const gateway = runtime.gateway();
         if (!gateway) throw new HttpError(503, 'the gateway is not running');
         return sendJson(res, 200, await this.#explorer.call(gateway, call));
@@ -250,7 +266,7 @@ export class Dashboard {
       case 'GET /api/events':
         return sendJson(res, 200, await this.#eventsView().snapshot());
       case 'POST /api/events/retry': {
-        const body = (await readJson(req, this.#bodyLimit)) as Record<string, unknown> | null;
+        const body = (await readJson(req, res, this.#bodyLimit)) as Record<string, unknown> | null;
         const { database, schema, id } = body ?? {};
         if (typeof database !== 'string' || typeof schema !== 'string' || typeof id !== 'string') {
           throw new HttpError(400, 'expected {"database": "...", "schema": "...", "id": "..."}');
@@ -279,16 +295,15 @@ export class Dashboard {
   }
 
   #fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-    if (res.headersSent) {
+    // Half an answer, or a client already gone (its body cut short): nothing more to say.
+    if (res.headersSent || !req.socket || req.socket.destroyed) {
       res.destroy();
       return;
     }
-    // ControlRequestError: the runner refused an action (an unknown service).
-    const status =
-      error instanceof HttpError ? error.status : error instanceof ControlRequestError ? 400 : 500;
+    const status = error instanceof HttpError ? error.status : 500;
     const message = error instanceof Error ? error.message : String(error);
-    // Whatever is left of a refused body is not read: close the connection after answering.
-    if (!req.complete) res.setHeader('connection', 'close');
+    // Whatever is left of a refused body is not read: close the connection (gently) after answering.
+    if (!req.complete) closeAfterAnswer(req, res);
     const wantsJson = (req.url ?? '').startsWith('/api/') || (req.url ?? '').startsWith('/v1/');
     if (wantsJson) sendJson(res, status, { error: message });
     else send(res, status, 'text/plain; charset=utf-8', `${message}\n`);
@@ -296,7 +311,7 @@ export class Dashboard {
 }
 
 /** Each ready gateway and service instance with what its /readyz says (checks and their detail). */
-async function withReadiness(processes: readonly ProcessState[]): Promise<unknown[]> {
+async function withReadiness(processes: readonly DashboardProcess[]): Promise<unknown[]> {
   return Promise.all(
     processes.map(async (process) => {
       if (process.kind === 'postgres' || process.status !== 'ready' || !process.address) return process;

@@ -5,6 +5,7 @@
  * dashboard's own origin, no sniffing, no framing).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../service/read-body.ts';
 
 /** An answer other than 200, with the message the client sees. */
 export class HttpError extends Error {
@@ -37,27 +38,34 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
 }
 
-/** The whole body, or HttpError 413 once it passes `limitBytes` (the rest is not read). */
-export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limitBytes) throw new HttpError(413, `request body over ${limitBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw new HttpError(413, `request body over ${limitBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The whole body, or HttpError 413 once it passes `limitBytes`: the rest is not
+ * read, and the connection closes gently after the answer (src/service/read-body.ts),
+ * so a client still sending reads the 413 rather than a reset.
+ */
+function bodyOf(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    readBody(req, res, limitBytes, {
+      onBody: resolve,
+      onTooLarge: () => reject(new HttpError(413, `request body over ${limitBytes} bytes`)),
+    });
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client went away before sending the whole body'));
+    });
+  });
 }
 
 /** A JSON body; 415 unless it says it is JSON, 400 naming the parse error. */
-export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+export async function readJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limitBytes: number,
+): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
     throw new HttpError(415, `expected content-type application/json, got "${type || 'none'}"`);
   }
-  const text = (await readBody(req, limitBytes)).toString('utf8');
+  const text = (await bodyOf(req, res, limitBytes)).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,21 +1,28 @@
 /**
  * The spans the dashboard received, in memory and bounded: at most `maxTraces`
  * traces and `maxSpans` spans in all (oldest trace dropped first), and at most
- * `maxSpansPerTrace` per trace (later ones counted, not kept), so a chatty or
- * hostile exporter cannot grow the runner's heap without end.
+ * `maxSpansPerTrace` per trace (later ones counted, not kept), each span's strings
+ * cut at `maxValueChars` and its events at `maxEventsPerSpan`, so a chatty or
+ * hostile exporter cannot grow the runner's heap without end. A span received
+ * again (exporters retry a batch whose answer they missed) is kept once.
  */
-import type { SpanRecord } from './otlp-json.ts';
+import type { AttributeValue, SpanRecord } from './otlp-json.ts';
 
 export interface SpanStoreLimits {
   readonly maxTraces: number;
   readonly maxSpans: number;
   readonly maxSpansPerTrace: number;
+  /** Longest string kept (attribute values, names, status messages); longer ones are cut, with `…`. */
+  readonly maxValueChars: number;
+  readonly maxEventsPerSpan: number;
 }
 
 export const DEFAULT_SPAN_LIMITS: SpanStoreLimits = {
   maxTraces: 1000,
   maxSpans: 50_000,
   maxSpansPerTrace: 2000,
+  maxValueChars: 4096,
+  maxEventsPerSpan: 128,
 };
 
 export interface TraceSummary {
@@ -37,6 +44,8 @@ export interface TraceSummary {
 
 interface StoredTrace {
   readonly spans: SpanRecord[];
+  /** Span ids kept, to drop a span received twice. */
+  readonly ids: Set<string>;
   dropped: number;
 }
 
@@ -52,8 +61,9 @@ export class SpanStore {
   readonly #traces = new Map<string, StoredTrace>();
   #spanCount = 0;
 
-  constructor(limits: SpanStoreLimits = DEFAULT_SPAN_LIMITS) {
-    this.#limits = limits;
+  /** Each limit left out is its DEFAULT_SPAN_LIMITS value. */
+  constructor(limits: Partial<SpanStoreLimits> = {}) {
+    this.#limits = { ...DEFAULT_SPAN_LIMITS, ...limits };
   }
 
   get spanCount(): number {
@@ -64,14 +74,16 @@ export class SpanStore {
     for (const span of spans) {
       let trace = this.#traces.get(span.traceId);
       if (!trace) {
-        trace = { spans: [], dropped: 0 };
+        trace = { spans: [], ids: new Set(), dropped: 0 };
         this.#traces.set(span.traceId, trace);
       }
+      if (trace.ids.has(span.spanId)) continue;
       if (trace.spans.length >= this.#limits.maxSpansPerTrace) {
         trace.dropped += 1;
         continue;
       }
-      trace.spans.push(span);
+      trace.ids.add(span.spanId);
+      trace.spans.push(bounded(span, this.#limits));
       this.#spanCount += 1;
     }
     while (this.#traces.size > this.#limits.maxTraces || this.#spanCount > this.#limits.maxSpans) {
@@ -99,6 +111,27 @@ export class SpanStore {
     summaries.sort((a, b) => b.startMs - a.startMs);
     return summaries.slice(0, query.limit ?? 100);
   }
+}
+
+/** The span with its strings and events within the limits. */
+function bounded(span: SpanRecord, limits: SpanStoreLimits): SpanRecord {
+  const cut = (text: string) =>
+    text.length > limits.maxValueChars ? `${text.slice(0, limits.maxValueChars)}…` : text;
+  const value = (item: AttributeValue): AttributeValue =>
+    typeof item === 'string' ? cut(item) : Array.isArray(item) ? item.map(value) : item;
+  const attributes = (record: Readonly<Record<string, AttributeValue>>) =>
+    Object.fromEntries(Object.entries(record).map(([key, item]) => [cut(key), value(item)]));
+  return {
+    ...span,
+    name: cut(span.name),
+    statusMessage: span.statusMessage === undefined ? undefined : cut(span.statusMessage),
+    attributes: attributes(span.attributes),
+    events: span.events.slice(0, limits.maxEventsPerSpan).map((event) => ({
+      ...event,
+      name: cut(event.name),
+      attributes: attributes(event.attributes),
+    })),
+  };
 }
 
 function summarise(traceId: string, trace: StoredTrace): TraceSummary {

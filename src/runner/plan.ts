@@ -18,10 +18,11 @@
  *                  neither: unset, and services use the direct broker
  *   BERTH_BROKER_TOKEN  a random secret per run, which the direct brokers of the run
  *                  require of each other's deliveries (never logged, not in state.json)
- *   OTEL_SERVICE_NAME=<service> (gateway: `gateway`) unless the runner's environment sets it;
- *   OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL=http/json, _HEADERS (the dashboard's token)
- *                  when the dashboard receives the traces (`telemetry`): not when the
- *                  runner's environment names an OTLP endpoint, which then passes through
+ *   OTEL_SERVICE_NAME=<service> (gateway: `gateway`) unless the service's own `env:` sets it;
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, _TRACES_PROTOCOL=http/json, _TRACES_HEADERS (the
+ *                  dashboard's ingest token) when the dashboard receives the traces
+ *                  (`telemetry`): not when the runner's or the service's environment names
+ *                  an OTLP endpoint (generic or for traces), which then passes through
  * The gateway gets BERTH_GATEWAY_PORT, BERTH_STATIC_DIR (when that folder exists),
  * BERTH_CORS_ORIGINS, BERTH_KNOWN_SERVICES, BERTH_GATEWAY_TIMEOUT_MS, BERTH_BODY_LIMIT,
  * and a BERTH_GATEWAY_* variable for each connection limit berth.yaml sets.
@@ -70,26 +71,37 @@ export interface PlanOptions {
 }
 
 export interface TelemetryTarget {
-  /** `http://127.0.0.1:<port>`: the exporters add `/v1/traces`. */
+  /** `http://127.0.0.1:<port>`: the children's traces go to `<endpoint>/v1/traces`. */
   readonly endpoint: string;
-  /** Bearer token the receiver requires. */
+  /** Bearer token the receiver requires: good for sending traces only, not for the dashboard's API. */
   readonly token: string;
 }
 
-/** The OTEL_* variables of a child named `serviceName`. */
+/** The user's own OTLP endpoint for traces, generic or traces-only, when their environment names one. */
+export function userTracesEndpoint(env: Env): string | undefined {
+  return env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined;
+}
+
+/**
+ * The OTEL_* variables of a child named `serviceName`, whose own `env:` in berth.yaml
+ * is `own` (the runner's environment is `env`). The name is always the child's own
+ * (a runner-wide OTEL_SERVICE_NAME would merge every process into one service);
+ * only the traces-specific variables are set, so a user's generic ones stay as they are.
+ */
 function telemetryEnv(
   serviceName: string,
+  own: Env,
   env: Env,
   target: TelemetryTarget | undefined,
 ): Record<string, string> {
   return {
-    ...(env.OTEL_SERVICE_NAME ? {} : { OTEL_SERVICE_NAME: serviceName }),
-    ...(target && !env.OTEL_EXPORTER_OTLP_ENDPOINT
+    OTEL_SERVICE_NAME: own.OTEL_SERVICE_NAME || serviceName,
+    ...(target && !userTracesEndpoint({ ...env, ...own })
       ? {
-          OTEL_EXPORTER_OTLP_ENDPOINT: target.endpoint,
-          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${target.endpoint}/v1/traces`,
+          OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
           // W3C baggage syntax, values percent-decoded by the SDK: the space must be encoded.
-          OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${target.token}`,
+          OTEL_EXPORTER_OTLP_TRACES_HEADERS: `authorization=Bearer%20${target.token}`,
         }
       : {}),
   };
@@ -286,7 +298,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           BERTH_GATEWAY_PORT: String(gatewayPort),
           ...(staticDir && existsSync(staticDir) ? { BERTH_STATIC_DIR: staticDir } : {}),
           ...gatewaySettingsEnv(system),
-          ...telemetryEnv('gateway', env, options.telemetry),
+          ...telemetryEnv('gateway', {}, env, options.telemetry),
         },
       },
     ],
@@ -313,7 +325,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           PORT: String(i === 0 ? service.port : 0),
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
           ...(natsUrl && service.uses.includes('nats') ? { NATS_URL: natsUrl } : {}),
-          ...telemetryEnv(service.name, { ...env, ...service.env }, options.telemetry),
+          ...telemetryEnv(service.name, service.env, env, options.telemetry),
         },
       };
     });

@@ -6,7 +6,7 @@
  *     postgres   postgres://postgres:***@127.0.0.1:5433/postgres  139 MB
  *     gateway    http://127.0.0.1:8080                             75 MB
  *     vessel-1   http://127.0.0.1:41873                            82 MB
- *     dashboard  http://127.0.0.1:41000/?t=<token>                  traces, logs, metrics, API explorer
+ *     dashboard  http://127.0.0.1:41000/#t=<token>                  traces, logs, metrics, API explorer
  *     logs       .berth/logs                                       berth logs <service> [-f]
  */
 import { readFileSync } from 'node:fs';

@@ -20,7 +20,7 @@ import { rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SystemFile } from '../config/system-file.ts';
-import { Dashboard } from '../dashboard/dashboard-server.ts';
+import type { Dashboard } from '../dashboard/dashboard-server.ts';
 import { LocalRegistry } from '../registry/local-registry.ts';
 import { compiledProcesses, warmCompileCache } from './compile-cache.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
@@ -46,6 +46,7 @@ import {
   type HealthPolicy,
   POSTGRES_HEALTH,
 } from './restart-policy.ts';
+import { linesToDashboard, startRunDashboard } from './run-dashboard.ts';
 import {
   isRunning,
   type ProcessState,
@@ -139,12 +140,9 @@ export class Runner {
     const dashboard = this.#dashboard;
     const plan = await planSystem({
       ...this.#options,
-      telemetry: dashboard && { endpoint: dashboard.url, token: dashboard.token },
+      telemetry: dashboard && { endpoint: dashboard.url, token: dashboard.ingestToken },
     });
     this.#plan = plan;
-    const serviceOf = new Map(
-      plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, unit.name])),
-    );
     // The data dir holds the database, the state file's secrets and every log: its user's only.
     makePrivateDir(dataDir);
     if (previous) await stopLeftovers(previous, plan);
@@ -156,7 +154,7 @@ export class Runner {
       out: this.#options.out,
       pretty: this.#options.pretty,
       logsDir: plan.logsDir,
-      onLine: dashboard && ((instance, line) => dashboard.logs.add(instance, serviceOf.get(instance)!, line)),
+      onLine: dashboard && linesToDashboard(dashboard, plan),
     });
     this.#log = log;
     this.#registry = new LocalRegistry({ dir: plan.registryDir });
@@ -252,22 +250,16 @@ export class Runner {
     for (const unit of this.#units.values()) for (const process of unit.processes) process.terminateNow();
   }
 
-  /** The dashboard, started before the plan: the children's OTLP endpoint is its address. */
   #startDashboard(): Promise<Dashboard> {
-    const { system, env } = this.#options;
-    return Dashboard.start({
+    return startRunDashboard({
+      system: this.#options.system,
+      env: this.#options.env,
       port: this.#options.dashboardPort,
-      tracesElsewhere: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
-      runtime: {
-        system: system.system,
-        environment: system.environment,
-        processes: () => this.processes,
-        stop: (services) => this.stopServices(services),
-        start: (services) => this.startServices(services),
-        gateway: () =>
-          this.#units.has('gateway') ? `http://127.0.0.1:${this.#plan!.gatewayPort}` : undefined,
-        databases: () => databasesOf(this.#plan!),
-      },
+      processes: () => this.processes,
+      stopServices: (services) => this.stopServices(services),
+      startServices: (services) => this.startServices(services),
+      gateway: () => (this.#units.has('gateway') ? `http://127.0.0.1:${this.#plan!.gatewayPort}` : undefined),
+      databases: () => databasesOf(this.#plan!),
     });
   }
 
@@ -418,7 +410,7 @@ export class Runner {
         processes: this.processes,
         gatewayPort: plan.gatewayPort,
         logsDir: plan.logsDir,
-        dashboard: this.#dashboard?.loginUrl,
+        dashboard: this.#dashboard?.pageUrl,
         bold: (text) => log.bold(text),
       }),
     );

@@ -69,7 +69,7 @@ export interface RunState {
     /** Bearer token for the control endpoint; the file is readable by its owner only. */
     readonly token: string;
   };
-  /** The dashboard (`berth traces` reads it): its URL and the token it requires. Absent: none runs. */
+  /** The dashboard (`berth traces` reads it): its URL and the page token its API requires as `Authorization: Bearer`. Absent: none runs. */
   readonly dashboard?: {
     readonly url: string;
     readonly token: string;

@@ -10,9 +10,10 @@
 
 import type { RequestListener, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { type DescField, type DescMessage, type DescService, ScalarType } from '@bufbuild/protobuf';
+import type { DescService } from '@bufbuild/protobuf';
 import type { HealthState } from '../health/health.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { describeServices } from './describe-services.ts';
 
 /** node:http without building its ESM namespace (see dual-protocol-server.ts). */
 const { createServer } = process.getBuiltinModule('node:http');
@@ -61,74 +62,6 @@ export function serveOps(source: OpsSource, url: string, res: ServerResponse | H
       return true;
     default:
       return false;
-  }
-}
-
-export interface MethodDescription {
-  readonly name: string;
-  readonly kind: string;
-  readonly input: string;
-  readonly output: string;
-  /** A request in proto3 JSON with every field set to its zero value (nested messages filled in). */
-  readonly example: unknown;
-}
-
-export interface ServiceDescription {
-  readonly typeName: string;
-  readonly methods: readonly MethodDescription[];
-}
-
-export function describeServices(schemas: readonly DescService[]): { services: ServiceDescription[] } {
-  return {
-    services: schemas.map((schema) => ({
-      typeName: schema.typeName,
-      methods: schema.methods.map((method) => ({
-        name: method.name,
-        kind: method.methodKind,
-        input: method.input.typeName,
-        output: method.output.typeName,
-        example: exampleOf(method.input, 0),
-      })),
-    })),
-  };
-}
-
-const int64s = [
-  ScalarType.INT64,
-  ScalarType.UINT64,
-  ScalarType.FIXED64,
-  ScalarType.SFIXED64,
-  ScalarType.SINT64,
-];
-
-function scalarExample(scalar: ScalarType): unknown {
-  if (scalar === ScalarType.STRING || scalar === ScalarType.BYTES) return '';
-  if (scalar === ScalarType.BOOL) return false;
-  return int64s.includes(scalar) ? '0' : 0; // proto3 JSON writes 64-bit integers as strings
-}
-
-/** Well-known types have JSON forms of their own; deep nesting stops at 3 levels (recursive messages). */
-function exampleOf(message: DescMessage, depth: number): unknown {
-  if (message.typeName.startsWith('google.protobuf.') || depth > 3) return null;
-  const example: Record<string, unknown> = {};
-  for (const field of message.fields) example[field.name] = fieldExample(field, depth);
-  return example;
-}
-
-function fieldExample(field: DescField, depth: number): unknown {
-  switch (field.fieldKind) {
-    case 'scalar':
-      return scalarExample(field.scalar);
-    case 'enum':
-      return field.enum.values[0]?.name ?? 0;
-    case 'message':
-      return exampleOf(field.message, depth + 1);
-    case 'list':
-      if (field.listKind === 'message') return [exampleOf(field.message, depth + 1)];
-      if (field.listKind === 'enum') return [field.enum.values[0]?.name ?? 0];
-      return [scalarExample(field.scalar)];
-    case 'map':
-      return {};
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The dashboard's HTTP API on a real server on 127.0.0.1: the token (query once →
- * cookie, or a bearer header), the OTLP/HTTP JSON receiver fed by the real
+ * The dashboard's HTTP API on a real server on 127.0.0.1: its two tokens (the page's
+ * bearer header for the API, the ingest token for the receiver only), the OTLP/HTTP JSON receiver fed by the real
  * OpenTelemetry exporter, its limits and its answers to bad input. The runtime is
  * a small in-test one: what the runner does behind it is the browser test's part.
  */
@@ -41,6 +41,7 @@ const runtime: DashboardRuntime = {
 
 let dashboard: Dashboard;
 let auth: Record<string, string>;
+let ingest: Record<string, string>;
 
 before(async () => {
   dashboard = await Dashboard.start({
@@ -49,13 +50,19 @@ before(async () => {
     spanLimits: { maxTraces: 3, maxSpans: 100, maxSpansPerTrace: 10 },
   });
   auth = { authorization: `Bearer ${dashboard.token}` };
+  ingest = { authorization: `Bearer ${dashboard.ingestToken}` };
 });
 after(() => dashboard.close());
 
 /** A raw request (fetch cannot send a foreign Host header). */
 function raw(
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    chunked?: boolean;
+  } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -71,11 +78,13 @@ function raw(
       },
     );
     req.on('error', reject);
-    req.end(options.body);
+    // Written before end: sent chunked, with no content-length to refuse it by.
+    if (options.chunked) req.write(options.body);
+    req.end(options.chunked ? undefined : options.body);
   });
 }
 
-const otlp = (body: unknown, headers: Record<string, string> = auth) =>
+const otlp = (body: unknown, headers: Record<string, string> = ingest) =>
   fetch(`${dashboard.url}/v1/traces`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -106,35 +115,52 @@ function otlpRequest(traceId: string, spans: number, service = 'vessel'): unknow
   };
 }
 
-describe('the token', () => {
-  test('no token or a wrong one: 401 saying where the URL is printed', async () => {
+describe('the tokens', () => {
+  test('no token, a wrong one or a cookie: 401 saying where the URL is printed', async () => {
     const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer nope' },
-      { cookie: 'berth_dashboard=nope' },
+      { cookie: `berth_dashboard=${dashboard.token}` },
     ];
     for (const headers of attempts) {
       const answer = await fetch(`${dashboard.url}/api/overview`, { headers });
       assert.equal(answer.status, 401);
       assert.match(((await answer.json()) as { error: string }).error, /URL that berth run printed/);
     }
-    const page = await fetch(`${dashboard.url}/?t=wrong`);
-    assert.equal(page.status, 401);
-    assert.match(await page.text(), /berth run printed/);
+    assert.equal((await fetch(`${dashboard.url}/api/overview?t=${dashboard.token}`)).status, 401);
   });
 
-  test('the URL with ?t= sets an HttpOnly SameSite=Strict cookie and leaves the token out of the address', async () => {
-    const login = await fetch(dashboard.loginUrl, { redirect: 'manual' });
-    assert.equal(login.status, 303);
-    assert.equal(login.headers.get('location'), '/');
-    const cookie = login.headers.get('set-cookie')!;
-    assert.match(cookie, /HttpOnly/);
-    assert.match(cookie, /SameSite=Strict/);
-    const page = await fetch(`${dashboard.url}/`, { headers: { cookie: cookie.split(';')[0]! } });
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /<script type="module" src="\/app.js">/);
-    assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/);
-    assert.equal(page.headers.get('access-control-allow-origin'), null);
+  test('the printed URL holds the token in its fragment; the page and its modules are public, with no redirect', async () => {
+    assert.equal(dashboard.pageUrl, `${dashboard.url}/#t=${dashboard.token}`);
+    for (const path of ['/', '/app.js', '/style.css', '//evil.example/', '/?t=x']) {
+      const page = await fetch(`${dashboard.url}${path}`, { redirect: 'manual' });
+      if (path === '//evil.example/') {
+        assert.equal(page.status, 401, 'not an asset: no redirect anywhere');
+        continue;
+      }
+      assert.equal(page.status, 200, path);
+      assert.equal(page.headers.get('set-cookie'), null);
+      assert.match(page.headers.get('content-security-policy')!, /default-src 'self'/);
+      assert.equal(page.headers.get('access-control-allow-origin'), null);
+      if (path === '/') assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+      else await page.arrayBuffer();
+    }
+    assert.equal((await fetch(`${dashboard.url}/constructor`)).status, 401);
+  });
+
+  test('the ingest token opens only POST /v1/traces, and the page token not that', async () => {
+    assert.equal((await fetch(`${dashboard.url}/api/overview`, { headers: ingest })).status, 401);
+    const stop = await fetch(`${dashboard.url}/api/resources/stop`, {
+      method: 'POST',
+      headers: { ...ingest, 'content-type': 'application/json' },
+      body: '{"services":["vessel"]}',
+    });
+    assert.equal(stop.status, 401);
+    assert.deepEqual(actions, []);
+    const withPageToken = await otlp(otlpRequest('ab'.repeat(16), 1), auth);
+    assert.equal(withPageToken.status, 401);
+    assert.match(((await withPageToken.json()) as { error: string }).error, /ingest token/);
+    assert.equal(dashboard.spans.trace('ab'.repeat(16)), undefined);
   });
 
   test('another origin or host is refused even with the token', async () => {
@@ -152,7 +178,9 @@ describe('the OTLP/HTTP JSON receiver', () => {
     const provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': 'exporter-test' }),
       spanProcessors: [
-        new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${dashboard.url}/v1/traces`, headers: auth })),
+        new SimpleSpanProcessor(
+          new OTLPTraceExporter({ url: `${dashboard.url}/v1/traces`, headers: ingest }),
+        ),
       ],
     });
     const tracer = provider.getTracer('dashboard-test');
@@ -211,7 +239,7 @@ describe('the OTLP/HTTP JSON receiver', () => {
 
     const protobuf = await fetch(`${dashboard.url}/v1/traces`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf', ...auth },
+      headers: { 'content-type': 'application/x-protobuf', ...ingest },
       body: Buffer.from([0x0a, 0x00]),
     });
     assert.equal(protobuf.status, 415);
@@ -222,11 +250,20 @@ describe('the OTLP/HTTP JSON receiver', () => {
 
     const big = await raw('/v1/traces', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth },
+      headers: { 'content-type': 'application/json', ...ingest },
       body: Buffer.alloc(65 * 1024, 0x20),
     });
     assert.equal(big.status, 413);
     assert.match(big.body, /over 65536 bytes/);
+    // Found too large while reading: still an answer, not a reset connection.
+    const streamed = await raw('/v1/traces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...ingest },
+      body: Buffer.alloc(256 * 1024, 0x20),
+      chunked: true,
+    });
+    assert.equal(streamed.status, 413);
+    assert.match(streamed.body, /over 65536 bytes/);
   });
 
   test('bounded: the oldest traces go first, spans past the per-trace limit are counted, not kept', async () => {
@@ -238,7 +275,8 @@ describe('the OTLP/HTTP JSON receiver', () => {
     };
     assert.deepEqual(listed.traces.map((t) => t.traceId).sort(), ids.slice(1).sort());
     const last = listed.traces.find((t) => t.traceId === ids[3])!;
-    assert.deepEqual([last.spanCount, last.droppedSpans], [10, 7]);
+    // Its first two spans came again (kept once), then 13 new ones: 8 of them kept, 5 dropped.
+    assert.deepEqual([last.spanCount, last.droppedSpans], [10, 5]);
     assert.equal((await fetch(`${dashboard.url}/api/traces/${ids[0]}`, { headers: auth })).status, 404);
     const errors = (await (
       await fetch(`${dashboard.url}/api/traces?errors=1`, { headers: auth })

@@ -1,7 +1,8 @@
 /**
  * `berth traces`: the recent traces of the system `berth run` runs, as a table,
  * for people without a browser. They come from the run's dashboard (its URL and
- * token are in the owner-only state.json), which received them from the services.
+ * page token, sent as `Authorization: Bearer`, are in the owner-only state.json),
+ * which received them from the services.
  */
 import type { TraceSummary } from '../../dashboard/span-store.ts';
 import { findRunningSystem } from '../../runner/state.ts';
@@ -18,7 +19,7 @@ Prints the most recent traces of the system started by "berth run" (the running
 one; BERTH_DATA_DIR picks another), newest first: when it started, its root span,
 duration, spans, errors, the services it crossed, and its trace id (open it in the
 dashboard's Traces page). Only traces the dashboard received: not when the run's
-OTEL_EXPORTER_OTLP_ENDPOINT sends them elsewhere.
+OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT sends them elsewhere.
 
 ${formatOptions([
   ['--service <name>', 'only traces with a span of this service'],
@@ -62,7 +63,7 @@ ${formatOptions([
     if (body.traces.length === 0) {
       io.stdout.write(
         body.tracesElsewhere
-          ? `no traces here: ${state.system}'s services send them to ${body.tracesElsewhere} (OTEL_EXPORTER_OTLP_ENDPOINT)\n`
+          ? `no traces here: ${state.system}'s services send them to ${body.tracesElsewhere} (OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT)\n`
           : 'no traces yet (or none matching)\n',
       );
       return 0;

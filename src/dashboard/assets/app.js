@@ -1,7 +1,7 @@
 // The dashboard's app: one page per hash route (#resources, #logs, #traces,
 // #trace/<id>, #metrics, #api, #events). Each page renders into <main> and may
 // return a function that stops its polling when another page is shown.
-import { api, h } from './dom.js';
+import { api, h, keepToken, say } from './dom.js';
 import { apiPage } from './page-api.js';
 import { eventsPage } from './page-events.js';
 import { logsPage } from './page-logs.js';
@@ -23,7 +23,8 @@ let stopPage;
 
 function show() {
   const [name, ...rest] = (location.hash.slice(1) || 'resources').split('/');
-  const page = pages[name] ?? resourcesPage;
+  // Own keys only: `#constructor` or `#__proto__` must not name Object's members.
+  const page = Object.hasOwn(pages, name) ? pages[name] : resourcesPage;
   stopPage?.();
   const main = document.getElementById('main');
   main.replaceChildren();
@@ -36,13 +37,20 @@ function show() {
   document.title = `${main.querySelector('h1')?.textContent ?? 'berth'} · berth dashboard`;
 }
 
+keepToken();
 window.addEventListener('hashchange', () => {
+  // The printed URL pasted into a tab that already shows the page.
+  keepToken();
   show();
   document.getElementById('main').focus();
 });
 show();
-api('/api/overview').then((overview) => {
-  document
-    .getElementById('system')
-    .replaceChildren(h('strong', {}, overview.system), ` (${overview.environment})`);
-});
+api('/api/overview').then(
+  (overview) => {
+    document
+      .getElementById('system')
+      .replaceChildren(h('strong', {}, overview.system), ` (${overview.environment})`);
+  },
+  // Opened without the printed URL (no token in this tab): the 401 says where to find it.
+  (error) => say(error.message),
+);

@@ -23,11 +23,25 @@ export function field(label, control) {
   return h('span', { class: 'field' }, h('label', { for: control.id }, label), control);
 }
 
-/** GET or POST JSON to the dashboard's API; rejects with the API's error message. */
+const tokenKey = 'berth-dashboard-token';
+
+/**
+ * Keeps the token of the printed URL (`/#t=<token>`) for this tab and takes it out of
+ * the address bar and the history; the page then starts on `#resources`.
+ */
+export function keepToken() {
+  const given = /^#t=([\w-]+)$/.exec(location.hash)?.[1];
+  if (!given) return;
+  sessionStorage.setItem(tokenKey, given);
+  history.replaceState(null, '', '/#resources');
+}
+
+/** GET or POST JSON to the dashboard's API, with its token; rejects with the API's error message. */
 export async function api(path, body) {
+  const authorization = `Bearer ${sessionStorage.getItem(tokenKey) ?? ''}`;
   const response = await fetch(path, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({}));

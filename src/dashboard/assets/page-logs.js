@@ -17,6 +17,8 @@ export function logsPage(main) {
   const list = h('ol', { class: 'log-lines', 'aria-label': 'Log lines', 'aria-live': 'off' });
   const known = new Set();
   let after = 0;
+  // Bumped by each filter change: a poll still in flight with the old filter must not append its lines.
+  let generation = 0;
   main.append(
     h('h1', {}, 'Logs'),
     h(
@@ -29,6 +31,7 @@ export function logsPage(main) {
     list,
   );
   const restart = () => {
+    generation += 1;
     after = 0;
     list.replaceChildren();
   };
@@ -40,7 +43,9 @@ export function logsPage(main) {
     if (service.value) query.set('service', service.value);
     if (level.value) query.set('level', level.value);
     if (text.value) query.set('text', text.value);
+    const asked = generation;
     const { last, lines } = await api(`/api/logs?${query}`);
+    if (asked !== generation) return;
     after = last;
     const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     for (const line of lines) {

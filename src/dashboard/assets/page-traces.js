@@ -1,6 +1,8 @@
 // Traces: the list (root span, services, duration, spans, errors) and one trace as
 // a waterfall across services and events; a span's attributes on click.
+
 import { api, clock, field, h, ms, poll, serviceColour, table } from './dom.js';
+import { inTreeOrder } from './span-tree.js';
 
 export function tracesPage(main) {
   const service = h('input', { id: 'trace-service', type: 'search', placeholder: 'e.g. vessel' });
@@ -55,26 +57,6 @@ export function tracesPage(main) {
   };
   for (const control of [service, errors]) control.addEventListener('input', () => void refresh());
   return poll(refresh, 3000);
-}
-
-/** Spans in tree order (each after its parent, siblings by start) with their depth. */
-function inTreeOrder(spans) {
-  const ids = new Set(spans.map((span) => span.spanId));
-  const children = new Map();
-  for (const span of spans) {
-    const parent = span.parentSpanId && ids.has(span.parentSpanId) ? span.parentSpanId : '';
-    if (!children.has(parent)) children.set(parent, []);
-    children.get(parent).push(span);
-  }
-  const ordered = [];
-  const visit = (parent, depth) => {
-    for (const span of (children.get(parent) ?? []).sort((a, b) => a.startMs - b.startMs)) {
-      ordered.push({ span, depth });
-      visit(span.spanId, depth + 1);
-    }
-  };
-  visit('', 0);
-  return ordered;
 }
 
 function attributesOf(span) {

@@ -1,0 +1,53 @@
+/**
+ * The dashboard of `berth run`, wired to its runner: what it shows and does comes
+ * from the runner through the dashboard's runtime interface, so src/dashboard
+ * imports nothing of src/runner. Started before the plan: the children's OTLP
+ * endpoint is its address.
+ */
+import type { SystemFile } from '../config/system-file.ts';
+import { Dashboard } from '../dashboard/dashboard-server.ts';
+import { HttpError } from '../dashboard/http-io.ts';
+import { ControlRequestError } from './control.ts';
+import { type Env, type Plan, userTracesEndpoint } from './plan.ts';
+import type { ProcessState } from './state.ts';
+
+/** What the dashboard asks of the runner. */
+export interface RunDashboardHost {
+  readonly system: SystemFile;
+  readonly env: Env;
+  /** `--dashboard-port`; any free port when undefined. */
+  readonly port: number | undefined;
+  processes(): readonly ProcessState[];
+  stopServices(names: readonly string[]): Promise<void>;
+  startServices(names: readonly string[]): Promise<void>;
+  /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
+  gateway(): string | undefined;
+  databases(): ReadonlyMap<string, string>;
+}
+
+export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
+  // A service the runner does not know is the request's mistake: a 400 with the runner's message.
+  const asked = (action: Promise<void>) =>
+    action.catch((error: unknown) => {
+      throw error instanceof ControlRequestError ? new HttpError(400, error.message) : error;
+    });
+  return Dashboard.start({
+    port: host.port,
+    tracesElsewhere: userTracesEndpoint(host.env),
+    runtime: {
+      system: host.system.system,
+      environment: host.system.environment,
+      processes: () => host.processes(),
+      stop: (services) => asked(host.stopServices(services)),
+      start: (services) => asked(host.startServices(services)),
+      gateway: () => host.gateway(),
+      databases: () => host.databases(),
+    },
+  });
+}
+
+/** Where the runner's log output sends each child's line: the dashboard's Logs page, under its service. */
+export function linesToDashboard(dashboard: Dashboard, plan: Plan): (instance: string, line: string) => void {
+  const serviceOf = new Map(plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, unit.name])));
+  return (instance, line) => dashboard.logs.add(instance, serviceOf.get(instance)!, line);
+}
