@@ -28,7 +28,7 @@ ${formatOptions([
 
 Environment: DATABASE_URL (or <SERVICE>_DATABASE_URL) uses that PostgreSQL instead
 of PGlite; NATS_URL gives services NATS JetStream instead of direct delivery;
-OTEL_EXPORTER_OTLP_ENDPOINT sends the services' traces there instead of to the
+OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) sends the services' traces there, not to the
 dashboard (docs/dashboard.md).`,
   options: {
     env: { type: 'string' },
