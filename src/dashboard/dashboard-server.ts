@@ -5,11 +5,11 @@
  *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
  *   POST /v1/traces             OTLP/HTTP JSON from the services (their OTEL_EXPORTER_OTLP_*)
  *   GET  /api/overview          system, where traces go, how many spans are kept
- *   GET  /api/resources         every process with its state, and each one's /readyz detail
+ *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: the runner does it
  *   GET  /api/logs?after=&service=&level=&text=&trace=
  *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
- *   GET  /api/metrics           per service and method, from each instance's /metrics
+ *   GET  /api/metrics           per service and method over the last scrapes of each instance's and the gateway's /metrics
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
  *   GET  /api/events            outboxes by topic, parked events
@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { closeAfterAnswer } from '../service/unread-requests.ts';
 import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf } from './api-explorer.ts';
+import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
@@ -56,6 +57,8 @@ export interface DashboardRuntime {
   gateway(): string | undefined;
   /** Each database of the run by a name to show (`embedded`, `vessel`), with its URL (a secret). */
   databases(): ReadonlyMap<string, string>;
+  /** The services' broker: the user's NATS server, or the direct one (no process). */
+  broker(): DashboardBroker;
 }
 
 export interface DashboardOptions {
@@ -221,7 +224,9 @@ export class Dashboard {
           spans: this.spans.spanCount,
         });
       case 'GET /api/resources':
-        return sendJson(res, 200, { processes: await withReadiness(runtime.processes()) });
+        return sendJson(res, 200, {
+          processes: [...(await withReadiness(runtime.processes())), await brokerResource(runtime.broker())],
+        });
       case 'POST /api/resources/stop':
       case 'POST /api/resources/start':
       case 'POST /api/resources/restart': {
@@ -249,7 +254,13 @@ export class Dashboard {
       }
       case 'GET /api/metrics':
         return sendJson(res, 200, {
-          methods: await this.#metrics.scrape(ready('service').map((p) => p.address!)),
+          methods: await this.#metrics.scrape(
+            [...ready('gateway'), ...ready('service')].map((p) => ({
+              instance: p.instance,
+              address: p.address!,
+              measuredAt: p.kind === 'gateway' ? 'gateway' : 'service',
+            })),
+          ),
         });
       case 'GET /api/services':
         return sendJson(res, 200, {

@@ -296,6 +296,7 @@ export async function planSystem(options: PlanOptions): Promise<Plan> {
           ...base,
           ...common,
           BERTH_GATEWAY_PORT: String(gatewayPort),
+          BERTH_GATEWAY_TRUST_TRACEPARENT: 'true', // local: the API explorer's calls keep its trace id
           ...(staticDir && existsSync(staticDir) ? { BERTH_STATIC_DIR: staticDir } : {}),
           ...gatewaySettingsEnv(system),
           ...telemetryEnv('gateway', {}, env, options.telemetry),

@@ -5,10 +5,11 @@
  * endpoint is its address.
  */
 import type { SystemFile } from '../config/system-file.ts';
+import type { DashboardBroker } from '../dashboard/broker-resource.ts';
 import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { HttpError } from '../dashboard/http-io.ts';
 import { ControlRequestError } from './control.ts';
-import { type Env, type Plan, userTracesEndpoint } from './plan.ts';
+import { databasesOf, type Env, type Plan, userTracesEndpoint } from './plan.ts';
 import type { ProcessState } from './state.ts';
 
 /** What the dashboard asks of the runner. */
@@ -22,7 +23,8 @@ export interface RunDashboardHost {
   startServices(names: readonly string[]): Promise<void>;
   /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
   gateway(): string | undefined;
-  databases(): ReadonlyMap<string, string>;
+  /** The plan, once made (the dashboard starts before it): its databases and broker. */
+  plan(): Plan;
 }
 
 export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
@@ -41,7 +43,8 @@ export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
       stop: (services) => asked(host.stopServices(services)),
       start: (services) => asked(host.startServices(services)),
       gateway: () => host.gateway(),
-      databases: () => host.databases(),
+      databases: () => databasesOf(host.plan()),
+      broker: () => brokerOf(host.plan()),
     },
   });
 }
@@ -50,4 +53,10 @@ export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
 export function linesToDashboard(dashboard: Dashboard, plan: Plan): (instance: string, line: string) => void {
   const serviceOf = new Map(plan.units.flatMap((unit) => unit.processes.map((p) => [p.instance, unit.name])));
   return (instance, line) => dashboard.logs.add(instance, serviceOf.get(instance)!, line);
+}
+
+/** NATS when the run gave its services a NATS_URL (plan.ts: NATS_URL, else resources.nats.url); else the direct broker. */
+export function brokerOf(plan: Plan): DashboardBroker {
+  const url = plan.units.flatMap((unit) => unit.processes).find((p) => p.env.NATS_URL)?.env.NATS_URL;
+  return url ? { kind: 'nats', url } : { kind: 'direct' };
 }

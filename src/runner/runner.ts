@@ -26,7 +26,7 @@ import { compiledProcesses, warmCompileCache } from './compile-cache.ts';
 import { ControlRequestError, ControlServer } from './control.ts';
 import { ensurePortFree, stopLeftovers } from './leftovers.ts';
 import { LogOutput } from './log-output.ts';
-import { databasesOf, type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
+import { type Env, type Plan, type PlannedUnit, planSystem } from './plan.ts';
 import { makePrivateDir } from './private-files.ts';
 import {
   answersHealthz,
@@ -57,6 +57,7 @@ import {
   writeState,
 } from './state.ts';
 import { SupervisedProcess } from './supervised-process.ts';
+import { bringDown, bringUp, type Unit } from './unit-order.ts';
 import { prepareWatch, Watch } from './watch.ts';
 
 export interface RunnerOptions {
@@ -83,13 +84,6 @@ export interface RunnerOptions {
   readonly dashboardPort?: number;
   /** Run the dashboard (and send the children's traces to it); default true. */
   readonly dashboard?: boolean;
-}
-
-interface Unit {
-  readonly plan: PlannedUnit;
-  readonly processes: readonly SupervisedProcess[];
-  /** Set while the unit is (being) brought up. */
-  starting: Promise<void> | undefined;
 }
 
 export class Runner {
@@ -215,7 +209,7 @@ export class Runner {
   /** Stops these services (all their instances) until startServices; the rest keeps running. */
   async stopServices(names: readonly string[]): Promise<void> {
     const units = this.#serviceUnits(names);
-    await this.#bringDown(units);
+    await bringDown(units);
     this.#log?.note(`stopped ${names.join(', ')}`);
   }
 
@@ -236,7 +230,7 @@ export class Runner {
     // No `berth start` may begin while everything stops.
     await this.#control?.close();
     await this.#watch?.close();
-    await this.#bringDown([...this.#units.values()]);
+    await bringDown([...this.#units.values()]);
     clearImmediate(this.#stateWrite);
     await this.#registry?.close();
     await this.#log?.close();
@@ -259,7 +253,7 @@ export class Runner {
       stopServices: (services) => this.stopServices(services),
       startServices: (services) => this.startServices(services),
       gateway: () => (this.#units.has('gateway') ? `http://127.0.0.1:${this.#plan!.gatewayPort}` : undefined),
-      databases: () => databasesOf(this.#plan!),
+      plan: () => this.#plan!,
     });
   }
 
@@ -296,62 +290,11 @@ export class Runner {
     return () => answersPostgres('127.0.0.1', port);
   }
 
-  /** Each unit once its dependencies are ready; the first failure cancels the starts still waiting. */
-  async #bringUp(names: readonly string[], signal: AbortSignal): Promise<void> {
-    const failed = new AbortController();
-    const cancel = AbortSignal.any([signal, failed.signal]);
-    const pending = new Map<Unit, Promise<void>>();
-    const up = (unit: Unit): Promise<void> => {
-      let promise = pending.get(unit);
-      if (!promise) {
-        promise = (async () => {
-          await Promise.all(unit.plan.deps.map((dep) => up(this.#units.get(dep)!)));
-          if (unit.plan.kind !== 'postgres') await this.#compiled;
-          cancel.throwIfAborted();
-          unit.starting ??= Promise.all(unit.processes.map((process) => process.start(cancel))).then(
-            () => undefined,
-            (error: unknown) => {
-              unit.starting = undefined;
-              throw error;
-            },
-          );
-          await unit.starting;
-        })();
-        promise.catch(() => failed.abort());
-        pending.set(unit, promise);
-      }
-      return promise;
-    };
-    const results = await Promise.allSettled(names.map((name) => up(this.#units.get(name)!)));
-    if (signal.aborted) throw new Error('interrupted while starting');
-    // The first real failure, not the cancellations it caused.
-    const reasons = results.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
-    const cause = reasons.find((reason) => !(reason instanceof Error && reason.name === 'AbortError'));
-    if (cause !== undefined || reasons.length > 0) throw cause ?? reasons[0];
-  }
-
-  /** Each unit after everything among `units` that depends on it (the gateway depends on every service). */
-  async #bringDown(units: readonly Unit[]): Promise<void> {
-    const pending = new Map<Unit, Promise<void>>();
-    const dependents = (unit: Unit) =>
-      units.filter(
-        (other) =>
-          other.plan.deps.includes(unit.plan.name) ||
-          (other.plan.kind === 'gateway' && unit.plan.kind === 'service'),
-      );
-    const down = (unit: Unit): Promise<void> => {
-      let promise = pending.get(unit);
-      if (!promise) {
-        promise = (async () => {
-          await Promise.all(dependents(unit).map(down));
-          unit.starting = undefined;
-          await Promise.all(unit.processes.map((process) => process.stop()));
-        })();
-        pending.set(unit, promise);
-      }
-      return promise;
-    };
-    await Promise.all(units.map(down));
+  /** Each unit once its dependencies are ready; the gateway and services once the compile cache is warm. */
+  #bringUp(names: readonly string[], signal: AbortSignal): Promise<void> {
+    return bringUp(this.#units, names, signal, async (unit) => {
+      if (unit.plan.kind !== 'postgres') await this.#compiled;
+    });
   }
 
   /** Until the gateway routes to every ready service instance (its cache lags the registry by a scan). */

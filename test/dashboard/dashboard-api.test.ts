@@ -37,6 +37,7 @@ const runtime: DashboardRuntime = {
   start: async (services) => void actions.push(`start ${services.join(',')}`),
   gateway: () => undefined,
   databases: () => new Map(),
+  broker: () => ({ kind: 'direct' }),
 };
 
 let dashboard: Dashboard;

@@ -35,7 +35,8 @@ const pageErrors: Error[] = [];
 
 before(async () => {
   await mkdir(images, { recursive: true });
-  run = await BerthRun.start({ target: 'examples/shippy', cleanup, env: { NO_COLOR: '1' } });
+  // NATS_URL empty: the direct broker, whatever the environment of the tests says.
+  run = await BerthRun.start({ target: 'examples/shippy', cleanup, env: { NO_COLOR: '1', NATS_URL: '' } });
   state = run.state();
   assert.ok(state.dashboard, 'state.json names the dashboard');
   assert.match(run.output, new RegExp(`dashboard +${state.dashboard.url}/#t=${state.dashboard.token}`));
@@ -102,7 +103,12 @@ describe('the dashboard of berth run', () => {
     const listed = await page
       .locator('tr[data-instance]')
       .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-instance')));
-    assert.deepEqual(listed.sort(), state.processes.map((process) => process.instance).sort());
+    // And the broker: the direct one here (no NATS_URL), which is no process.
+    assert.deepEqual(
+      listed.sort(),
+      [...state.processes.map((process) => process.instance), 'broker (direct)'].sort(),
+    );
+    await waitForState('broker (direct)', 'No process');
     await page.locator('tr[data-instance="vessel-1"] .checks').getByText('database').waitFor();
     await photograph('resources');
   });
@@ -207,11 +213,27 @@ describe('the dashboard of berth run', () => {
     await page.getByRole('heading', { name: 'Trace', level: 1 }).waitFor();
     assert.equal(new URL(page.url()).hash, href);
     await page.locator('.waterfall .span').first().waitFor({ timeout: 30_000 });
+    // And back: the trace's "logs of this trace" is the Logs page filtered by its id.
+    const traceId = href!.slice('#trace/'.length);
+    await page.getByRole('link', { name: 'logs of this trace' }).click();
+    await page.getByRole('heading', { name: 'Logs', level: 1 }).waitFor();
+    assert.equal(await page.getByLabel('Trace', { exact: true }).inputValue(), traceId);
+    await page.locator('.log-lines .log').first().waitFor();
+    const links = await page
+      .locator('.log-lines .log')
+      .evaluateAll((lines) => lines.map((line) => line.querySelector('a.trace-link')?.getAttribute('href')));
+    assert.deepEqual([...new Set(links)], [href]);
   });
 
   test('Metrics shows the calls per service and method', async () => {
     await page.goto(`${state.dashboard!.url}/#metrics`);
-    await page.getByRole('rowheader', { name: 'FindAvailable' }).waitFor();
+    // Measured by vessel and by the gateway that forwarded the calls: a row each.
+    const findAvailable = page.locator('tr', { has: page.getByRole('rowheader', { name: 'FindAvailable' }) });
+    for (const at of ['service', 'gateway']) {
+      await findAvailable.filter({ has: page.getByRole('cell', { name: at, exact: true }) }).waitFor();
+    }
+    // The second scrape (5 s on) opens a window: its length is shown.
+    await page.getByText(/^Window: the last \d+\.\d s\.$/).waitFor({ timeout: 15_000 });
     await photograph('metrics');
   });
 

@@ -22,7 +22,9 @@ test('an unknown service is a 400 with the runner’s message; a user’s traces
     },
     startServices: async () => {},
     gateway: () => undefined,
-    databases: () => new Map(),
+    plan: () => {
+      throw new Error('not asked for in this test');
+    },
   });
   const headers = { authorization: `Bearer ${dashboard.token}`, 'content-type': 'application/json' };
   const stop = await fetch(`${dashboard.url}/api/resources/stop`, {

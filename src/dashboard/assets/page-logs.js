@@ -1,11 +1,12 @@
 // Logs: every instance's lines, live (polled with `after=<last seq>`), filtered by
-// service, level and text; a line with a trace id links to its trace.
+// service, level, text and trace id (#logs/<trace id>: a trace page's "logs of this
+// trace"); a line with a trace id links to its trace.
 import { api, clock, field, h, poll } from './dom.js';
 
 const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 const maxShown = 1000;
 
-export function logsPage(main) {
+export function logsPage(main, traceId = '') {
   const service = h('select', { id: 'log-service' }, h('option', { value: '' }, 'all'));
   const level = h(
     'select',
@@ -14,6 +15,13 @@ export function logsPage(main) {
     levels.map((l) => h('option', { value: l }, `${l} and above`)),
   );
   const text = h('input', { id: 'log-text', type: 'search', placeholder: 'text in the line' });
+  const trace = h('input', {
+    id: 'log-trace',
+    type: 'search',
+    placeholder: '32 hex digits',
+    pattern: '[0-9a-fA-F]{32}',
+    value: traceId,
+  });
   const list = h('ol', { class: 'log-lines', 'aria-label': 'Log lines', 'aria-live': 'off' });
   const known = new Set();
   let after = 0;
@@ -27,6 +35,7 @@ export function logsPage(main) {
       field('Service', service),
       field('Level', level),
       field('Text', text),
+      field('Trace', trace),
     ),
     list,
   );
@@ -36,13 +45,14 @@ export function logsPage(main) {
     list.replaceChildren();
   };
   for (const control of [service, level]) control.addEventListener('change', restart);
-  text.addEventListener('input', restart);
+  for (const control of [text, trace]) control.addEventListener('input', restart);
 
   const refresh = async () => {
     const query = new URLSearchParams({ after: String(after) });
     if (service.value) query.set('service', service.value);
     if (level.value) query.set('level', level.value);
     if (text.value) query.set('text', text.value);
+    if (trace.value) query.set('trace', trace.value.trim().toLowerCase());
     const asked = generation;
     const { last, lines } = await api(`/api/logs?${query}`);
     if (asked !== generation) return;

@@ -1,5 +1,6 @@
 // Resources: every process of the run — state, pid, address, uptime, restarts,
-// readiness checks — with stop / start / restart for services (the runner does them).
+// readiness checks — with stop / start / restart for services (the runner does them),
+// and the broker: the user's NATS server (checked, not stopped) or the direct one.
 import { api, h, poll, say, table, uptime } from './dom.js';
 
 const stateLabels = {
@@ -8,6 +9,9 @@ const stateLabels = {
   starting: 'Starting',
   restarting: 'Restarting',
   stopping: 'Stopping',
+  // The broker's row (broker-resource.ts): an external NATS server, or no process at all.
+  unreachable: 'Unreachable',
+  direct: 'No process',
 };
 
 function readinessCell(process) {
@@ -38,7 +42,8 @@ function readinessCell(process) {
     checks.map(([name, value]) =>
       h(
         'li',
-        { class: value === 'ok' ? 'ok' : 'bad' },
+        // A ready resource's checks are good whatever they say (the broker's: `nats-server 2.10.22`).
+        { class: readiness.ready || value === 'ok' ? 'ok' : 'bad' },
         h('span', { class: 'check-name' }, name),
         ` ${value}`,
       ),
@@ -113,7 +118,7 @@ export function resourcesPage(main) {
         h('td', { class: 'num' }, process.pid ?? '–'),
         h('td', {}, process.address ?? '–'),
         h('td', {}, process.status === 'ready' ? uptime(process.readyAt) : '–'),
-        h('td', { class: 'num' }, process.restarts),
+        h('td', { class: 'num' }, process.restarts ?? '–'),
         h('td', {}, readinessCell(process)),
         h('td', {}, actions(process, refresh, busy)),
       ),

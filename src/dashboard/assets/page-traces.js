@@ -145,7 +145,13 @@ export function tracePage(main, traceId) {
   const detail = h('div', { class: 'detail' });
   main.append(
     h('h1', {}, 'Trace'),
-    h('p', { class: 'trace-id' }, h('a', { href: '#traces' }, '← all traces'), ` ${traceId}`),
+    h(
+      'p',
+      { class: 'trace-id' },
+      h('a', { href: '#traces' }, '← all traces'),
+      ` ${traceId} `,
+      h('a', { href: `#logs/${traceId}`, class: 'logs-link' }, 'logs of this trace'),
+    ),
     body,
     detail,
   );
