@@ -22,6 +22,7 @@ import { readBody } from '../service/read-body.ts';
 import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { KnownServices } from './known-services.ts';
+import { routed } from './request-span.ts';
 
 export interface ConnectPassThroughOptions {
   readonly caller: ServiceCaller;
@@ -91,12 +92,18 @@ export class ConnectPassThrough {
       sendMissingService(res, contentType, this.#options.known.missingProtoService(protoService), cors);
       return;
     }
+    routed(span, req, path);
     if (req.method === 'GET') {
       this.#relay(protoService, url, 'GET', Buffer.alloc(0), req, res, cors, started, span);
       return;
     }
     readBody(req, res, this.#options.bodyLimitBytes, {
-      onBody: (body) => this.#relay(protoService, path, 'POST', body, req, res, cors, started, span),
+      // In the span: the body's events come in the connection's context, not the request's.
+      onBody: (body) => {
+        const relay = () => this.#relay(protoService, path, 'POST', body, req, res, cors, started, span);
+        if (span === undefined) relay();
+        else span.run(relay);
+      },
       onTooLarge: () =>
         sendProtocolError(
           res,

@@ -16,8 +16,9 @@
  * retries). Errors answer micro's JSON `{id, code, detail, status}`, or the
  * caller's protocol for pass-through requests (error-answers.ts). When tracing,
  * each call (every request but OPTIONS and the GETs of ops endpoints and static
- * files) is one SERVER span, which the relayed call is part of (no CLIENT span of
- * its own: the instance's span is its child).
+ * files) is one SERVER span (request-span.ts), which the relayed call is part
+ * of (no CLIENT span of its own: the instance's span is its child), and which is
+ * active while the gateway handles the request, so its log lines carry its ids.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -45,7 +46,7 @@ import { type Send, sendError } from './error-answers.ts';
 import { GrpcPassThrough } from './grpc-pass-through.ts';
 import { KnownServices } from './known-services.ts';
 import { OpsEndpoints, opsOnly } from './ops-endpoints.ts';
-import { serverSpan } from './request-span.ts';
+import { routed, serverSpan } from './request-span.ts';
 import {
   isJsonContentType,
   parseProtoPath,
@@ -92,6 +93,12 @@ export interface GatewayOptions {
    * Unset: all are served on the public port. 0 picks a free port.
    */
   readonly opsPort?: number;
+  /**
+   * Continue the trace of a client's `traceparent` (behind a mesh or proxy that
+   * sets it). Default false: the gateway is the public entry, so its span starts a
+   * new trace, sampled as the configured sampler says, linked to the client's.
+   */
+  readonly trustTraceparent?: boolean;
 }
 
 export class Gateway {
@@ -128,6 +135,7 @@ export class Gateway {
       known: this.#known,
       timeoutMs: this.#timeoutMs,
       bodyLimitBytes: this.#bodyLimit,
+      trustTraceparent: options.trustTraceparent ?? false,
     });
     this.#connect = new ConnectPassThrough({
       caller: this.#caller,
@@ -209,7 +217,25 @@ export class Gateway {
     }
     // /rpc, the hot path, is no proto path: spared the regex.
     const proto = path === '/rpc' ? undefined : parseProtoPath(path);
-    const span = proto || req.method === 'POST' ? serverSpan(req, res, path) : undefined;
+    const span =
+      proto || req.method === 'POST'
+        ? serverSpan(req, res, path, this.#options.trustTraceparent ?? false)
+        : undefined;
+    // Active while it is handled, so log lines carry its ids; not tracing, no closure either.
+    if (span === undefined) this.#route(req, res, url, path, proto, cors, send, span);
+    else span.run(() => this.#route(req, res, url, path, proto, cors, send, span));
+  }
+
+  #route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: string,
+    path: string,
+    proto: ReturnType<typeof parseProtoPath>,
+    cors: Record<string, string> | undefined,
+    send: Send,
+    span: CallSpan | undefined,
+  ): void {
     if (proto) {
       span?.setAttribute('rpc.service', proto.protoService);
       span?.setAttribute('rpc.method', proto.method);
@@ -238,7 +264,7 @@ export class Gateway {
       this.#sendError(send, 'gateway', unsupportedContentType(req.headers['content-type'], path), 415);
       return;
     }
-    this.#readBody(req, res, send, (body) => {
+    this.#readBody(req, res, send, span, (body) => {
       if (rpc) {
         let target: ReturnType<typeof parseRpcBody>;
         try {
@@ -247,7 +273,7 @@ export class Gateway {
           this.#sendError(send, 'gateway', toConnectError(error));
           return;
         }
-        this.#forwardJson(target.service, target.method, target.requestJson, req, send, started, span);
+        this.#forwardJson(target.service, target.method, target.requestJson, req, send, started, span, path);
         return;
       }
       if (route) {
@@ -258,7 +284,7 @@ export class Gateway {
           this.#sendError(send, route.service, toConnectError(error));
           return;
         }
-        this.#forwardJson(route.service, route.method, requestJson, req, send, started, span);
+        this.#forwardJson(route.service, route.method, requestJson, req, send, started, span, path);
         return;
       }
       this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
@@ -276,9 +302,16 @@ export class Gateway {
     this.#sendError(send, 'gateway', new ConnectError(`no route for GET ${path}`, Code.NotFound));
   }
 
-  #readBody(req: IncomingMessage, res: ServerResponse, send: Send, then: (body: Buffer) => void): void {
+  /** `then` runs in `span`: the body's events come in the connection's context, not the request's. */
+  #readBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    send: Send,
+    span: CallSpan | undefined,
+    then: (body: Buffer) => void,
+  ): void {
     readBody(req, res, this.#bodyLimit, {
-      onBody: then,
+      onBody: span === undefined ? then : (body) => span.run(() => then(body)),
       onTooLarge: () =>
         this.#sendError(
           send,
@@ -300,6 +333,7 @@ export class Gateway {
     send: Send,
     started: number,
     span: CallSpan | undefined,
+    route: string,
   ): void {
     if (span !== undefined) {
       const dot = method.indexOf('.');
@@ -329,6 +363,7 @@ export class Gateway {
       );
       return;
     }
+    routed(span, req, route);
     this.#caller
       .call({
         service,

@@ -7,10 +7,11 @@
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { ServiceCaller } from '../client/caller.ts';
 import { Code, ConnectError } from '../errors/berth-error.ts';
+import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { sendMissingService, sendProtocolError } from './error-answers.ts';
 import type { Http2Upstreams } from './grpc-proxy.ts';
 import type { KnownServices } from './known-services.ts';
-import { serverSpan } from './request-span.ts';
+import { routed, serverSpan } from './request-span.ts';
 import { parseProtoPath } from './rpc-request.ts';
 
 export interface GrpcPassThroughOptions {
@@ -19,6 +20,8 @@ export interface GrpcPassThroughOptions {
   /** Deadline of unary calls. */
   readonly timeoutMs: number;
   readonly bodyLimitBytes: number;
+  /** GatewayOptions.trustTraceparent. */
+  readonly trustTraceparent: boolean;
 }
 
 export class GrpcPassThrough {
@@ -33,13 +36,18 @@ export class GrpcPassThrough {
   serve(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const query = req.url.indexOf('?');
     const path = query === -1 ? req.url : req.url.slice(0, query);
-    const proto = parseProtoPath(path);
     // No CLIENT span of its own: the relayed stream carries this span's context.
-    const span = serverSpan(req, res, path);
+    const span = serverSpan(req, res, path, this.#options.trustTraceparent);
     span?.setAttribute(
       'rpc.system',
       req.headers['content-type']?.startsWith('application/grpc') ? 'grpc' : 'connect_rpc',
     );
+    if (span === undefined) this.#serve(req, res, path, span);
+    else span.run(() => this.#serve(req, res, path, span));
+  }
+
+  #serve(req: Http2ServerRequest, res: Http2ServerResponse, path: string, span: CallSpan | undefined): void {
+    const proto = parseProtoPath(path);
     const instance = proto ? this.#options.caller.pick({ protoService: proto.protoService }) : undefined;
     if (!proto || !instance) {
       const error = proto
@@ -49,6 +57,7 @@ export class GrpcPassThrough {
       sendMissingService(res, req.headers['content-type'], error);
       return;
     }
+    routed(span, req, path);
     span?.setAttribute('rpc.service', proto.protoService);
     span?.setAttribute('rpc.method', proto.method);
     void import('./grpc-proxy.ts').then(({ Http2Upstreams, relayHttp2 }) => {

@@ -106,6 +106,12 @@ export function relayHttp2(
     headers[given.header] =
       given.header === 'grpc-timeout' ? formatGrpcTimeout(timeoutMs) : String(timeoutMs);
   }
+  /** gRPC fails on an HTTP 200: the span learns how the call ended from the trailers. */
+  const addTrailers = (trailers: Record<string, string | string[]>) => {
+    const grpcStatus = trailers['grpc-status'];
+    if (span !== undefined && typeof grpcStatus === 'string') span.setGrpcStatus(Number(grpcStatus));
+    res.addTrailers(trailers);
+  };
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
     upstream = upstreams.session(address).request(headers);
@@ -131,7 +137,7 @@ export function relayHttp2(
         contentType?.startsWith('application/grpc') &&
         !contentType.startsWith('application/grpc-web')
       ) {
-        res.addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
+        addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
         res.end();
       } else res.stream.close(constants.NGHTTP2_CANCEL);
     }
@@ -196,7 +202,7 @@ export function relayHttp2(
     for (const [name, value] of Object.entries(trailers)) {
       if (value !== undefined && !name.startsWith(':')) out[name] = value as string | string[];
     }
-    res.addTrailers(out);
+    addTrailers(out);
   });
   upstream.on('end', () => {
     deadline.cancel();

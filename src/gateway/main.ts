@@ -18,6 +18,9 @@
  *   BERTH_GATEWAY_KEEP_ALIVE_TIMEOUT_MS  --keep-alive-timeout  idle HTTP/1.1 connection closed after, default 5000
  *   BERTH_GATEWAY_IDLE_TIMEOUT_MS        --idle-timeout        idle HTTP/2 connection closed after, default 30000
  *   BERTH_GATEWAY_MAX_CONNECTIONS        --max-connections     open connections at most, default 10000
+ *   BERTH_GATEWAY_TRUST_TRACEPARENT      --trust-traceparent   true: continue clients' traces (behind a
+ *                                                              trusted proxy); default false: a new trace
+ *                                                              per request, linked to the client's
  *   BERTH_REGISTRY, BERTH_REGISTRY_DIR, LOG_LEVEL, LOG_FORMAT, OTEL_* as for services (run-main.ts);
  *   service.name defaults to `gateway`
  *
@@ -47,6 +50,7 @@ const settings = {
   keepAliveTimeoutMs: { flag: 'keep-alive-timeout', env: 'BERTH_GATEWAY_KEEP_ALIVE_TIMEOUT_MS' },
   idleTimeoutMs: { flag: 'idle-timeout', env: 'BERTH_GATEWAY_IDLE_TIMEOUT_MS' },
   maxConnections: { flag: 'max-connections', env: 'BERTH_GATEWAY_MAX_CONNECTIONS' },
+  trustTraceparent: { flag: 'trust-traceparent', env: 'BERTH_GATEWAY_TRUST_TRACEPARENT' },
 } as const;
 
 /** The flags, for a command's parseArgs options. */
@@ -90,6 +94,15 @@ export function gatewayOptionsFrom(sources: GatewaySources): GatewayOptions {
       throw new GatewaySettingError(setting.source, `expected ${what}, got "${setting.value}"`);
     }
     return value;
+  };
+  const boolean = (key: keyof typeof settings) => {
+    const setting = read(key);
+    if (!setting) return undefined;
+    const value = setting.value.trim().toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      throw new GatewaySettingError(setting.source, `expected true or false, got "${setting.value}"`);
+    }
+    return value === 'true';
   };
   const list = (key: keyof typeof settings) =>
     read(key)
@@ -140,6 +153,7 @@ export function gatewayOptionsFrom(sources: GatewaySources): GatewayOptions {
     knownServices: list('knownServices'),
     opsPort: integer('opsPort', 0, 65_535, 'a port number (0-65535)'),
     connectionLimits,
+    trustTraceparent: boolean('trustTraceparent'),
   };
 }
 

@@ -15,6 +15,8 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
+  type Link,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -37,6 +39,8 @@ export class CallSpan {
   readonly #context: Context;
   readonly #system: RpcSystem;
   readonly #server: boolean;
+  /** How a gRPC call through the gateway ended, when its answer said (trailers, or headers of a trailers-only one). */
+  #grpcStatus: number | undefined;
 
   constructor(span: Span, parent: Context, system: RpcSystem, server: boolean) {
     this.#span = span;
@@ -57,6 +61,19 @@ export class CallSpan {
 
   setAttribute(key: string, value: string | number): void {
     this.#span.setAttribute(key, value);
+  }
+
+  rename(name: string): void {
+    this.#span.updateName(name);
+  }
+
+  /** The `grpc-status` an HTTP span's answer carried (gRPC fails on an HTTP 200); the first one counts. */
+  setGrpcStatus(code: number): void {
+    this.#grpcStatus ??= code;
+  }
+
+  get grpcStatus(): number | undefined {
+    return this.#grpcStatus;
   }
 
   /** Writes this span's `traceparent` (and `tracestate`, baggage) into outgoing metadata. */
@@ -82,10 +99,24 @@ export class CallSpan {
     this.#span.end();
   }
 
-  /** Ends an HTTP server span (the gateway's): status ERROR on a 5xx. */
+  /**
+   * Ends an HTTP server span (the gateway's): status ERROR on a 5xx, or on a
+   * gRPC status that is the server's failure (as endRpc judges it).
+   */
   endHttp(status: number): void {
     this.#span.setAttribute('http.response.status_code', status);
-    if (status >= 500) this.#span.setStatus({ code: SpanStatusCode.ERROR });
+    const grpcStatus = this.#grpcStatus;
+    if (grpcStatus !== undefined) this.#span.setAttribute('rpc.grpc.status_code', grpcStatus);
+    if (status >= 500 || (grpcStatus !== undefined && serverErrors.has(grpcStatus))) {
+      this.#span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    this.#span.end();
+  }
+
+  /** Ends an HTTP server span whose client went away before the answer was complete: no status was answered. */
+  endAborted(): void {
+    this.#span.setAttribute('error.type', 'aborted');
+    this.#span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client went away before the answer' });
     this.#span.end();
   }
 }
@@ -121,6 +152,26 @@ export class RpcTracing {
     const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
     const span = this.#tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
     return new CallSpan(span, parent, system, true);
+  }
+
+  /**
+   * A SERVER span of a public entry (the gateway). Untrusted, it starts a new
+   * trace, which the configured sampler alone decides on, linked to the context
+   * `headers` carry: any client could otherwise have its requests sampled (a
+   * `traceparent` ending `-01` under a parent-based sampler) or join a trace.
+   * Trusted (behind a mesh that sets `traceparent` itself), it is server()'s child.
+   */
+  entry(name: string, headers: HeaderCarrier, attributes: Attributes, trustParent: boolean): CallSpan {
+    if (trustParent) return this.server(name, headers, attributes);
+    const claimed = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers, headerGetter));
+    const links: Link[] | undefined =
+      claimed && isSpanContextValid(claimed) ? [{ context: claimed }] : undefined;
+    const span = this.#tracer.startSpan(
+      name,
+      { kind: SpanKind.SERVER, attributes, links, root: true },
+      ROOT_CONTEXT,
+    );
+    return new CallSpan(span, ROOT_CONTEXT, 'connect_rpc', true);
   }
 
   /** A CLIENT span, child of the active span. */

@@ -1,7 +1,9 @@
 /**
  * One trace across every hop berth makes, in one process with the real SDK
  * exporting to memory: a client → gateway → `front` → `back`, with front calling
- * back over berth frames or HTTP/1.1, and gRPC over h2c through the gateway.
+ * back over berth frames or HTTP/1.1, and gRPC over h2c through the gateway. The
+ * gateway trusts the client's traceparent here (src/gateway/gateway-spans.test.ts
+ * has the untrusted default).
  * Spans are awaited by polling the exporter, never by a fixed sleep.
  */
 import assert from 'node:assert/strict';
@@ -41,7 +43,7 @@ async function system(protocol: CallProtocol) {
   const front = new Service({ name: 'front', registry, deregisterDelayMs: 0, client: { protocol } });
   const backClient = front.client(Say, { service: 'back' });
   front.handle(Say, { hello: (request) => backClient.hello(request) });
-  const gateway = new Gateway({ registry, port: 0 });
+  const gateway = new Gateway({ registry, port: 0, trustTraceparent: true });
   await back.start();
   await front.start();
   const { port } = await gateway.start();
@@ -160,7 +162,7 @@ test('gRPC over h2c through the gateway: the instance’s span is a child of the
     hello: (request) => ({ greeting: `Hello ${request.name}` }),
   });
   await back.start();
-  const gateway = new Gateway({ registry, port: 0 });
+  const gateway = new Gateway({ registry, port: 0, trustTraceparent: true });
   const { port } = await gateway.start();
   t.after(async () => {
     await gateway.stop(0);
