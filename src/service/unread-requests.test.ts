@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from 'node:net';
-import { test } from 'node:test';
+import { connect, type Socket } from 'node:net';
+import { type TestContext, test } from 'node:test';
 import { Say } from '../../examples/greeter/gen/greeter/v1/greeter_pb.js';
 import { MemoryRegistry } from '../registry/memory-registry.ts';
 import { Service } from './service.ts';
 
-test('an HTTP/1.1 answer sent before the body was read closes gently: the client keeps writing, then reads the answer and a clean close', async (t) => {
+/**
+ * A service with a 1 KiB body limit, and a client connected to it half open, as a
+ * client still sending its body is once the server has finished.
+ */
+async function halfOpenClient(t: TestContext): Promise<Socket> {
   const service = new Service({
     name: 'greeter',
     registry: new MemoryRegistry(),
@@ -17,9 +21,15 @@ test('an HTTP/1.1 answer sent before the body was read closes gently: the client
   const instance = await service.start();
   t.after(() => service.stop());
   const [host, port] = instance.address.split(':');
-  // Half open, as a client still sending its body is once the server has finished.
   const socket = connect({ host, port: Number(port), allowHalfOpen: true });
+  t.after(() => socket.destroy());
   await once(socket, 'connect');
+  return socket;
+}
+
+test('an HTTP/1.1 answer sent before the body was read closes gently: the client keeps writing, then reads the answer and a clean close', async (t) => {
+  const socket = await halfOpenClient(t);
+
   let received = '';
   socket.setEncoding('latin1').on('data', (chunk: string) => {
     received += chunk;
@@ -42,19 +52,8 @@ test('an HTTP/1.1 answer sent before the body was read closes gently: the client
 });
 
 test('after an early HTTP/1.1 answer the service reads a bounded amount more, then resets a client that keeps sending', async (t) => {
-  const service = new Service({
-    name: 'greeter',
-    registry: new MemoryRegistry(),
-    deregisterDelayMs: 0,
-    bodyLimitBytes: 1024,
-  });
-  service.handle(Say, { hello: (request) => ({ greeting: `Hello ${request.name}` }) });
-  const instance = await service.start();
-  t.after(() => service.stop());
-  const [host, port] = instance.address.split(':');
-  const socket = connect({ host, port: Number(port), allowHalfOpen: true });
+  const socket = await halfOpenClient(t);
   socket.on('error', () => {}); // the reset is the point
-  await once(socket, 'connect');
   let closed = false;
   const close = new Promise((resolve) => socket.once('close', resolve)).then(() => {
     closed = true;
