@@ -4,6 +4,7 @@
  * resources, build settings and environment overlays.
  */
 import { z } from 'zod';
+import { otlpProtocols, traceSamplers } from '../telemetry/tracing-env.ts';
 
 /** A Kubernetes DNS label, as system and service names must be. */
 export const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -151,17 +152,8 @@ const telemetryInput = z.strictObject({
       error: 'a password in berth.yaml ends up in git and in every Deployment: leave it out of the URL',
     })
     .optional(),
-  protocol: z.enum(['http/protobuf', 'http/json', 'grpc']).optional(),
-  sampler: z
-    .enum([
-      'always_on',
-      'always_off',
-      'traceidratio',
-      'parentbased_always_on',
-      'parentbased_always_off',
-      'parentbased_traceidratio',
-    ])
-    .optional(),
+  protocol: z.enum(otlpProtocols).optional(),
+  sampler: z.enum(traceSamplers).optional(),
   samplerArg: z.number().min(0).max(1).optional(),
 });
 

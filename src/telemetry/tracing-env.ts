@@ -11,7 +11,18 @@
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
+/** The OTLP protocols and trace samplers of the OpenTelemetry specification; berth.yaml's `telemetry` takes the same. */
+export const otlpProtocols = ['http/protobuf', 'http/json', 'grpc'] as const;
+export const traceSamplers = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+export type OtlpProtocol = (typeof otlpProtocols)[number];
 export type TraceExporterKind = 'otlp' | 'console';
 
 export interface TracingSettings {
@@ -20,15 +31,8 @@ export interface TracingSettings {
   readonly protocol: OtlpProtocol;
 }
 
-const protocols: readonly OtlpProtocol[] = ['http/protobuf', 'http/json', 'grpc'];
-const samplers = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-];
+const protocols: readonly string[] = otlpProtocols;
+const samplers: readonly string[] = traceSamplers;
 
 /** A variable with a value tracing cannot take; the message names it. */
 export class TracingSettingError extends Error {
@@ -70,7 +74,7 @@ export function tracingSettingsFromEnv(env: Env): TracingSettings | undefined {
       ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
       : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = value(env, protocolVariable) ?? 'http/protobuf';
-  if (!protocols.includes(protocol as OtlpProtocol)) {
+  if (!protocols.includes(protocol)) {
     throw new TracingSettingError(
       protocolVariable,
       `expected one of ${protocols.join(', ')}, got "${protocol}"`,
