@@ -114,7 +114,9 @@ export function relayHttp2(
   };
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
-    upstream = upstreams.session(address).request(headers);
+    // Relayed as sent: node:http2 would end a GET's or DELETE's stream at once,
+    // and a body the client still sends with one would then fail the relay.
+    upstream = upstreams.session(address).request(headers, { endStream: false });
   } catch (error) {
     settle({ reached: false, connectFailure: true }, error as Error);
     return;

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as connectHttp2 } from 'node:http2';
+import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { connect as connectTcp } from 'node:net';
 import { before, test } from 'node:test';
 import { createClient } from '@connectrpc/connect';
@@ -262,4 +263,43 @@ test('an unknown proto service is unimplemented in every protocol (HTTP 404, gRP
     await codesThrough(`http://127.0.0.1:${declaring.address.port}`, cleanup),
     all(Code.Unavailable),
   );
+});
+
+test('an HTTP/2 request reaches the instance as the client sent it: a GET with a body keeps its body, and the answer is the instance’s', async (t) => {
+  // node:http2 ends a GET's stream at once unless told otherwise; the relay once
+  // did, so a body still on its way failed the call as "write after end" (unavailable).
+  const instance = createHttp2Server((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: req.method, bytes }));
+    });
+  });
+  await new Promise<void>((resolve) => instance.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => instance.close(() => resolve())));
+  const address = `127.0.0.1:${(instance.address() as AddressInfo).port}`;
+  await registry.register({
+    id: 'relay-1',
+    name: 'relay',
+    version: '1',
+    address,
+    protoServices: ['relay.v1.Echo'],
+    metadata: {},
+  });
+  t.after(() => registry.deregister('relay-1'));
+  await waitFor(() => gateway.cache.instancesServing('relay.v1.Echo').length === 1, { what: 'relay seen' });
+
+  const h2 = connectHttp2(gatewayUrl);
+  t.after(() => h2.close());
+  const stream = h2.request(
+    { ':method': 'GET', ':path': '/relay.v1.Echo/Say', 'content-type': 'application/grpc' },
+    { endStream: false },
+  );
+  stream.end(Buffer.alloc(5));
+  const [headers] = (await once(stream, 'response')) as [Record<string, unknown>];
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  assert.equal(headers[':status'], 200, Buffer.concat(chunks).toString());
+  assert.deepEqual(JSON.parse(Buffer.concat(chunks).toString()), { method: 'GET', bytes: 5 });
 });
