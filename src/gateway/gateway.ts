@@ -5,9 +5,9 @@
  *   OPTIONS *                         → CORS preflight
  *   GET /healthz | /readyz            → ops-endpoints.ts
  *   GET /metrics | /_berth/*          → ops-endpoints.ts, or 404 when they have an ops port of their own
- *   POST /rpc                         → parseRpcBody → #forwardJson        (application/json only)
+ *   POST /rpc                         → json-call-forwarder.ts (application/json only)
  *   /<pkg>.<Service>/<Method>         → connect-pass-through.ts (Connect POST and GET, gRPC-Web)
- *   POST /<service>/<object>/<method> → parseRoutePath → #forwardJson  (application/json only)
+ *   POST /<service>/<object>/<method> → json-call-forwarder.ts (application/json only)
  *   GET anything else                 → static-files.ts (the web UI), when configured
  * HTTP/2 (gRPC)                       → grpc-pass-through.ts: relayed to an instance serving
  *                                       the proto service, picked by the caller's balancer
@@ -23,12 +23,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ServiceCaller } from '../client/caller.ts';
-import { forwardableHeaders } from '../context/request-context.ts';
-import { Code, ConnectError, codeName, toConnectError } from '../errors/berth-error.ts';
+import { Code, ConnectError } from '../errors/berth-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { silentLogger } from '../log/logger.ts';
 import { createMetrics, type Metrics } from '../metrics/metrics.ts';
-import { contentTypeJson, decodeError } from '../protocol/connect-unary.ts';
 import type { Registry } from '../registry/registry.ts';
 import { RegistryCache } from '../registry/registry-cache.ts';
 import {
@@ -44,17 +42,11 @@ import { ConnectPassThrough } from './connect-pass-through.ts';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.ts';
 import { type Send, sendError } from './error-answers.ts';
 import { GrpcPassThrough } from './grpc-pass-through.ts';
+import { JsonCallForwarder } from './json-call-forwarder.ts';
 import { KnownServices } from './known-services.ts';
 import { OpsEndpoints, opsOnly } from './ops-endpoints.ts';
-import { routed, serverSpan } from './request-span.ts';
-import {
-  isJsonContentType,
-  parseProtoPath,
-  parseRoutePath,
-  parseRpcBody,
-  routeRequestJson,
-  unsupportedContentType,
-} from './rpc-request.ts';
+import { serverSpan } from './request-span.ts';
+import { isJsonContentType, parseProtoPath, parseRoutePath, unsupportedContentType } from './rpc-request.ts';
 import { type StaticFiles, staticFiles } from './static-files.ts';
 
 export interface GatewayOptions {
@@ -109,6 +101,7 @@ export class Gateway {
   readonly #caller: ServiceCaller;
   readonly #grpc: GrpcPassThrough;
   readonly #connect: ConnectPassThrough;
+  readonly #json: JsonCallForwarder;
   readonly #static: StaticFiles | undefined;
   readonly #known: KnownServices;
   readonly #ops: OpsEndpoints;
@@ -144,6 +137,14 @@ export class Gateway {
       metrics: this.metrics,
       timeoutMs: this.#timeoutMs,
       bodyLimitBytes: this.#bodyLimit,
+    });
+    this.#json = new JsonCallForwarder({
+      caller: this.#caller,
+      cache: this.cache,
+      known: this.#known,
+      metrics: this.metrics,
+      logger: this.logger,
+      timeoutMs: this.#timeoutMs,
     });
     this.#ops = new OpsEndpoints({
       cache: this.cache,
@@ -265,29 +266,9 @@ export class Gateway {
       return;
     }
     this.#readBody(req, res, send, span, (body) => {
-      if (rpc) {
-        let target: ReturnType<typeof parseRpcBody>;
-        try {
-          target = parseRpcBody(body);
-        } catch (error) {
-          this.#sendError(send, 'gateway', toConnectError(error));
-          return;
-        }
-        this.#forwardJson(target.service, target.method, target.requestJson, req, send, started, span, path);
-        return;
-      }
-      if (route) {
-        let requestJson: ReturnType<typeof routeRequestJson>;
-        try {
-          requestJson = routeRequestJson(body);
-        } catch (error) {
-          this.#sendError(send, route.service, toConnectError(error));
-          return;
-        }
-        this.#forwardJson(route.service, route.method, requestJson, req, send, started, span, path);
-        return;
-      }
-      this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
+      if (rpc) this.#json.forwardRpc(body, { req, send, started, span, path });
+      else if (route) this.#json.forwardRoute(route, body, { req, send, started, span, path });
+      else this.#sendError(send, 'gateway', new ConnectError(`no route for POST ${path}`, Code.NotFound));
     });
   }
 
@@ -323,95 +304,6 @@ export class Gateway {
           413,
         ),
     });
-  }
-
-  #forwardJson(
-    service: string,
-    method: string,
-    requestJson: string | Buffer,
-    req: IncomingMessage,
-    send: Send,
-    started: number,
-    span: CallSpan | undefined,
-    route: string,
-  ): void {
-    if (span !== undefined) {
-      const dot = method.indexOf('.');
-      span.setAttribute('rpc.service', method.slice(0, dot));
-      span.setAttribute('rpc.method', method.slice(dot + 1));
-      span.setAttribute('berth.service', service);
-    }
-    const instances = this.cache.instances(service);
-    if (instances.length === 0) {
-      this.#sendError(send, service, this.#known.missingService(service));
-      return;
-    }
-    // Unknown methods are caught here when the registry lists endpoints (local),
-    // else by the service itself (Kubernetes discovery knows addresses only). Any
-    // instance will do: during a rolling upgrade only the new ones list a new method.
-    const served = instances.some(
-      (instance) =>
-        instance.endpoints === undefined ||
-        instance.endpoints.length === 0 ||
-        instance.endpoints.includes(method),
-    );
-    if (!served) {
-      this.#sendError(
-        send,
-        service,
-        new ConnectError(`service "${service}" has no method "${method}"`, Code.NotFound),
-      );
-      return;
-    }
-    routed(span, req, route);
-    this.#caller
-      .call({
-        service,
-        path: `/${method.replace('.', '/')}`,
-        contentType: contentTypeJson,
-        body: requestJson,
-        headers: forwardableHeaders(req.headers),
-        timeoutMs: this.#timeoutMs,
-        idempotent: instances.some((instance) => instance.idempotentEndpoints?.includes(method)),
-        span,
-      })
-      .then(
-        (response) => {
-          if (response.status === 200) {
-            send(
-              200,
-              { 'content-type': contentTypeJson, 'content-length': response.body.length },
-              response.body,
-            );
-            this.metrics.observeRpc(method, 'ok', (performance.now() - started) / 1000, service);
-            return;
-          }
-          const error = decodeError(response.status, response.body);
-          // A 4xx without a code the gateway knows (a plain-text 415 or 422) stays the
-          // client's error: the code falls back to unknown, whose own status is 500.
-          const clientError = error.code === Code.Unknown && response.status >= 400 && response.status < 500;
-          this.#sendError(send, service, error, clientError ? response.status : undefined);
-          // Unknown methods are not counted: their names come from clients and would grow the series without bound.
-          if (error.code !== Code.Unimplemented) {
-            this.metrics.observeRpc(
-              method,
-              codeName(error.code),
-              (performance.now() - started) / 1000,
-              service,
-            );
-          }
-        },
-        (error: unknown) => {
-          const connectError = toConnectError(error);
-          this.#sendError(send, service, connectError);
-          this.metrics.observeRpc(
-            method,
-            codeName(connectError.code),
-            (performance.now() - started) / 1000,
-            service,
-          );
-        },
-      );
   }
 
   #sendError(send: Send, id: string, error: ConnectError, status?: number): void {
