@@ -7,41 +7,19 @@
  * code per outcome. Each test starts from the state the previous one leaves.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { V1Deployment, V1Pod, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { handoverFieldManager } from '../../src/kube/autoscaler.ts';
 import { acquireDeployLock } from '../../src/kube/deploy-lock.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
 import { fieldManager } from '../../src/kube/manifests.ts';
-import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  provideVolumes,
-  type ShippyCopy,
-  shippyClaims,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { berth, shippyNamespace, show } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-autoscale');
-let cluster: TestCluster;
-let client: KubeClient;
-let shippy: ShippyCopy;
-
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  await provideVolumes(client, namespace, shippyClaims);
-  shippy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
+const kube = shippyNamespace('berth-autoscale', {
+  volumes: true,
+  copy: { registry: 'registry.test/shippy' },
 });
+const { namespace } = kube;
 
 const deployArgs = [
   'deploy',
@@ -57,7 +35,7 @@ const deployArgs = [
   'r1',
 ];
 const deploy = (...extra: string[]) =>
-  berth(cluster, [...deployArgs.map((arg) => (arg === '' ? shippy.dir : arg)), ...extra]);
+  berth(kube.cluster, [...deployArgs.map((arg) => (arg === '' ? kube.shippy.dir : arg)), ...extra]);
 
 /** What `berth deploy --output json` prints. */
 interface DeployReport {
@@ -90,9 +68,14 @@ async function deployJson(
 const refs = (objects: Array<{ kind: string; name: string }>) =>
   objects.map(({ kind, name }) => `${kind}/${name}`);
 
-const vessel = () => client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel');
+const vessel = () => kube.client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel');
 const autoscaler = () =>
-  client.get<V2HorizontalPodAutoscaler>('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, 'vessel');
+  kube.client.get<V2HorizontalPodAutoscaler>(
+    'autoscaling/v2',
+    'HorizontalPodAutoscaler',
+    namespace,
+    'vessel',
+  );
 
 /** Whether `manager` owns the Deployment's spec.replicas (its managedFields). */
 function ownsReplicas(deployment: V1Deployment | undefined, manager: string): boolean {
@@ -105,9 +88,9 @@ function ownsReplicas(deployment: V1Deployment | undefined, manager: string): bo
 
 /** What the HPA controller does: set the replicas through the scale subresource. */
 async function scaleAsTheAutoscaler(replicas: number): Promise<void> {
-  await client.request(
+  await kube.client.request(
     'PATCH',
-    `${client.path('apps/v1', 'Deployment', namespace, 'vessel')}/scale?fieldManager=test-autoscaler`,
+    `${kube.client.path('apps/v1', 'Deployment', namespace, 'vessel')}/scale?fieldManager=test-autoscaler`,
     { spec: { replicas } },
     'application/merge-patch+json',
   );
@@ -122,7 +105,7 @@ test('a service that starts to autoscale keeps its replicas; berth no longer own
   assert.equal((await vessel())?.spec?.replicas, 3, 'production replicas');
   assert.ok(ownsReplicas(await vessel(), fieldManager));
 
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     const overlay = system.environments.test.services!.vessel!;
     delete overlay.replicas;
     overlay.autoscale = { min: 1, max: 5, cpu: 70 };
@@ -145,7 +128,7 @@ test('a service that starts to autoscale keeps its replicas; berth no longer own
   assert.equal(deployment?.spec?.replicas, 3, 'not reset to 1 when berth let go of replicas');
   assert.equal(ownsReplicas(deployment, fieldManager), false, 'berth does not own replicas');
   assert.ok(ownsReplicas(deployment, handoverFieldManager));
-  assert.equal(await client.get('policy/v1', 'PodDisruptionBudget', namespace, 'vessel'), undefined);
+  assert.equal(await kube.client.get('policy/v1', 'PodDisruptionBudget', namespace, 'vessel'), undefined);
 });
 
 test('the replicas the autoscaler sets survive the next deploy', async () => {
@@ -161,7 +144,7 @@ test('the replicas the autoscaler sets survive the next deploy', async () => {
 });
 
 test('a deploy while another holds the lock: outcome refused, exit 3, the holder in the reason', async () => {
-  const lock = await acquireDeployLock(client, 'shippy', namespace, { holder: 'pipeline-run-7' });
+  const lock = await acquireDeployLock(kube.client, 'shippy', namespace, { holder: 'pipeline-run-7' });
   try {
     const { code, report, stderr } = await deployJson();
     assert.equal(code, 3, stderr);
@@ -189,7 +172,7 @@ test('a release that never becomes ready: outcome rolled-back, exit 1, the reaso
 });
 
 test('berth scale refuses an autoscaled service, naming what to change instead', async () => {
-  const result = await berth(cluster, ['scale', 'vessel=2', '-f', shippy.dir, '--env', 'test']);
+  const result = await berth(kube.cluster, ['scale', 'vessel=2', '-f', kube.shippy.dir, '--env', 'test']);
   assert.equal(result.code, 1, show(result));
   assert.match(
     result.stderr,
@@ -200,7 +183,7 @@ test('berth scale refuses an autoscaled service, naming what to change instead',
 
 test('pods that never call the API server mount no token; those that watch EndpointSlices do', async () => {
   const pods = async (name: string) =>
-    (await client.list<V1Pod>('v1', 'Pod', namespace, `app.kubernetes.io/name=${name}`)).items;
+    (await kube.client.list<V1Pod>('v1', 'Pod', namespace, `app.kubernetes.io/name=${name}`)).items;
   const mountsToken = (pod: V1Pod) =>
     (pod.spec?.volumes ?? []).some((volume) => volume.name.startsWith('kube-api-access-'));
   for (const name of ['postgres', 'nats']) {
@@ -212,7 +195,7 @@ test('pods that never call the API server mount no token; those that watch Endpo
 });
 
 test('dropping autoscale prunes the HPA and berth.yaml replicas apply again', async () => {
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     const overlay = system.environments.test.services!.vessel!;
     delete overlay.autoscale;
     overlay.replicas = 2;

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { before } from 'node:test';
 import { promisify } from 'node:util';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
@@ -26,7 +27,7 @@ import { KubeClient } from '../../src/kube/kube-client.ts';
 import { renderManifests } from '../../src/kube/manifests.ts';
 import { imageNames } from '../../src/kube/release.ts';
 import { type CliResult, runBerth } from '../cli/run-cli.ts';
-import type { Cleanup } from '../support/cleanup.ts';
+import { type Cleanup, fileCleanup } from '../support/cleanup.ts';
 import { parseExports } from '../support/exports.ts';
 import { repoRoot } from '../support/processes.ts';
 
@@ -209,6 +210,9 @@ export function copyShippy(
     ...structuredClone(system.environments[options.from ?? 'production']),
     namespace: options.namespace,
     registry: options.registry,
+    // KWOK pods are ready at once and never crash by themselves: a bake only slows the
+    // tests (and must stay under their 8 s --progress-deadline). rollout-failures.test.ts bakes.
+    rollout: { minReadySeconds: 0 },
   };
   const dir = mkdtempSync(join(tmpdir(), 'berth-kube-test-'));
   cleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -222,6 +226,79 @@ export function copyShippy(
       const current: SystemYaml = parse(readFileSync(file, 'utf8'));
       edit(current);
       writeFileSync(file, stringify(current));
+    },
+  };
+}
+
+/** What a test/kube file sets up in its `before`: see {@link shippyNamespace}. */
+export interface ShippyNamespace {
+  /** `<prefix>-<random>`: known at once, so tests can be declared with it. */
+  readonly namespace: string;
+  /** The file's cleanup (fileCleanup): runs after its last test. */
+  readonly cleanup: Cleanup;
+  readonly cluster: TestCluster;
+  /** Connected to the cluster; closed at cleanup. */
+  readonly client: KubeClient;
+  /** The copy of shippy deploying into `namespace`; only with the option `copy`. */
+  readonly shippy: ShippyCopy;
+}
+
+export interface ShippyNamespaceOptions {
+  /** Volumes for shippy's claims (provideVolumes): for files that deploy its StatefulSets. */
+  readonly volumes?: boolean;
+  /** Copy shippy's berth.yaml (copyShippy) with its `test` overlay in the namespace. */
+  readonly copy?: { readonly registry: string; readonly from?: string };
+  /**
+   * The file's own setup, run in the same hook once all this is ready: node:test
+   * starts each top-level `before` as it is registered, so a second one would not
+   * wait for this one.
+   */
+  readonly setup?: () => unknown;
+}
+
+/**
+ * The setup every test/kube file shares: the cluster, a client, a namespace of
+ * the file's own that is deleted (with its volumes) when the file ends, and,
+ * as asked, volumes and a copy of shippy for it, then the file's `setup`. Call
+ * it at module top level: it registers the file's cleanup and a `before` hook
+ * that sets `cluster`, `client` and `shippy`.
+ */
+export function shippyNamespace(prefix: string, options: ShippyNamespaceOptions = {}): ShippyNamespace {
+  const namespace = uniqueName(prefix);
+  const cleanup = fileCleanup();
+  let cluster: TestCluster | undefined;
+  let client: KubeClient | undefined;
+  let shippy: ShippyCopy | undefined;
+  before(async () => {
+    cluster = await testCluster();
+    const connected = await cluster.connect();
+    client = connected;
+    cleanup(() => connected.close());
+    deleteNamespaceAtEnd(connected, namespace, cleanup);
+    if (options.volumes) await provideVolumes(connected, namespace, shippyClaims);
+    if (options.copy) shippy = copyShippy({ ...options.copy, namespace }, cleanup);
+    await options.setup?.();
+  });
+  const ready = <T>(value: T | undefined, name: keyof ShippyNamespace): T => {
+    if (value !== undefined) return value;
+    throw new Error(
+      `shippyNamespace(${JSON.stringify(prefix)}).${name} is not set` +
+        (name === 'shippy' && cluster
+          ? ': pass the option `copy` to have a copy of shippy'
+          : ': it is set in its before hook; use it in tests or in the option `setup`, not at module top level or in a `before` of your own (which may run first)'),
+    );
+  };
+  return {
+    namespace,
+    cleanup,
+    get cluster() {
+      return ready(cluster, 'cluster');
+    },
+    get client() {
+      return ready(client, 'client');
+    },
+    get shippy() {
+      return ready(shippy, 'shippy');
     },
   };
 }

@@ -8,44 +8,18 @@
  * anyone edits src/ while the suite runs, and no image is ever pulled (KWOK).
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Lease, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
 import { acquireDeployLock } from '../../src/kube/deploy-lock.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
 import { readHistory } from '../../src/kube/release-history.ts';
-import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  provideVolumes,
-  type ServiceYaml,
-  type ShippyCopy,
-  shippyClaims,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { berth, type ServiceYaml, shippyNamespace, show } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-deploy');
 const registry = 'registry.test/shippy';
-let cluster: TestCluster;
-let client: KubeClient;
-let shippy: ShippyCopy;
+const kube = shippyNamespace('berth-deploy', { volumes: true, copy: { registry } });
+const { namespace, cleanup } = kube;
 
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  await provideVolumes(client, namespace, shippyClaims);
-  shippy = copyShippy({ namespace, registry }, cleanup);
-});
-
-const target = () => ['-f', shippy.dir, '--env', 'test'];
+const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
 /** A short progress deadline, the same on every deploy (changing it is a change). */
 const deployArgs = (...tags: string[]) => [
   'deploy',
@@ -60,7 +34,7 @@ const deployArgs = (...tags: string[]) => [
 ];
 
 async function deployments(): Promise<Map<string, V1Deployment>> {
-  const list = await client.list<V1Deployment>(
+  const list = await kube.client.list<V1Deployment>(
     'apps/v1',
     'Deployment',
     namespace,
@@ -74,7 +48,7 @@ const imageOf = (deployment: V1Deployment | undefined) =>
 
 /** `berth status` exits 0 only when every workload is ready; its table says so per workload. */
 async function assertAllReady(): Promise<void> {
-  const result = await berth(cluster, ['status', ...target()]);
+  const result = await berth(kube.cluster, ['status', ...target()]);
   assert.equal(result.code, 0, show(result));
   // The table, then a blank line and where the gateway is.
   const rows = result.stdout
@@ -93,7 +67,7 @@ async function assertAllReady(): Promise<void> {
 
 test('a first deploy of shippy completes every rollout; berth status shows it ready', async (t) => {
   const started = performance.now();
-  const result = await berth(cluster, deployArgs());
+  const result = await berth(kube.cluster, deployArgs());
   const wall = (performance.now() - started) / 1000;
   assert.equal(result.code, 0, show(result));
   assert.match(result.stdout, /created secret postgres-credentials/);
@@ -117,7 +91,7 @@ test('a first deploy of shippy completes every rollout; berth status shows it re
 
 test('deploying the same release again changes nothing', async (t) => {
   const replicaSets = async () =>
-    (await client.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', namespace)).items
+    (await kube.client.list<V1ReplicaSet>('apps/v1', 'ReplicaSet', namespace)).items
       .map((set) => set.metadata!.uid)
       .sort();
   const generations = async () =>
@@ -128,7 +102,7 @@ test('deploying the same release again changes nothing', async (t) => {
   const generationsBefore = await generations();
 
   const started = performance.now();
-  const result = await berth(cluster, deployArgs());
+  const result = await berth(kube.cluster, deployArgs());
   const wall = (performance.now() - started) / 1000;
   assert.equal(result.code, 4 /* unchanged */, show(result));
   assert.match(result.stdout, /deploy #2 done in [\d.]+ s: nothing changed\n/);
@@ -144,11 +118,11 @@ test('deploying the same release again changes nothing', async (t) => {
 
 test('a release the API server rejects changes nothing', async () => {
   const before = await deployments();
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources!.cpu = '2'; // above its limit of 1
   });
-  const result = await berth(cluster, deployArgs('email=r2'));
-  shippy.edit((system) => {
+  const result = await berth(kube.cluster, deployArgs('email=r2'));
+  kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources!.cpu = '250m';
   });
   assert.equal(result.code, 5 /* failed */, show(result));
@@ -168,12 +142,12 @@ test('a release that never becomes ready is rolled back by itself, with the reas
   // new pods cannot be scheduled (its progress deadline runs out), email's new
   // release is fine but goes back with the others; consignment and gateway are unchanged.
   let original: ServiceYaml['resources'];
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     original = system.environments.test.services!.user.resources;
     system.environments.test.services!.user.resources = { cpu: '100', limits: { cpu: '100' } };
   });
-  const result = await berth(cluster, deployArgs('vessel=never-ready-r2', 'email=r2'));
-  shippy.edit((system) => {
+  const result = await berth(kube.cluster, deployArgs('vessel=never-ready-r2', 'email=r2'));
+  kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources = original;
   });
 
@@ -203,7 +177,7 @@ test('a release that never becomes ready is rolled back by itself, with the reas
   assert.equal(byName.get('user')!.spec!.template.spec!.containers[0]!.resources!.requests!.cpu, '250m');
   await assertAllReady();
 
-  const history = await readHistory(client, 'shippy', namespace);
+  const history = await readHistory(kube.client, 'shippy', namespace);
   assert.deepEqual(
     history.map((entry) => [entry.deploy, entry.ok, entry.tags.vessel]),
     [
@@ -215,7 +189,15 @@ test('a release that never becomes ready is rolled back by itself, with the reas
 });
 
 test('berth logs --cluster says plainly that the cluster cannot provide logs (KWOK runs no containers)', async () => {
-  const result = await berth(cluster, ['logs', 'vessel', '--cluster', '--file', shippy.dir, '--env', 'test']);
+  const result = await berth(kube.cluster, [
+    'logs',
+    'vessel',
+    '--cluster',
+    '--file',
+    kube.shippy.dir,
+    '--env',
+    'test',
+  ]);
   assert.equal(result.code, 1, show(result));
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 3, 'one line per vessel pod');
@@ -228,13 +210,13 @@ test('berth logs --cluster says plainly that the cluster cannot provide logs (KW
 
 test('a service removed from berth.yaml is pruned; objects berth did not create are left alone', async () => {
   const handMade = { 'app.kubernetes.io/part-of': 'shippy' };
-  await client.create<V1ConfigMap>({
+  await kube.client.create<V1ConfigMap>({
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'hand-made', namespace },
     data: { note: 'not berth' },
   });
-  await client.create<V1Deployment>({
+  await kube.client.create<V1Deployment>({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'hand-made', namespace, labels: handMade },
@@ -247,13 +229,13 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
       },
     },
   });
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     delete system.services.email;
     system.services.user!.dependsOn = [];
     for (const overlay of Object.values(system.environments)) delete overlay.services?.email;
   });
 
-  const result = await berth(cluster, deployArgs());
+  const result = await berth(kube.cluster, deployArgs());
   assert.equal(result.code, 0, show(result));
   const pruned = /; pruned (.+)\n/.exec(result.stdout)?.[1]?.split(', ').sort();
   assert.deepEqual(pruned, [
@@ -272,29 +254,39 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
     ['policy/v1', 'PodDisruptionBudget', 'email'],
     ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'email-discovery'],
   ] as const) {
-    assert.equal(await client.get(apiVersion, kind, namespace, name), undefined, `${kind}/${name} is gone`);
+    assert.equal(
+      await kube.client.get(apiVersion, kind, namespace, name),
+      undefined,
+      `${kind}/${name} is gone`,
+    );
   }
   await waitFor(
     async () =>
-      (await client.list('v1', 'Pod', namespace, 'app.kubernetes.io/name=email')).items.length === 0,
+      (await kube.client.list('v1', 'Pod', namespace, 'app.kubernetes.io/name=email')).items.length === 0,
     { timeoutMs: 30_000, intervalMs: 250, what: "email's pods to go" },
   );
 
-  assert.ok(await client.get('v1', 'ConfigMap', namespace, 'hand-made'), 'hand-made ConfigMap kept');
-  assert.ok(await client.get('apps/v1', 'Deployment', namespace, 'hand-made'), 'hand-made Deployment kept');
-  assert.ok(await client.get('v1', 'ConfigMap', namespace, 'shippy-berth-history'), 'history kept');
-  assert.ok(await client.get('v1', 'Secret', namespace, 'postgres-credentials'), 'generated secrets kept');
+  assert.ok(await kube.client.get('v1', 'ConfigMap', namespace, 'hand-made'), 'hand-made ConfigMap kept');
+  assert.ok(
+    await kube.client.get('apps/v1', 'Deployment', namespace, 'hand-made'),
+    'hand-made Deployment kept',
+  );
+  assert.ok(await kube.client.get('v1', 'ConfigMap', namespace, 'shippy-berth-history'), 'history kept');
+  assert.ok(
+    await kube.client.get('v1', 'Secret', namespace, 'postgres-credentials'),
+    'generated secrets kept',
+  );
   const byName = await deployments();
   assert.deepEqual([...byName.keys()].sort(), ['consignment', 'gateway', 'hand-made', 'user', 'vessel']);
 });
 
 test('a secret added to berth.yaml is generated on the next deploy; existing values never change', async () => {
-  const secret = () => client.get<V1Secret>('v1', 'Secret', namespace, 'user-secrets');
+  const secret = () => kube.client.get<V1Secret>('v1', 'Secret', namespace, 'user-secrets');
   const before = (await secret())!.data!;
-  shippy.edit((system) => {
+  kube.shippy.edit((system) => {
     system.services.user!.secrets = ['JWT_SECRET', 'WEBHOOK_KEY'];
   });
-  const result = await berth(cluster, deployArgs());
+  const result = await berth(kube.cluster, deployArgs());
   assert.equal(result.code, 0 /* deployed */, show(result));
   assert.match(result.stdout, /added WEBHOOK_KEY to secret user-secrets \(generated\)/);
   assert.match(
@@ -309,10 +301,10 @@ test('a secret added to berth.yaml is generated on the next deploy; existing val
 });
 
 test('a deploy while another holds the lock is refused naming the holder; a killed deploy’s lock expires', async () => {
-  const lock = await acquireDeployLock(client, 'shippy', namespace, { holder: 'ci-job-42' });
+  const lock = await acquireDeployLock(kube.client, 'shippy', namespace, { holder: 'ci-job-42' });
   let released = false;
   cleanup(() => (released ? undefined : lock.release()));
-  const refused = await berth(cluster, deployArgs());
+  const refused = await berth(kube.cluster, deployArgs());
   assert.equal(refused.code, 3 /* refused */, show(refused));
   assert.match(
     refused.stderr,
@@ -320,16 +312,20 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
   );
   await lock.release();
   released = true;
-  assert.equal((await berth(cluster, deployArgs())).code, 4 /* unchanged */);
+  assert.equal((await berth(kube.cluster, deployArgs())).code, 4 /* unchanged */);
 
   // A CLI killed mid-deploy leaves its holder in the Lease, no longer renewed.
-  const lease = await client.get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy');
+  const lease = await kube.client.get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy');
   const longAgo = new Date(Date.now() - 5 * 60_000).toISOString().replace('Z', '000Z');
-  await client.request('PUT', client.path('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy'), {
-    ...lease,
-    spec: { ...lease!.spec, holderIdentity: 'killed-job', renewTime: longAgo, leaseDurationSeconds: 60 },
-  });
-  const takenOver = await berth(cluster, deployArgs());
+  await kube.client.request(
+    'PUT',
+    kube.client.path('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy'),
+    {
+      ...lease,
+      spec: { ...lease!.spec, holderIdentity: 'killed-job', renewTime: longAgo, leaseDurationSeconds: 60 },
+    },
+  );
+  const takenOver = await berth(kube.cluster, deployArgs());
   assert.equal(takenOver.code, 4 /* unchanged */, show(takenOver));
 });
 
@@ -337,7 +333,7 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
 // lock); two CLIs started together may or may not overlap, so this one checks only
 // what must hold either way: one release, a history without collisions.
 test('two deploys started at once: each is done or refused, and the history stays consistent', async () => {
-  const results = await Promise.all([berth(cluster, deployArgs()), berth(cluster, deployArgs())]);
+  const results = await Promise.all([berth(kube.cluster, deployArgs()), berth(kube.cluster, deployArgs())]);
   for (const result of results) {
     // 4: nothing changed (the same release again), 3: refused.
     assert.ok(result.code === 4 || result.code === 3, show(result));
@@ -347,7 +343,7 @@ test('two deploys started at once: each is done or refused, and the history stay
     results.some((result) => result.code === 4),
     'one of them deployed (the same release again: nothing changed)',
   );
-  const history = await readHistory(client, 'shippy', namespace);
+  const history = await readHistory(kube.client, 'shippy', namespace);
   const numbers = history.map((entry) => entry.deploy);
   assert.equal(new Set(numbers).size, numbers.length, `deploy numbers are unique: ${numbers.join(', ')}`);
 });

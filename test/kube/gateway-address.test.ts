@@ -5,52 +5,33 @@
  * shape only: nothing listens on KWOK's nodes.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { V1Node, V1Service } from '@kubernetes/client-node';
 import { loadSystemFile, type SystemFile } from '../../src/config/system-file.ts';
 import { gatewayAddress } from '../../src/kube/gateway-address.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
-import { fileCleanup } from '../support/cleanup.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  renderTagged,
-  type ShippyCopy,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { berth, renderTagged, shippyNamespace, show } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-gateway');
-let cluster: TestCluster;
-let client: KubeClient;
-let shippy: ShippyCopy;
 let system: SystemFile;
-
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  shippy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
-  system = loadSystemFile(shippy.file, { env: 'test' });
-  // The namespace and the gateway (its Service a LoadBalancer, as in production) are all this needs.
-  for (const object of renderTagged(system))
-    if (object.kind === 'Namespace' || object.metadata?.labels?.['app.kubernetes.io/name'] === 'gateway')
-      await client.apply(object);
+const kube = shippyNamespace('berth-gateway', {
+  copy: { registry: 'registry.test/shippy' },
+  async setup() {
+    system = loadSystemFile(kube.shippy.file, { env: 'test' });
+    // The namespace and the gateway (its Service a LoadBalancer, as in production) are all this needs.
+    for (const object of renderTagged(system))
+      if (object.kind === 'Namespace' || object.metadata?.labels?.['app.kubernetes.io/name'] === 'gateway')
+        await kube.client.apply(object);
+  },
 });
+const { namespace } = kube;
 
-const gatewayService = async () => (await client.get<V1Service>('v1', 'Service', namespace, 'gateway'))!;
+const gatewayService = async () => (await kube.client.get<V1Service>('v1', 'Service', namespace, 'gateway'))!;
 
 /** The URL is `http://<InternalIP>:<nodePort>` of a Ready node, a real one if the cluster has any. */
 async function assertNodePortUrl(url: string | undefined, note: string): Promise<void> {
   const nodePort = (await gatewayService()).spec!.ports![0]!.nodePort!;
   const node = new RegExp(`NodePort ${nodePort} on node ([\\w.-]+)`).exec(note)?.[1];
   assert.ok(node, note);
-  const nodes = (await client.list<V1Node>('v1', 'Node', undefined)).items;
+  const nodes = (await kube.client.list<V1Node>('v1', 'Node', undefined)).items;
   const named = nodes.find((candidate) => candidate.metadata!.name === node)!;
   const ip = named.status!.addresses!.find((address) => address.type === 'InternalIP')!.address;
   assert.equal(url, `http://${ip}:${nodePort}`);
@@ -63,17 +44,17 @@ async function assertNodePortUrl(url: string | undefined, note: string): Promise
 }
 
 test('a pending LoadBalancer: its NodePort meanwhile, printed by berth status', async () => {
-  const address = (await gatewayAddress(client, system))!;
+  const address = (await gatewayAddress(kube.client, system))!;
   assert.match(
     address.note,
     /^LoadBalancer pending: no external address yet; meanwhile NodePort \d+ on node /,
   );
   await assertNodePortUrl(address.url, address.note);
 
-  const status = await berth(cluster, ['status', '-f', shippy.dir, '--env', 'test']);
+  const status = await berth(kube.cluster, ['status', '-f', kube.shippy.dir, '--env', 'test']);
   assert.match(status.stdout, /^gateway\s/m, show(status));
   assert.ok(status.stdout.includes(`\ngateway: ${address.url} (${address.note})\n`), show(status));
-  const json = await berth(cluster, ['status', '-f', shippy.dir, '--env', 'test', '--json']);
+  const json = await berth(kube.cluster, ['status', '-f', kube.shippy.dir, '--env', 'test', '--json']);
   assert.equal(json.code, 0, show(json));
   const parsed = JSON.parse(json.stdout) as { workloads: Array<{ name: string }>; gateway: unknown };
   assert.deepEqual(parsed.gateway, address);
@@ -85,32 +66,32 @@ test('a pending LoadBalancer: its NodePort meanwhile, printed by berth status', 
 
 test('a LoadBalancer with an address: http://<ingress>:<port>', async () => {
   const setIngress = (ingress: Array<{ ip?: string; hostname?: string }>) =>
-    client.request(
+    kube.client.request(
       'PATCH',
-      `${client.path('v1', 'Service', namespace, 'gateway')}/status`,
+      `${kube.client.path('v1', 'Service', namespace, 'gateway')}/status`,
       { status: { loadBalancer: { ingress } } },
       'application/merge-patch+json',
     );
   await setIngress([{ ip: '203.0.113.10' }]);
-  assert.deepEqual(await gatewayAddress(client, system), {
+  assert.deepEqual(await gatewayAddress(kube.client, system), {
     url: 'http://203.0.113.10:80',
     note: 'LoadBalancer',
   });
   await setIngress([{ hostname: 'gateway.example.test' }]);
-  assert.deepEqual(await gatewayAddress(client, system), {
+  assert.deepEqual(await gatewayAddress(kube.client, system), {
     url: 'http://gateway.example.test:80',
     note: 'LoadBalancer',
   });
 });
 
 test('a NodePort: a node of the cluster; a ClusterIP: only inside it, with the port-forward to use', async () => {
-  await client.mergePatch('v1', 'Service', namespace, 'gateway', { spec: { type: 'NodePort' } });
-  const nodePort = (await gatewayAddress(client, system))!;
+  await kube.client.mergePatch('v1', 'Service', namespace, 'gateway', { spec: { type: 'NodePort' } });
+  const nodePort = (await gatewayAddress(kube.client, system))!;
   assert.match(nodePort.note, /^NodePort \d+ on node /);
   await assertNodePortUrl(nodePort.url, nodePort.note);
 
-  await client.mergePatch('v1', 'Service', namespace, 'gateway', { spec: { type: 'ClusterIP' } });
-  assert.deepEqual(await gatewayAddress(client, system), {
+  await kube.client.mergePatch('v1', 'Service', namespace, 'gateway', { spec: { type: 'ClusterIP' } });
+  assert.deepEqual(await gatewayAddress(kube.client, system), {
     url: undefined,
     note:
       'a ClusterIP Service is reachable only inside the cluster; from here: ' +

@@ -5,31 +5,23 @@
  * Service, and follows a change of that annotation.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { loadSystemFile } from '../../src/config/system-file.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
 import { KubeRegistry } from '../../src/kube/kube-registry.ts';
 import { RegistryCache } from '../../src/registry/registry-cache.ts';
-import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
 import { recordWatch } from '../support/watch.ts';
-import {
-  copyShippy,
-  deleteNamespaceAtEnd,
-  renderTagged,
-  serviceAccountKubeConfig,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { copyShippy, renderTagged, serviceAccountKubeConfig, shippyNamespace } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-registry');
+const kube = shippyNamespace('berth-registry', {
+  async setup() {
+    for (const object of renderedFor(['vessel', 'user'])) await kube.client.apply(object);
+  },
+});
+const { namespace, cleanup } = kube;
 const vesselV1 = 'shippy.vessel.v1.VesselService';
 const vesselV2 = 'shippy.vessel.v2.VesselService';
-let cluster: TestCluster;
-let client: KubeClient;
 
 /** The objects of the system and of `services`, as `berth manifests` renders them. */
 function renderedFor(services: readonly string[]): KubernetesObject[] {
@@ -41,17 +33,9 @@ function renderedFor(services: readonly string[]): KubernetesObject[] {
   );
 }
 
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  for (const object of renderedFor(['vessel', 'user'])) await client.apply(object);
-});
-
 /** `<podIP>:8080` of the ready pods of a service, sorted. */
 async function readyPodAddresses(service: string): Promise<string[]> {
-  const pods = await client.list<V1Pod>('v1', 'Pod', namespace, `app.kubernetes.io/name=${service}`);
+  const pods = await kube.client.list<V1Pod>('v1', 'Pod', namespace, `app.kubernetes.io/name=${service}`);
   return pods.items
     .filter(
       (pod) =>
@@ -64,7 +48,7 @@ async function readyPodAddresses(service: string): Promise<string[]> {
 
 test("instancesServing finds an applied service's pods by the proto service on its Service, and follows the annotation", async (t) => {
   const registry = new KubeRegistry({
-    kubeConfig: await serviceAccountKubeConfig(cluster, client, namespace, 'vessel'),
+    kubeConfig: await serviceAccountKubeConfig(kube.cluster, kube.client, namespace, 'vessel'),
     namespace,
     system: 'shippy',
   });
@@ -95,7 +79,7 @@ test("instancesServing finds an applied service's pods by the proto service on i
   await waitFor(() => watching.events.length === 3, { what: 'the watch to list the vessel pods' });
 
   // A release that also serves v2: the same pods now answer to both names.
-  await client.mergePatch('v1', 'Service', namespace, 'vessel', {
+  await kube.client.mergePatch('v1', 'Service', namespace, 'vessel', {
     metadata: { annotations: { 'berth.dev/proto-services': `${vesselV1},${vesselV2}` } },
   });
   assert.deepEqual(await offered(vesselV2, 'vessel'), vessels, 'the same pods serve v2');
@@ -109,7 +93,7 @@ test("instancesServing finds an applied service's pods by the proto service on i
   );
   for (const id of ids) assert.ok(reannounced.indexOf(`remove:${id}`) < reannounced.indexOf(`add:${id}`));
 
-  await client.mergePatch('v1', 'Service', namespace, 'vessel', {
+  await kube.client.mergePatch('v1', 'Service', namespace, 'vessel', {
     metadata: { annotations: { 'berth.dev/proto-services': vesselV2 } },
   });
   await waitFor(() => serving(vesselV1).length === 0, { what: 'v1 to be served by nobody' });

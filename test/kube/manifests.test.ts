@@ -7,37 +7,17 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadSystemFile } from '../../src/config/system-file.ts';
 import { dryRun } from '../../src/kube/dry-run.ts';
-import type { KubeClient } from '../../src/kube/kube-client.ts';
 import { renderManifests } from '../../src/kube/manifests.ts';
 import { createRelease } from '../../src/kube/release.ts';
-import { fileCleanup } from '../support/cleanup.ts';
 import { repoRoot } from '../support/processes.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  renderTagged,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { berth, copyShippy, renderTagged, shippyNamespace, show } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-manifests');
-let cluster: TestCluster;
-let client: KubeClient;
-
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-});
+const kube = shippyNamespace('berth-manifests');
+const { namespace, cleanup } = kube;
 
 test('every object rendered for shippy (production) passes a strict server-side dry run', async () => {
   const shippy = loadSystemFile(join(repoRoot, 'examples/shippy'), { env: 'production' });
@@ -60,16 +40,19 @@ test('every object rendered for shippy (production) passes a strict server-side 
     assert.ok(kinds.includes(expected), `${expected} is rendered (got ${kinds.join(', ')})`);
   }
 
-  const { problems } = await dryRun(client, release);
+  const { problems } = await dryRun(kube.client, release);
   assert.deepEqual(problems, [], 'the API server accepts every object as rendered');
 
   // The same dry run does reject what it should: otherwise accepting proves nothing.
   const deployment = structuredClone(objects.find((object) => object.kind === 'Deployment')!);
   (deployment as { spec: Record<string, unknown> }).spec.replica = 3;
-  await assert.rejects(client.apply(deployment, { dryRun: true }), /replica: field not declared in schema/);
+  await assert.rejects(
+    kube.client.apply(deployment, { dryRun: true }),
+    /replica: field not declared in schema/,
+  );
   const wrongType = structuredClone(objects.find((object) => object.kind === 'Service')!);
   (wrongType as { spec: { ports: Array<Record<string, unknown>> } }).spec.ports[0]!.port = 'eighty';
-  await assert.rejects(client.apply(wrongType, { dryRun: true }), /port: expected numeric/);
+  await assert.rejects(kube.client.apply(wrongType, { dryRun: true }), /port: expected numeric/);
 });
 
 test('an autoscaled service and one on the static registry (no API token) pass the strict dry run too', async () => {
@@ -85,18 +68,27 @@ test('an autoscaled service and one on the static registry (no API token) pass t
   const kinds = objects.map((object) => `${object.kind}/${object.metadata?.name}`);
   assert.ok(kinds.includes('HorizontalPodAutoscaler/vessel'));
   assert.ok(!kinds.includes('RoleBinding/email-discovery'));
-  const { problems } = await dryRun(client, release);
+  const { problems } = await dryRun(kube.client, release);
   assert.deepEqual(problems, [], 'the API server accepts every object as rendered');
 });
 
 test('berth deploy --dry-run validates through the CLI; berth manifests is stable YAML without aliases', async () => {
   const copy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
-  const dry = await berth(cluster, ['deploy', '--dry-run', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  const dry = await berth(kube.cluster, [
+    'deploy',
+    '--dry-run',
+    '-f',
+    copy.dir,
+    '--env',
+    'test',
+    '--tag',
+    'r1',
+  ]);
   assert.equal(dry.code, 0, show(dry));
   assert.match(dry.stdout, /all objects of shippy accepted by .* \(dry run\)/);
 
-  const first = await berth(cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
-  const second = await berth(cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  const first = await berth(kube.cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  const second = await berth(kube.cluster, ['manifests', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
   assert.equal(first.code, 0, show(first));
   assert.equal(second.stdout, first.stdout, 'the same sources and tags give the same bytes');
   assert.doesNotMatch(first.stdout, /[&*]a\d+\b/, 'no YAML anchors or aliases');
@@ -163,7 +155,7 @@ test('an unknown field or a wrong type in berth.yaml is rejected before anything
       'current-context': 'c',
     }),
   );
-  const result = await berth({ ...cluster, kubeconfig, context: undefined }, [
+  const result = await berth({ ...kube.cluster, kubeconfig, context: undefined }, [
     'deploy',
     '-f',
     copy.dir,

@@ -5,51 +5,31 @@
  * every test; each leaves the system whole for the next.
  */
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import type { V1Deployment, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient } from '../../src/kube/kube-client.ts';
 import { KubeRegistry } from '../../src/kube/kube-registry.ts';
 import type { RegistryEvent } from '../../src/registry/registry.ts';
-import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
-import {
-  berth,
-  copyShippy,
-  deleteNamespaceAtEnd,
-  provideVolumes,
-  type ShippyCopy,
-  serviceAccountKubeConfig,
-  shippyClaims,
-  show,
-  type TestCluster,
-  testCluster,
-  uniqueName,
-} from './cluster.ts';
+import { berth, serviceAccountKubeConfig, shippyNamespace, show } from './cluster.ts';
 
-const cleanup = fileCleanup();
-const namespace = uniqueName('berth-operate');
 const registry = 'registry.test/shippy';
-let cluster: TestCluster;
-let client: KubeClient;
-let shippy: ShippyCopy;
-
-const target = () => ['-f', shippy.dir, '--env', 'test'];
+const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
 let deployArgs: string[];
 
-before(async () => {
-  cluster = await testCluster();
-  client = await cluster.connect();
-  cleanup(() => client.close());
-  deleteNamespaceAtEnd(client, namespace, cleanup);
-  await provideVolumes(client, namespace, shippyClaims);
-  shippy = copyShippy({ namespace, registry }, cleanup);
-  deployArgs = ['deploy', ...target(), '--progress-deadline', '8', '--tag', 'r1'];
-  const deployed = await berth(cluster, deployArgs);
-  assert.equal(deployed.code, 0, show(deployed));
+const kube = shippyNamespace('berth-operate', {
+  volumes: true,
+  copy: { registry },
+  async setup() {
+    deployArgs = ['deploy', ...target(), '--progress-deadline', '8', '--tag', 'r1'];
+    const deployed = await berth(kube.cluster, deployArgs);
+    assert.equal(deployed.code, 0, show(deployed));
+  },
 });
+const { namespace } = kube;
 
 async function pods(selector: string): Promise<V1Pod[]> {
-  return (await client.list<V1Pod>('v1', 'Pod', namespace, selector)).items;
+  return (await kube.client.list<V1Pod>('v1', 'Pod', namespace, selector)).items;
 }
 
 const isReady = (pod: V1Pod) =>
@@ -59,7 +39,7 @@ const isReady = (pod: V1Pod) =>
 
 /** The Deployments of each service, by `app.kubernetes.io/name`, with their images. */
 async function deploymentsByService(): Promise<Record<string, string[]>> {
-  const list = await client.list<V1Deployment>(
+  const list = await kube.client.list<V1Deployment>(
     'apps/v1',
     'Deployment',
     namespace,
@@ -91,7 +71,7 @@ function waitForPods(service: string, image: string, count: number) {
 }
 
 test('canary promote: the stable Deployment takes the canary image, and the canary goes', async () => {
-  const started = await berth(cluster, [
+  const started = await berth(kube.cluster, [
     'canary',
     'vessel',
     '--weight',
@@ -110,7 +90,7 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
     `vessel-canary ${registry}/shippy-vessel:r2`,
   ]);
   // Behind the same Service: the canary's pod is among vessel's ready endpoints.
-  const slices = await client.list<{ endpoints?: Array<{ targetRef?: { name?: string } }> }>(
+  const slices = await kube.client.list<{ endpoints?: Array<{ targetRef?: { name?: string } }> }>(
     'discovery.k8s.io/v1',
     'EndpointSlice',
     namespace,
@@ -124,7 +104,7 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
     `canary endpoint in ${endpoints}`,
   );
 
-  const promoted = await berth(cluster, ['canary', 'promote', 'vessel', ...target(), '--tag', 'r1']);
+  const promoted = await berth(kube.cluster, ['canary', 'promote', 'vessel', ...target(), '--tag', 'r1']);
   assert.equal(promoted.code, 0, show(promoted));
   assert.match(promoted.stdout, /vessel: vessel now runs r2/);
   const byService = await deploymentsByService();
@@ -134,13 +114,13 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
   await waitForPods('vessel', `${registry}/shippy-vessel:r2`, 3);
 
   // Promoted is what a deploy of that release would have made: deploying it changes nothing.
-  const redeploy = await berth(cluster, [...deployArgs, '--tag', 'vessel=r2']);
+  const redeploy = await berth(kube.cluster, [...deployArgs, '--tag', 'vessel=r2']);
   assert.equal(redeploy.code, 4 /* unchanged */, show(redeploy));
   assert.match(redeploy.stdout, /nothing changed/);
 });
 
 test('canary abort: a canary that never becomes ready is caught by the gate, and abort leaves the stable release alone', async () => {
-  const started = await berth(cluster, [
+  const started = await berth(kube.cluster, [
     'canary',
     'user',
     '--weight',
@@ -156,11 +136,11 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
     started.stdout,
     /user-canary is not healthy \(crash loop: pod user-canary-\S+: CrashLoopBackOff .*\); run: berth canary abort user/,
   );
-  const refused = await berth(cluster, ['canary', 'promote', 'user', ...target(), '--tag', 'r1']);
+  const refused = await berth(kube.cluster, ['canary', 'promote', 'user', ...target(), '--tag', 'r1']);
   assert.equal(refused.code, 1, show(refused));
   assert.match(refused.stderr, /canary user-canary is not healthy .*; abort it instead/);
   // A deploy now would prune the canary behind the user's back: it is refused, changing nothing.
-  const deployRefused = await berth(cluster, deployArgs);
+  const deployRefused = await berth(kube.cluster, deployArgs);
   assert.equal(deployRefused.code, 3 /* refused */, show(deployRefused));
   assert.match(
     deployRefused.stderr,
@@ -168,7 +148,7 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
   );
   assert.equal((await deploymentsByService()).user?.length, 2, 'the canary is still there');
 
-  const aborted = await berth(cluster, ['canary', 'abort', 'user', ...target()]);
+  const aborted = await berth(kube.cluster, ['canary', 'abort', 'user', ...target()]);
   assert.equal(aborted.code, 0, show(aborted));
   const byService = await deploymentsByService();
   for (const [service, deployments] of Object.entries(byService))
@@ -178,7 +158,7 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
 });
 
 test('scaling up and down: the EndpointSlice registry follows, with only the RBAC berth grants', async (t) => {
-  const kubeConfig = await serviceAccountKubeConfig(cluster, client, namespace, 'vessel');
+  const kubeConfig = await serviceAccountKubeConfig(kube.cluster, kube.client, namespace, 'vessel');
   // The discovery Role is all a service gets: EndpointSlices and Services, nothing else.
   const asVessel = await KubeClient.connect({ kubeConfig });
   t.after(() => asVessel.close());
@@ -218,7 +198,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
   );
   const three = await settled(3);
 
-  let result = await berth(cluster, ['scale', 'consignment=5', ...target()]);
+  let result = await berth(kube.cluster, ['scale', 'consignment=5', ...target()]);
   assert.equal(result.code, 0, show(result));
   const five = await settled(5);
   assert.ok(
@@ -226,7 +206,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
     'scaling up keeps the running pods',
   );
 
-  result = await berth(cluster, ['scale', 'consignment=1', ...target()]);
+  result = await berth(kube.cluster, ['scale', 'consignment=1', ...target()]);
   assert.equal(result.code, 0, show(result));
   const one = await settled(1);
   const removed = five.filter((address) => !one.includes(address));
@@ -239,7 +219,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
     { timeoutMs: 10_000, what: 'a remove event for every deleted endpoint' },
   );
 
-  result = await berth(cluster, ['scale', 'consignment=3', ...target()]);
+  result = await berth(kube.cluster, ['scale', 'consignment=3', ...target()]);
   assert.equal(result.code, 0, show(result));
   await settled(3);
 });
@@ -247,14 +227,14 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
 test('draining a node: evictions respect the PodDisruptionBudgets, every multi-replica service stays available', async (t) => {
   // Six vessel pods on three nodes: one node holds at least two, so the second
   // eviction of vessel must wait for the first one's replacement.
-  const scaled = await berth(cluster, ['scale', 'vessel=6', ...target()]);
+  const scaled = await berth(kube.cluster, ['scale', 'vessel=6', ...target()]);
   assert.equal(scaled.code, 0, show(scaled));
   await waitForPods('vessel', `${registry}/shippy-vessel:r2`, 6);
   // The budget must have seen all six healthy first; a status still computed for the
   // smaller set could allow two disruptions at once, and the test would prove nothing.
   await waitFor(
     async () => {
-      const budget = await client.get<V1PodDisruptionBudget>(
+      const budget = await kube.client.get<V1PodDisruptionBudget>(
         'policy/v1',
         'PodDisruptionBudget',
         namespace,
@@ -275,12 +255,12 @@ test('draining a node: evictions respect the PodDisruptionBudgets, every multi-r
   assert.ok(count >= 2);
 
   const desired = new Map<string, number>();
-  for (const deployment of (await client.list<V1Deployment>('apps/v1', 'Deployment', namespace)).items)
+  for (const deployment of (await kube.client.list<V1Deployment>('apps/v1', 'Deployment', namespace)).items)
     if ((deployment.spec?.replicas ?? 1) > 1)
       desired.set(deployment.metadata!.labels!['app.kubernetes.io/name']!, deployment.spec!.replicas!);
 
-  await client.mergePatch('v1', 'Node', undefined, node, { spec: { unschedulable: true } });
-  t.after(() => client.mergePatch('v1', 'Node', undefined, node, { spec: { unschedulable: false } }));
+  await kube.client.mergePatch('v1', 'Node', undefined, node, { spec: { unschedulable: true } });
+  t.after(() => kube.client.mergePatch('v1', 'Node', undefined, node, { spec: { unschedulable: false } }));
 
   // Watch availability while draining: the fewest ready pods each service had.
   const fewest = new Map(desired);
@@ -313,7 +293,7 @@ test('draining a node: evictions respect the PodDisruptionBudgets, every multi-r
       // Same service back to back, so the budget is tested as early as possible.
       remaining.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
       for (const pod of remaining) {
-        if ((await client.evict(namespace, pod.metadata!.name!)) === 'blocked') {
+        if ((await kube.client.evict(namespace, pod.metadata!.name!)) === 'blocked') {
           const service = pod.metadata!.labels!['app.kubernetes.io/name']!;
           blocked.set(service, (blocked.get(service) ?? 0) + 1);
         }
