@@ -252,6 +252,13 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
 }
 
 function renderSystem(system: SystemFile): KubernetesObject[] {
+  // The gateway always watches the API (it routes by the registry); services unless they chose another registry.
+  const apiWatchers = [
+    ...Object.values(system.services)
+      .filter(watchesApi)
+      .map((service) => service.name),
+    'gateway',
+  ];
   const namespace: V1Namespace = {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -283,7 +290,7 @@ function renderSystem(system: SystemFile): KubernetesObject[] {
       { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
     ],
   };
-  return [namespace, role, ...networkPolicies(system)];
+  return [namespace, role, ...networkPolicies(system, { apiWatchers })];
 }
 
 /** Every object of the system, namespace first, then system-wide ones, resources, services, gateway. */

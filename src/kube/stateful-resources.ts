@@ -18,7 +18,7 @@ import { resourcesOf } from './workload.ts';
 export const postgresSecret = 'postgres-credentials';
 
 /** The resource's settings when a service uses it and berth runs it (no external url). */
-function inCluster(system: SystemFile, kind: ResourceKind): { readonly image: string } | undefined {
+export function inCluster(system: SystemFile, kind: ResourceKind): { readonly image: string } | undefined {
   const spec = system.resources[kind];
   const used = Object.values(system.services).some((service) => service.uses.includes(kind));
   return used && spec?.url === undefined && spec?.urlSecret === undefined ? spec : undefined;
