@@ -11,21 +11,5 @@ CACHE_ROOT="${BERTH_CONFORMANCE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/berth-con
 DIR="$CACHE_ROOT/$VERSION"
 BIN="$DIR/connectconformance"
 
-if [ ! -x "$BIN" ]; then
-  GO="$(command -v go || echo /usr/local/go/bin/go)"
-  [ -x "$GO" ] || { echo "tools/conformance/build.sh: no go toolchain found; install Go to run the conformance phase" >&2; exit 1; }
-  mkdir -p "$DIR"
-  tmp="$(mktemp -d "$DIR/.tmp.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
-  echo "[conformance] building connectconformance $VERSION (once; log: $DIR/build.log)" >&2
-  # -mod=mod: the module's go.sum lacks some of its test dependencies' sums.
-  if ! (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" GOBIN="$tmp" \
-        "$GO" install -trimpath -ldflags "-s -w" "connectrpc.com/conformance/cmd/connectconformance@$VERSION" \
-        >"$DIR/build.log" 2>&1); then
-    echo "tools/conformance/build.sh: go install failed; last lines of $DIR/build.log:" >&2
-    tail -n 30 "$DIR/build.log" >&2
-    exit 1
-  fi
-  mv -f "$tmp/connectconformance" "$BIN"
-fi
+bash "$(dirname "$0")/../go-install.sh" conformance "connectrpc.com/conformance/cmd/connectconformance@$VERSION" "$BIN"
 echo "$BIN"

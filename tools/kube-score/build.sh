@@ -16,21 +16,5 @@ BIN="$DIR/kube-score"
 
 if [ "${1:-}" = --path ]; then echo "$BIN"; exit 0; fi
 
-if [ ! -x "$BIN" ]; then
-  GO="$(command -v go || echo /usr/local/go/bin/go)"
-  [ -x "$GO" ] || { echo "tools/kube-score/build.sh: no go toolchain found; install Go to build kube-score" >&2; exit 1; }
-  mkdir -p "$DIR"
-  tmp="$(mktemp -d "$DIR/.tmp.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
-  echo "[kube-score] building kube-score $VERSION (once; log: $DIR/build.log)" >&2
-  # The same flags as tools/conformance/build.sh: a static binary, no VCS stamping.
-  if ! (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=false" GOBIN="$tmp" \
-        "$GO" install -trimpath -ldflags "-s -w" "github.com/zegl/kube-score/cmd/kube-score@$VERSION" \
-        >"$DIR/build.log" 2>&1); then
-    echo "tools/kube-score/build.sh: go install failed; last lines of $DIR/build.log:" >&2
-    tail -n 30 "$DIR/build.log" >&2
-    exit 1
-  fi
-  mv -f "$tmp/kube-score" "$BIN"
-fi
+bash "$(dirname "$0")/../go-install.sh" kube-score "github.com/zegl/kube-score/cmd/kube-score@$VERSION" "$BIN"
 echo "$BIN"
