@@ -103,6 +103,17 @@ const autoscaleInput = z
     },
   });
 
+/**
+ * How a Kubernetes rollout is judged (docs/system-file.md, `rollout`): how long
+ * a new pod must stay ready to count, how often it may restart, and how long
+ * the rollout may go without another pod becoming available.
+ */
+const rolloutInput = z.strictObject({
+  minReadySeconds: z.int().min(0).max(3600).optional(),
+  restartLimit: z.int().min(1).max(1000).optional(),
+  podTimeoutSeconds: z.int().min(1).max(86_400).optional(),
+});
+
 const serviceInput = z.strictObject({
   path: z.string().min(1).optional(),
   entry: z.string().min(1).optional(),
@@ -122,6 +133,7 @@ const serviceInput = z.strictObject({
     .optional(),
   resources: computeResources.optional(),
   serves: z.array(protoServiceName).optional(),
+  rollout: rolloutInput.optional(),
 });
 
 const gatewayInput = z.strictObject({
@@ -209,6 +221,7 @@ const overlayInput = z.strictObject({
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
   telemetry: telemetryInput.optional(),
+  rollout: rolloutInput.optional(),
   services: z.record(serviceName, serviceInput).optional(),
 });
 
@@ -220,6 +233,7 @@ export const systemInput = z.strictObject({
   gateway: gatewayInput.optional(),
   resources: resourcesInput.optional(),
   telemetry: telemetryInput.optional(),
+  rollout: rolloutInput.optional(),
   services: z.record(serviceName, serviceInput),
   environments: z
     .record(z.string().regex(/^[\w.-]+$/, { error: 'expected an environment name' }), overlayInput)
@@ -230,3 +244,4 @@ export type SystemInput = z.output<typeof systemInput>;
 export type OverlayInput = z.output<typeof overlayInput>;
 export type ServiceInput = z.output<typeof serviceInput>;
 export type TelemetryInput = z.output<typeof telemetryInput>;
+export type RolloutInput = z.output<typeof rolloutInput>;

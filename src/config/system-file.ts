@@ -27,6 +27,10 @@
  *     protocol: http/protobuf       #   OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, http/json, grpc),
  *     sampler: parentbased_traceidratio   # OTEL_TRACES_SAMPLER and
  *     samplerArg: 0.1               #   OTEL_TRACES_SAMPLER_ARG (docs/telemetry.md)
+ *   rollout:                      # optional; how a Kubernetes rollout is judged (docs/system-file.md)
+ *     minReadySeconds: 10           #   a new pod counts once ready this long; default 10
+ *     restartLimit: 3               #   restarts of a new pod that fail the rollout; default 3
+ *     podTimeoutSeconds: 300        #   longest wait for the next step of progress; default --timeout
  *   services:                       # required; keys are service names (same rule as system)
  *     vessel:                       # an empty entry (`vessel:`) takes every default
  *       path: vessel                # folder relative to berth.yaml; default: the service name
@@ -43,30 +47,26 @@
  *         { cpu: 250m, memory: 256Mi, limits: { cpu: '1', memory: 512Mi } }
  *       serves: [shippy.vessel.v1.VesselService]   # proto services it serves; default: those the
  *                                   #   system's .proto files declare in package <system>.<name>[.*]
+ *       rollout: { minReadySeconds: 30 }   # its own rollout limits, key by key over the system's
  *   environments:                   # optional overlays by environment name (dev, production, any)
  *     production:
- *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, telemetry,
+ *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, telemetry, rollout,
  *                                   #   services as above;
  *       registry: registry.example.com/shippy
  *       services: { vessel: { replicas: 3 } }   # services must exist in the base `services`
  *
  * Overlays merge into the base: mappings key by key, lists and scalars replace, and
  * an overlay's `resources.<kind>` replaces the base one (embedded → url). Every
- * overlay is validated whichever environment is chosen, so a typo in production
+ * overlay is checked whichever environment is chosen (overlay-checks.ts), so a typo in production
  * fails in dev too. An environment without an overlay simply runs the base.
  */
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { ConfigError, type ConfigProblem, formatKeyPath } from './config-error.ts';
+import { ConfigError } from './config-error.ts';
 import { displayPath } from './load-config.ts';
-import { isMapping, type Mapping, mergeInto, type Path, Provenance, type Source } from './provenance.ts';
-import {
-  BYTES,
-  type OverlayInput,
-  type ServiceInput,
-  type SystemInput,
-  systemInput,
-} from './system-file-schema.ts';
+import { checkOverlays, cycleMessage, dependencyOrder } from './overlay-checks.ts';
+import { isMapping, type Mapping, mergeInto, Provenance, type Source } from './provenance.ts';
+import { BYTES, type OverlayInput, type SystemInput, systemInput } from './system-file-schema.ts';
 import type { GatewayConnectionLimits, ServiceSpec, SystemFile } from './system-spec.ts';
 import { validate } from './validate.ts';
 import { parseYamlFile, readYamlFile } from './yaml-file.ts';
@@ -81,6 +81,7 @@ export type {
   NatsSpec,
   PostgresSpec,
   ResourceSpecs,
+  RolloutSpec,
   ServiceSpec,
   SystemFile,
   TelemetrySpec,
@@ -93,6 +94,8 @@ export const SYSTEM_DEFAULTS = {
   service: { entry: 'main.ts', port: 0, replicas: 1 },
   build: { base: 'node:24-bookworm-slim' },
   images: { postgres: 'postgres:16.4-bookworm', nats: 'nats:2.10.22-alpine' },
+  // A pod must stay ready 10 s to count; three restarts of a new pod fail its rollout (docs/system-file.md).
+  rollout: { minReadySeconds: 10, restartLimit: 3 },
 } as const;
 
 export interface LoadSystemFileOptions {
@@ -141,7 +144,7 @@ export function startOrder(system: Pick<SystemFile, 'services'>): ServiceSpec[] 
   return result.order.map((serviceName) => system.services[serviceName]!);
 }
 
-// ---------------------------------------------------------------- resolution and checks
+// ---------------------------------------------------------------- resolution
 
 function resolveSystemFile(
   data: Mapping,
@@ -159,92 +162,7 @@ function resolveSystemFile(
   const input = validate(systemInput, data, { provenance, missing: () => ({ source: source.label }) });
   const root = dirname(file);
 
-  const problems: ConfigProblem[] = [];
-  const report = (path: Path, message: string) => {
-    const position = source.locate?.(path);
-    problems.push({ source: source.label, key: formatKeyPath(path), message, ...position });
-  };
-  const serviceNames = Object.keys(input.services);
-  const known = serviceNames.join(', ') || '(none)';
-  const checkDependsOn = (services: Record<string, ServiceInput>, at: Path) => {
-    for (const [serviceName, service] of Object.entries(services)) {
-      (service.dependsOn ?? []).forEach((dependency, i) => {
-        const key = [...at, serviceName, 'dependsOn', i];
-        if (dependency === serviceName) report(key, `"${dependency}" cannot depend on itself`);
-        else if (!Object.hasOwn(input.services, dependency))
-          report(key, `unknown service "${dependency}"; services are: ${known}`);
-      });
-    }
-  };
-  checkDependsOn(input.services, ['services']);
-  const environments = input.environments ?? {};
-  for (const [envName, overlay] of Object.entries(environments)) {
-    const at = ['environments', envName, 'services'];
-    for (const serviceName of Object.keys(overlay.services ?? {})) {
-      if (!Object.hasOwn(input.services, serviceName)) {
-        report([...at, serviceName], `unknown service "${serviceName}"; an overlay can only change ${known}`);
-      }
-    }
-    checkDependsOn(overlay.services ?? {}, at);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  // Cycles and port clashes depend on the merged result: check the base and every overlay.
-  const seen = new Set<string>();
-  for (const envName of [undefined, ...Object.keys(environments)]) {
-    const resolved = resolveFor(input, envName, file, root);
-    const overlay = envName === undefined ? undefined : environments[envName];
-    const keyOf = (serviceName: string, field: keyof ServiceInput): Path =>
-      overlay?.services?.[serviceName]?.[field] !== undefined
-        ? ['environments', envName!, 'services', serviceName, field]
-        : ['services', serviceName, field];
-    const order = dependencyOrder(resolved.services);
-    if ('cycle' in order) {
-      // Name the dependsOn that closes the cycle in this overlay, when the overlay is to blame.
-      const members = order.cycle.slice(0, -1);
-      const start = members.find((s) => keyOf(s, 'dependsOn')[0] === 'environments') ?? members[0]!;
-      const rotated = [
-        ...members.slice(members.indexOf(start)),
-        ...members.slice(0, members.indexOf(start)),
-        start,
-      ];
-      const message = cycleMessage(rotated);
-      if (!seen.has(message)) report(keyOf(start, 'dependsOn'), message);
-      seen.add(message);
-    }
-    for (const serviceName of serviceNames) {
-      const spec = merged(input.services[serviceName], overlay?.services?.[serviceName]);
-      const message = `service "${serviceName}" sets both replicas and autoscale: the autoscaler sets the replicas (autoscale.min is the least), so keep one`;
-      if (spec.replicas !== undefined && spec.autoscale !== undefined && !seen.has(message)) {
-        // The key this overlay adds, when the overlay is to blame.
-        const blamed = keyOf(serviceName, 'autoscale')[0] === 'environments' ? 'autoscale' : 'replicas';
-        report(keyOf(serviceName, blamed), message);
-        seen.add(message);
-      }
-    }
-    const ports = new Map<number, string>([[resolved.gateway.port, 'the gateway']]);
-    for (const service of Object.values(resolved.services)) {
-      if (service.port === 0) continue;
-      const other = ports.get(service.port);
-      const message = `port ${service.port} is also used by ${other}`;
-      if (other !== undefined && !seen.has(`${service.name}:${message}`)) {
-        report(keyOf(service.name, 'port'), message);
-        seen.add(`${service.name}:${message}`);
-      }
-      ports.set(service.port, `service "${service.name}"`);
-    }
-    const limits = resolved.gateway.connectionLimits;
-    if ((limits?.headersTimeoutMs ?? 0) > (limits?.requestTimeoutMs ?? Number.POSITIVE_INFINITY)) {
-      const message = `headersTimeoutMs (${limits?.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits?.requestTimeoutMs})`;
-      const path: Path =
-        overlay?.gateway?.headersTimeoutMs === undefined
-          ? ['gateway', 'headersTimeoutMs']
-          : ['environments', envName ?? '', 'gateway', 'headersTimeoutMs'];
-      if (!seen.has(message)) report(path, message);
-      seen.add(message);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
+  checkOverlays(input, source, (envName) => resolveFor(input, envName, file, root));
   return resolveFor(input, env, file, root);
 }
 
@@ -252,6 +170,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
   const overlay: OverlayInput = (env !== undefined ? input.environments?.[env] : undefined) ?? {};
   const gateway = merged(input.gateway, overlay.gateway);
   const telemetry = merged(input.telemetry, overlay.telemetry);
+  const rollout = { ...SYSTEM_DEFAULTS.rollout, ...merged(input.rollout, overlay.rollout) };
   const resources = { ...input.resources, ...overlay.resources };
   const services: Record<string, ServiceSpec> = {};
   for (const [serviceName, base] of Object.entries(input.services)) {
@@ -272,6 +191,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       secrets: [...new Set(spec.secrets ?? [])],
       resources: spec.resources,
       serves: spec.serves && [...new Set(spec.serves)],
+      ...(spec.rollout ? { rollout: { ...rollout, ...spec.rollout } } : {}),
     };
   }
   const used = new Set(Object.values(services).flatMap((s) => s.uses));
@@ -322,6 +242,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
         : {}),
     },
     ...(Object.keys(telemetry).length > 0 ? { telemetry } : {}),
+    rollout,
     services,
     environments: Object.keys(input.environments ?? {}),
   };
@@ -352,40 +273,6 @@ function parseBytes(size: number | string): number {
   if (typeof size === 'number') return size;
   const [, amount, unit] = BYTES.exec(size.trim())!;
   return Math.floor(Number(amount) * UNITS[(unit ?? 'b').toLowerCase()]!);
-}
-
-/** Topological order (stable: file order among peers), or one cycle. */
-function dependencyOrder(
-  services: Readonly<Record<string, Pick<ServiceSpec, 'dependsOn'>>>,
-): { order: string[] } | { cycle: string[] } {
-  const order: string[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (serviceName: string): string[] | undefined => {
-    const current = state.get(serviceName);
-    if (current === 'done') return undefined;
-    if (current === 'visiting') return [...stack.slice(stack.indexOf(serviceName)), serviceName];
-    state.set(serviceName, 'visiting');
-    stack.push(serviceName);
-    for (const dependency of services[serviceName]?.dependsOn ?? []) {
-      if (!Object.hasOwn(services, dependency)) continue;
-      const cycle = visit(dependency);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(serviceName, 'done');
-    order.push(serviceName);
-    return undefined;
-  };
-  for (const serviceName of Object.keys(services)) {
-    const cycle = visit(serviceName);
-    if (cycle) return { cycle };
-  }
-  return { order };
-}
-
-function cycleMessage(cycle: readonly string[]): string {
-  return `dependency cycle: ${cycle.join(' → ')}`;
 }
 
 const connectionLimitKeys = [

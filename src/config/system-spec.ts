@@ -36,6 +36,18 @@ export interface ServiceSpec {
    * those the system's .proto files declare in its package (src/kube/proto-services.ts).
    */
   readonly serves: readonly string[] | undefined;
+  /** Present when the service (or its overlay) sets its own `rollout`; else the system's applies. */
+  readonly rollout?: RolloutSpec;
+}
+
+/** berth.yaml `rollout`: how `berth deploy` (and every wait for a rollout) judges a Deployment's. */
+export interface RolloutSpec {
+  /** A new pod counts as available once it has been ready this long (Deployment `minReadySeconds`). */
+  readonly minReadySeconds: number;
+  /** A pod of the new template that has restarted this many times fails the rollout. */
+  readonly restartLimit: number;
+  /** How long a rollout may go without another new pod becoming available; unset: `--timeout`. */
+  readonly podTimeoutSeconds?: number;
 }
 
 /** berth.yaml `autoscale`: replicas between `min` and `max`, at `cpu` % average CPU utilization. */
@@ -127,6 +139,8 @@ export interface SystemFile {
   readonly resources: ResourceSpecs;
   /** Unset: the pods trace only if their own `env` says so. */
   readonly telemetry?: TelemetrySpec;
+  /** Every Deployment's rollout settings; a service's own `rollout` overrides them. */
+  readonly rollout: RolloutSpec;
   /** Services in file order; see startOrder() for the order to start them. */
   readonly services: Readonly<Record<string, ServiceSpec>>;
   /** Names of the overlays the file defines. */

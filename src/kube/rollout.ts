@@ -6,10 +6,19 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import { labelSelector } from './object-meta.ts';
 import type { Progress } from './progress.ts';
+import {
+  limitsOf,
+  type PodProblem,
+  ProgressTimer,
+  podProblemOf,
+  progressMarks,
+  RefusalEvents,
+  refusalOf,
+} from './rollout-failures.ts';
 
 export type RolloutState =
   | { readonly phase: 'progressing'; readonly detail: string }
@@ -52,73 +61,37 @@ function selectorString(deployment: V1Deployment | V1StatefulSet): string {
   return labelSelector(deployment.spec?.selector.matchLabels ?? {});
 }
 
-/** Waiting reasons that will not fix themselves: the rollout fails at once instead of at its deadline. */
-const fatalReasons = new Set([
-  'CrashLoopBackOff',
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'ErrImageNeverPull',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-]);
-
-/** Waiting reasons that mean the node has no such image and cannot get it. */
-const pullFailures = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
-
-/** What to do when a node cannot get an image: it was never pushed where the node pulls from, or never loaded. */
-function pullHint(image: string): string {
-  return `the node cannot get ${image}: push it (berth build --push) to a registry the node can pull from, or load it into the node (berth build --load), then deploy again`;
-}
-
-export interface PodProblem {
-  /** True when waiting longer cannot help (crash loop, image that cannot be pulled). */
-  readonly fatal: boolean;
-  readonly detail: string;
-}
-
 /**
- * Why pods of a workload's current template are not ready: the first fatal
- * problem if any, else the first other one (unschedulable, not ready), so a
- * failed rollout names a cause and not just a count.
+ * Why pods of a workload's current template are not ready (rollout-failures.ts
+ * decides): pods refused by admission first, then the pods' own problems.
  */
 export async function podProblem(
   client: KubeClient,
-  deployment: V1Deployment | V1StatefulSet,
+  workload: V1Deployment | V1StatefulSet,
+  restartLimit: number,
 ): Promise<PodProblem | undefined> {
-  const namespace = deployment.metadata?.namespace;
-  const image = deployment.spec?.template.spec?.containers[0]?.image;
-  const pods = await client.list<V1Pod>('v1', 'Pod', namespace, selectorString(deployment));
-  let other: PodProblem | undefined;
-  for (const pod of pods.items) {
-    // Old pods (and a canary's, which the same selector matches) are not this rollout's.
-    if (pod.spec?.containers[0]?.image !== image || pod.metadata?.deletionTimestamp) continue;
-    const name = `pod ${pod.metadata?.name}`;
-    for (const container of pod.status?.containerStatuses ?? []) {
-      const waiting = container.state?.waiting;
-      if (waiting?.reason && fatalReasons.has(waiting.reason)) {
-        const what = waiting.reason === 'CrashLoopBackOff' ? 'crash loop' : 'cannot start';
-        const message = waiting.message ? ` (${waiting.message})` : '';
-        const hint = pullFailures.has(waiting.reason) ? `; ${pullHint(container.image)}` : '';
-        return { fatal: true, detail: `${what}: ${name}: ${waiting.reason}${message}${hint}` };
-      }
-    }
-    const conditions = pod.status?.conditions ?? [];
-    const scheduled = conditions.find((condition) => condition.type === 'PodScheduled');
-    if (!other && scheduled?.status === 'False') {
-      other = {
-        fatal: false,
-        detail: `${name} not scheduled: ${scheduled.reason ?? ''} ${scheduled.message ?? ''}`.trim(),
-      };
-    }
-    const ready = conditions.find((condition) => condition.type === 'Ready');
-    if (!other && scheduled?.status === 'True' && ready?.status === 'False') {
-      other = { fatal: false, detail: `${name} not ready${ready.message ? `: ${ready.message}` : ''}` };
-    }
+  if (workload.kind !== 'StatefulSet') {
+    const refused = refusalOf(workload as V1Deployment);
+    if (refused) return refused;
   }
-  return other;
+  const namespace = workload.metadata?.namespace;
+  const image = workload.spec?.template.spec?.containers[0]?.image;
+  const pods = await client.list<V1Pod>('v1', 'Pod', namespace, selectorString(workload));
+  return podProblemOf(pods.items, image, restartLimit, workload.spec?.minReadySeconds ?? 0, Date.now());
+}
+
+/** The FailedCreate events of one object (a StatefulSet: pods it could not create, and why). */
+async function failedCreates(client: KubeClient, object: V1StatefulSet): Promise<CoreV1Event[]> {
+  const fields = `involvedObject.uid=${object.metadata?.uid},reason=FailedCreate`;
+  const path = `${client.path('v1', 'Event', object.metadata?.namespace)}?fieldSelector=${encodeURIComponent(fields)}`;
+  return (await client.request<{ items: CoreV1Event[] }>('GET', path)).items;
 }
 
 export interface WaitOptions {
+  /**
+   * How long the rollout may go without another new pod becoming available
+   * (not its whole duration), where the workload's berth.yaml `rollout` sets none.
+   */
   readonly timeoutMs: number;
   readonly pollMs?: number;
   readonly signal?: AbortSignal;
@@ -134,7 +107,7 @@ export async function waitForRollout(
   name: string,
   options: WaitOptions,
 ): Promise<RolloutState> {
-  const deadline = Date.now() + options.timeoutMs;
+  let timer: ProgressTimer | undefined;
   while (true) {
     if (options.signal?.aborted) return { phase: 'failed', detail: 'interrupted' };
     const deployment = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
@@ -146,17 +119,23 @@ export async function waitForRollout(
       `${state.phase === 'complete' ? '✓' : state.phase === 'failed' ? '✗' : '…'} ${state.detail} (revision ${revision})`,
     );
     if (state.phase === 'complete') return state;
-    const problem = await podProblem(client, deployment);
+    const limits = limitsOf(deployment, options.timeoutMs);
+    timer ??= new ProgressTimer(limits.podTimeoutMs, Date.now());
+    // A status the controller wrote for the previous spec says nothing of this rollout's progress.
+    const observed = (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+    if (observed) timer.observe(progressMarks(deployment), Date.now());
+    const problem = await podProblem(client, deployment, limits.restartLimit);
     const cause = problem ? `; ${problem.detail}` : '';
     if (state.phase === 'failed') return { phase: 'failed', detail: state.detail + cause };
     if (problem?.fatal) return { phase: 'failed', detail: problem.detail };
-    if (Date.now() >= deadline) {
+    const stalled = timer.stalledFor(Date.now());
+    if (stalled !== undefined) {
       return {
         phase: 'failed',
-        detail: `pods never became ready within ${Math.round(options.timeoutMs / 1000)} s (${state.detail})${cause}`,
+        detail: `no progress for ${stalled} s: no new pod became ready or available (${state.detail})${cause}`,
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+    await sleep(options.pollMs ?? 1000, undefined, { signal: options.signal }).catch(() => undefined);
   }
 }
 
@@ -210,15 +189,16 @@ export async function undoRollout(
 /**
  * Waits until every replica of a StatefulSet runs its new revision and is ready
  * (ready pods of the old revision are not done); throws when a pod cannot start
- * or the time runs out, naming why.
+ * or no pod becomes ready and updated for the timeout, naming why.
  */
 export async function waitForStatefulSet(
   client: KubeClient,
   object: V1StatefulSet,
   options: Omit<WaitOptions, 'label' | 'pollMs'>,
 ): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
+  const timer = new ProgressTimer(limitsOf(object, options.timeoutMs).podTimeoutMs, Date.now());
   const name = object.metadata!.name!;
+  const refusals = new RefusalEvents();
   while (true) {
     const current = await client.get<V1StatefulSet>(
       'apps/v1',
@@ -240,12 +220,19 @@ export async function waitForStatefulSet(
       `${done ? '✓' : '…'} ${ready}/${want} ready${updated ? '' : `, ${status?.updatedReplicas ?? 0}/${want} updated`}`,
     );
     if (done) return;
-    const problem = current && (await podProblem(client, current));
+    if (fresh) timer.observe([status?.updatedReplicas ?? 0, ready], Date.now());
+    const problem =
+      current &&
+      (refusals.observe(await failedCreates(client, current)) ??
+        (await podProblem(client, current, limitsOf(current, options.timeoutMs).restartLimit)));
     if (problem?.fatal) throw new Error(`${name} cannot become ready: ${problem.detail}`);
-    if (Date.now() > deadline) {
+    const stalled = timer.stalledFor(Date.now());
+    if (stalled !== undefined) {
       // A claim no volume can satisfy is the usual cause: name it.
       const cause = problem ? `; ${problem.detail}` : '';
-      throw new Error(`${name} did not become ready in time (${ready}/${want} ready)${cause}`);
+      throw new Error(
+        `${name} did not become ready in time: no progress for ${stalled} s (${ready}/${want} ready)${cause}`,
+      );
     }
     await sleep(1000, undefined, { signal: options.signal });
   }

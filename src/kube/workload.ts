@@ -8,6 +8,7 @@ import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget } from 
 import type { ComputeResources, SystemFile } from '../config/system-file.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
+import { rolloutAnnotations } from './rollout-failures.ts';
 
 /** Port every berth process listens on inside a pod. */
 export const podPort = 8080;
@@ -121,7 +122,11 @@ export interface PodInputs {
  * and the grace period covers berth's own drain (deregister delay + in-flight).
  * The pod template carries a checksum of its ConfigMap: envFrom is read only when
  * a container starts, so a config change must change the template to roll out,
- * and then rolls this service alone.
+ * and then rolls this service alone. A new pod counts as available once it has
+ * stayed ready `minReadySeconds` (berth.yaml `rollout`, the service's own or the
+ * system's), so one that crashes soon after it is ready holds the rollout up
+ * instead of passing it; the other `rollout` limits ride along as annotations
+ * that the rollout wait reads (rollout-failures.ts).
  */
 export function deployment(
   system: SystemFile,
@@ -138,6 +143,14 @@ export function deployment(
     ...(canary ? { 'berth.dev/track': 'canary' } : {}),
   };
   const security = nonRootSecurity(serviceUserId);
+  const rollout = system.services[name]?.rollout ?? system.rollout;
+  const progressDeadlineSeconds = options.progressDeadlineSeconds ?? 120;
+  // The API server refuses it otherwise: Kubernetes counts the bake inside the progress deadline.
+  if (progressDeadlineSeconds <= rollout.minReadySeconds) {
+    throw new Error(
+      `the progress deadline (${progressDeadlineSeconds} s, --progress-deadline) must be longer than ${name}'s rollout.minReadySeconds (${rollout.minReadySeconds} s), the time a new pod must stay ready: raise --progress-deadline or lower rollout.minReadySeconds in berth.yaml`,
+    );
+  }
   const container: V1Container = {
     name,
     image: imageFor(system, name, tag),
@@ -180,11 +193,13 @@ export function deployment(
         ...labelsFor(system, name, component, tag),
         ...(canary ? { 'berth.dev/track': 'canary' } : {}),
       },
+      annotations: rolloutAnnotations(rollout),
     },
     spec: {
       ...(autoscaled ? {} : { replicas }),
       revisionHistoryLimit: 10,
-      progressDeadlineSeconds: options.progressDeadlineSeconds ?? 120,
+      minReadySeconds: rollout.minReadySeconds,
+      progressDeadlineSeconds,
       selector: {
         matchLabels: canary
           ? { ...selectorFor(system, name), 'berth.dev/track': 'canary' }

@@ -241,7 +241,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
     assert.equal(
       configErrorMessage(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
       'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
-        'allowed here: path, entry, port, replicas, autoscale, uses, dependsOn, secrets, env, resources, serves (line 14)',
+        'allowed here: path, entry, port, replicas, autoscale, uses, dependsOn, secrets, env, resources, serves, rollout (line 14)',
     );
   });
 
