@@ -58,12 +58,24 @@ export async function handOverReplicas(
       Object.hasOwn((entry.fieldsV1 as { 'f:spec'?: object } | undefined)?.['f:spec'] ?? {}, 'f:replicas'),
   );
   if (!ownedByBerth) return;
+  await holdReplicas(client, current, current.spec.replicas);
+}
+
+/**
+ * The hand-over manager takes (shared) ownership of `deployment`'s replica
+ * count at `replicas`, so berth can stop applying one without it falling to 1.
+ */
+export async function holdReplicas(
+  client: KubeClient,
+  deployment: V1Deployment,
+  replicas: number,
+): Promise<void> {
   await client.apply(
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: current.metadata!.name!, namespace: current.metadata!.namespace! },
-      spec: { replicas: current.spec.replicas },
+      metadata: { name: deployment.metadata!.name!, namespace: deployment.metadata!.namespace! },
+      spec: { replicas },
     },
     { fieldManager: handoverFieldManager },
   );

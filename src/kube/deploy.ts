@@ -10,10 +10,13 @@
  *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
  *  5. Deployments applied (an autoscaled one's replicas handed over first:
  *     autoscaler.ts); each whose spec changed is watched with live progress.
- *  6. If any rollout fails (progress deadline, crash loop, never ready): every
- *     Deployment this deploy changed is put back exactly as it was before it
- *     (the revision it ran, or its replica count) and waited for, and the result
- *     says why, per service. The deploy is recorded in the history ConfigMap.
+ *  6. If a wait fails (a StatefulSet that cannot become ready; a rollout's progress
+ *     deadline, crash loop, never ready), the other waits stop at once and the
+ *     whole release is undone (release-snapshot.ts): every object this deploy
+ *     changed gets its previous version back, configuration before workloads,
+ *     and every object it created is deleted. The restored workloads are waited
+ *     for, the result says why, per service, and the deploy is recorded in the
+ *     history as not ok.
  *  7. On success, objects the system no longer renders are pruned (prune.ts),
  *     and the deploy is recorded.
  * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears,
@@ -21,6 +24,7 @@
  * A deploy refused before it starts (lock held, canary running) or stopped by an
  * error throws; the CLI names those outcomes `refused` and `failed`.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import { handOverReplicas } from './autoscaler.ts';
 import { acquireDeployLock, type DeployLockOptions, DeployRefusedError } from './deploy-lock.ts';
@@ -32,7 +36,14 @@ import type { Progress } from './progress.ts';
 import { prune } from './prune.ts';
 import type { Release } from './release.ts';
 import { readHistory, recordHistory } from './release-history.ts';
-import { revisionOf, undoRollout, waitForRollout, waitForStatefulSet } from './rollout.ts';
+import { ReleaseSnapshot, type RestoreResult } from './release-snapshot.ts';
+import {
+  rolloutFailure,
+  statefulSetFailure,
+  type WaitContext,
+  waitUntilFirstFailure,
+} from './release-waits.ts';
+import { revisionOf } from './rollout.ts';
 
 export interface DeployOptions {
   readonly client: KubeClient;
@@ -50,7 +61,7 @@ export type ServiceOutcome =
   | { readonly name: string; readonly result: 'unchanged' | 'updated'; readonly revision: number }
   | {
       readonly name: string;
-      /** `failed`: its own rollout failed; `rolled-back`: it went back because another one failed. */
+      /** `failed`: its own rollout (or StatefulSet) failed; `rolled-back`: it went back because another one failed. */
       readonly result: 'failed' | 'rolled-back';
       readonly reason: string;
       readonly rolledBackTo?: number;
@@ -58,7 +69,7 @@ export type ServiceOutcome =
       readonly restored: boolean;
     };
 
-/** How a deploy that ran ended: `rolled-back` if every changed Deployment is back as before, else `failed`. */
+/** How a deploy that ran ended: `rolled-back` if every object it changed is back as before, else `failed`. */
 export type DeployOutcome = 'deployed' | 'unchanged' | 'rolled-back' | 'failed';
 
 export interface DeployResult {
@@ -68,9 +79,13 @@ export interface DeployResult {
   /** What this deploy created or changed (generated Secrets too), in the order it applied them. */
   readonly changed: ObjectRef[];
   readonly pruned: ObjectRef[];
+  /** After a failure: the objects put back to their version before this deploy, configuration first. */
+  readonly restored: ObjectRef[];
+  /** After a failure: the objects this deploy had created, deleted again. */
+  readonly deleted: ObjectRef[];
   /** Each Deployment's revision before (null: it is new) and after this deploy. */
   readonly revisions: Record<string, { readonly from: number | null; readonly to: number }>;
-  /** Why it rolled back, per failed service. */
+  /** Why it rolled back, per failed service or StatefulSet. */
   readonly reason?: string;
 }
 
@@ -79,7 +94,9 @@ const workloadKinds = new Set(['Deployment', 'StatefulSet']);
 /**
  * Server-side applies `object` over `current` (what the cluster had); whether
  * that changed it: its generation, for kinds that have one (status updates by
- * controllers do not count), else its resourceVersion.
+ * controllers do not count), else its resourceVersion; and its labels and
+ * annotations, which move no generation (a PDB or StatefulSet whose labels
+ * changed has changed, and a rollback must put them back).
  */
 async function applyChanges(
   client: KubeClient,
@@ -89,7 +106,12 @@ async function applyChanges(
   const applied = await client.apply(object);
   if (!current) return true;
   const version = (meta: KubernetesObject['metadata']) => meta?.generation ?? meta?.resourceVersion;
-  return version(applied.metadata) !== version(current.metadata);
+  const [after, before] = [applied.metadata, current.metadata];
+  return (
+    version(after) !== version(before) ||
+    !isDeepStrictEqual(after?.labels ?? {}, before?.labels ?? {}) ||
+    !isDeepStrictEqual(after?.annotations ?? {}, before?.annotations ?? {})
+  );
 }
 
 const currentOf = (client: KubeClient, object: KubernetesObject) =>
@@ -124,63 +146,75 @@ async function refuseDuringCanary(client: KubeClient, release: Release): Promise
   );
 }
 
+const waitsOf = (options: DeployOptions): WaitContext => ({
+  client: options.client,
+  progress: options.progress,
+  timeoutMs: options.timeoutMs ?? 300_000,
+});
+
+interface FailedRelease {
+  /** Why each failed Deployment or StatefulSet failed, by name. */
+  readonly failures: ReadonlyMap<string, string>;
+  /** The StatefulSets applied (all are waited for), and the Deployments this deploy changed. */
+  readonly statefulSets: readonly V1StatefulSet[];
+  readonly rolling: readonly string[];
+  /** Each Deployment as it was before this deploy (undefined: new). */
+  readonly before: ReadonlyMap<string, V1Deployment | undefined>;
+}
+
 /**
- * Puts a Deployment back as it was before this deploy: exactly the revision it
- * ran, not merely "the one before the current" (a deploy that only changed
- * replicas made no new revision, and the one before would be an older release),
- * or, when only the replica count changed, that count.
+ * Undoes the whole release (release-snapshot.ts), then waits for each workload
+ * it put back; one outcome per Deployment this deploy changed and per StatefulSet
+ * that failed or went back.
  */
-async function rollBack(
+async function rollBackRelease(
   options: DeployOptions,
-  name: string,
-  previous: V1Deployment | undefined,
-  reason: string | undefined,
-): Promise<ServiceOutcome> {
-  const { client, release, progress } = options;
-  const namespace = release.system.namespace;
-  const because = reason ?? 'rolled back because another service failed';
-  if (!previous)
+  snapshot: ReleaseSnapshot,
+  failed: FailedRelease,
+): Promise<{ services: ServiceOutcome[]; restore: RestoreResult }> {
+  const { client, progress } = options;
+  const { failures, before } = failed;
+  const waits = waitsOf(options);
+  const namespace = options.release.system.namespace;
+  progress.note(
+    `${[...failures.keys()].join(', ')} failed: rolling back the whole release (every object this deploy changed)`,
+  );
+  const restore = await snapshot.restore(client, progress);
+  const restored = (kind: string, name: string) =>
+    restore.restored.some((ref) => ref.kind === kind && ref.name === name);
+  const outcomeOf = async (kind: 'Deployment' | 'StatefulSet', name: string): Promise<ServiceOutcome> => {
+    const reason = failures.get(name);
+    const because = reason ?? 'rolled back because another service failed';
+    const result = reason ? 'failed' : 'rolled-back';
+    const problem = restore.problems.find((line) => line.startsWith(`${kind}/${name}: `));
+    if (problem) return { name, result, reason: `${because}; could not undo ${problem}`, restored: false };
+    if (snapshot.created(kind, name))
+      return { name, result, reason: `${because}; removed (new in this deploy)`, restored: true };
+    // A StatefulSet that failed without having changed is as it was: nothing to wait for.
+    if (!restored(kind, name)) return { name, result, reason: because, restored: true };
+    const statefulSet =
+      kind === 'StatefulSet'
+        ? failed.statefulSets.find((candidate) => candidate.metadata?.name === name)
+        : undefined;
+    const problemAfter = statefulSet
+      ? await statefulSetFailure(waits, statefulSet, options.signal)
+      : await rolloutFailure(waits, namespace, name, `${name} (rollback)`, options.signal);
     return {
       name,
-      result: 'failed',
-      reason: reason ?? 'new service; nothing to roll back to',
-      restored: false,
+      result,
+      reason: problemAfter ? `${because}; rollback did not complete: ${problemAfter}` : because,
+      ...(statefulSet ? {} : { rolledBackTo: revisionOf(before.get(name)) }),
+      restored: problemAfter === undefined,
     };
-  const revision = revisionOf(previous);
-  try {
-    const current = await client.get<V1Deployment>('apps/v1', 'Deployment', namespace, name);
-    if (revisionOf(current) !== revision) {
-      await undoRollout(client, namespace, name, revision);
-    } else if (current?.spec?.replicas !== previous.spec?.replicas) {
-      // Same template, other replica count: that count is what to undo.
-      await client.mergePatch('apps/v1', 'Deployment', namespace, name, {
-        spec: { replicas: previous.spec?.replicas },
-      });
-    } else {
-      return { name, result: 'unchanged', revision };
-    }
-    const after = await waitForRollout(client, namespace, name, {
-      timeoutMs: options.timeoutMs ?? 300_000,
-      progress,
-      label: `${name} (rollback)`,
-      signal: options.signal,
-    });
-    const restored = after.phase === 'complete';
-    return {
-      name,
-      result: reason ? 'failed' : 'rolled-back',
-      reason: restored ? because : `${because}; rollback did not complete: ${after.detail}`,
-      rolledBackTo: revision,
-      restored,
-    };
-  } catch (error) {
-    return {
-      name,
-      result: 'failed',
-      reason: `${because}; rollback failed: ${(error as Error).message}`,
-      restored: false,
-    };
-  }
+  };
+  const statefulSets = failed.statefulSets
+    .map((statefulSet) => statefulSet.metadata!.name!)
+    .filter((name) => failures.has(name) || restored('StatefulSet', name));
+  const services = await Promise.all([
+    ...statefulSets.map((name) => outcomeOf('StatefulSet', name)),
+    ...failed.rolling.map((name) => outcomeOf('Deployment', name)),
+  ]);
+  return { services, restore };
 }
 
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
@@ -188,13 +222,20 @@ export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { system } = release;
   const objects = renderRelease(release, options.progressDeadlineSeconds);
   const changed: ObjectRef[] = [];
+  const snapshot = new ReleaseSnapshot();
   const namespace = objects.find((object) => object.kind === 'Namespace');
-  if (namespace && (await applyChanges(client, namespace, await currentOf(client, namespace))))
-    changed.push({ kind: 'Namespace', name: system.namespace });
+  if (namespace) {
+    const current = await currentOf(client, namespace);
+    if (await applyChanges(client, namespace, current)) {
+      changed.push({ kind: 'Namespace', name: system.namespace });
+      // A namespace this deploy created is never deleted again: the lock, the history and the Secrets live in it.
+      if (current) snapshot.note(namespace, current);
+    }
+  }
   const lock = await acquireDeployLock(client, system.system, system.namespace, options.lock);
   const signal = options.signal ? AbortSignal.any([options.signal, lock.lost]) : lock.lost;
   try {
-    return await deployLocked({ ...options, signal }, objects, changed);
+    return await deployLocked({ ...options, signal }, objects, changed, snapshot);
   } catch (error) {
     // Stopped because the lock was lost: that is the reason, not the abort it caused.
     throw lock.lost.aborted ? lock.lost.reason : error;
@@ -209,6 +250,7 @@ async function deployLocked(
   options: DeployOptions,
   objects: KubernetesObject[],
   changed: ObjectRef[],
+  snapshot: ReleaseSnapshot,
 ): Promise<DeployResult> {
   const { client, release, progress } = options;
   const { system } = release;
@@ -223,62 +265,20 @@ async function deployLocked(
     );
   }
   for (const name of await ensureSecrets(client, release, progress)) changed.push({ kind: 'Secret', name });
-  /** Applies `object`, noting it when that changed it. */
-  const applyNoting = async (object: KubernetesObject, current?: KubernetesObject) => {
-    if (await applyChanges(client, object, current))
-      changed.push({ kind: object.kind!, name: object.metadata!.name! });
+  /** Applies `object` over `current`; when that changed it, notes it for the result and for a rollback. */
+  const applyNoting = async (object: KubernetesObject, current: KubernetesObject | undefined) => {
+    if (!(await applyChanges(client, object, current))) return false;
+    changed.push({ kind: object.kind!, name: object.metadata!.name! });
+    snapshot.note(object, current);
+    return true;
   };
 
-  for (const object of objects) {
-    if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
-    await applyNoting(object, await currentOf(client, object));
-  }
-  // PostgreSQL and NATS start side by side; services start once both are ready.
+  const history = await readHistory(client, system.system, system.namespace);
+  const deployNumber = (history.at(-1)?.deploy ?? 0) + 1;
+  const waits = waitsOf(options);
   const statefulSets = objects.filter((candidate) => candidate.kind === 'StatefulSet') as V1StatefulSet[];
-  for (const statefulSet of statefulSets)
-    await applyNoting(statefulSet, await currentOf(client, statefulSet));
-  const timeoutMs = options.timeoutMs ?? 300_000;
-  await Promise.all(
-    statefulSets.map((statefulSet) =>
-      waitForStatefulSet(client, statefulSet, { timeoutMs, progress, signal: options.signal }),
-    ),
-  );
-
   const deployments = objects.filter((object) => object.kind === 'Deployment') as V1Deployment[];
   const before = new Map<string, V1Deployment | undefined>();
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    before.set(name, await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name));
-  }
-  const rolling: string[] = [];
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    const previous = before.get(name);
-    await handOverReplicas(client, deployment, previous);
-    if (await applyChanges(client, deployment, previous)) {
-      rolling.push(name);
-      changed.push({ kind: 'Deployment', name });
-    }
-  }
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    if (!rolling.includes(name))
-      progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
-  }
-
-  const states = await Promise.all(
-    rolling.map(async (name) => ({
-      name,
-      state: await waitForRollout(client, system.namespace, name, {
-        timeoutMs,
-        progress,
-        label: name,
-        signal: options.signal,
-      }),
-    })),
-  );
-  const failed = states.filter(({ state }) => state.phase === 'failed');
-  const outcomes: ServiceOutcome[] = [];
   const revisions: Record<string, number> = {};
   /** Each Deployment's revision before and after, once `finish` has read the latter. */
   const revisionChanges = () =>
@@ -291,10 +291,9 @@ async function deployLocked(
         ];
       }),
     );
-  const history = await readHistory(client, system.system, system.namespace);
-  const deployNumber = (history.at(-1)?.deploy ?? 0) + 1;
   /** Reads the revision every Deployment runs now and records the deploy with them. */
   const finish = async (ok: boolean) => {
+    progress.end();
     for (const deployment of deployments) {
       const name = deployment.metadata!.name!;
       revisions[name] = revisionOf(
@@ -310,55 +309,89 @@ async function deployLocked(
       revisions,
     });
   };
-
-  if (failed.length > 0) {
-    progress.note(
-      `rollout failed for ${failed.map(({ name }) => name).join(', ')}: rolling back every service this deploy changed`,
-    );
-    outcomes.push(
-      ...(await Promise.all(
-        rolling.map((name) =>
-          rollBack(
-            options,
-            name,
-            before.get(name),
-            failed.find((entry) => entry.name === name)?.state.detail,
-          ),
-        ),
-      )),
-    );
-    progress.end();
+  /** Undoes the release after `failures`, records it, and says how far it got back. */
+  const rolledBack = async (
+    failures: ReadonlyMap<string, string>,
+    rolling: readonly string[],
+  ): Promise<DeployResult> => {
+    const { services, restore } = await rollBackRelease(options, snapshot, {
+      failures,
+      statefulSets,
+      rolling,
+      before,
+    });
     await finish(false);
-    const restored = outcomes.every((outcome) => !('restored' in outcome) || outcome.restored);
+    const back =
+      restore.problems.length === 0 &&
+      services.every((outcome) => !('restored' in outcome) || outcome.restored);
     return {
-      outcome: restored ? 'rolled-back' : 'failed',
+      outcome: back ? 'rolled-back' : 'failed',
       deployNumber,
-      services: outcomes,
+      services,
       changed,
       pruned: [],
+      restored: restore.restored,
+      deleted: restore.deleted,
       revisions: revisionChanges(),
-      reason: failed.map(({ name, state }) => `${name}: ${state.detail}`).join('; '),
+      reason: [...failures].map(([name, detail]) => `${name}: ${detail}`).join('; '),
     };
+  };
+
+  for (const object of objects) {
+    if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
+    await applyNoting(object, await currentOf(client, object));
   }
+  // PostgreSQL and NATS start side by side; services start once both are ready.
+  for (const statefulSet of statefulSets)
+    await applyNoting(statefulSet, await currentOf(client, statefulSet));
+  const dependencyFailures = await waitUntilFirstFailure(
+    statefulSets.map((statefulSet) => statefulSet.metadata!.name!),
+    (name, signal) =>
+      statefulSetFailure(waits, statefulSets.find((candidate) => candidate.metadata?.name === name)!, signal),
+    options.signal,
+  );
+  if (dependencyFailures.size > 0) return await rolledBack(dependencyFailures, []);
+
+  for (const deployment of deployments) {
+    const name = deployment.metadata!.name!;
+    before.set(name, await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name));
+  }
+  const rolling: string[] = [];
+  for (const deployment of deployments) {
+    const name = deployment.metadata!.name!;
+    const previous = before.get(name);
+    await handOverReplicas(client, deployment, previous);
+    if (await applyNoting(deployment, previous)) rolling.push(name);
+  }
+  for (const deployment of deployments) {
+    const name = deployment.metadata!.name!;
+    if (!rolling.includes(name))
+      progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
+  }
+
+  const failures = await waitUntilFirstFailure(
+    rolling,
+    (name, signal) => rolloutFailure(waits, system.namespace, name, name, signal),
+    options.signal,
+  );
+  if (failures.size > 0) return await rolledBack(failures, rolling);
 
   const pruned = await prune(client, release, objects);
   for (const { kind, name } of pruned) progress.note(`pruned ${kind}/${name} (no longer in ${system.file})`);
-  progress.end();
   await finish(true);
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    outcomes.push({
-      name,
-      result: rolling.includes(name) ? 'updated' : 'unchanged',
-      revision: revisions[name]!,
-    });
-  }
+  const services: ServiceOutcome[] = deployments.map(({ metadata }) => ({
+    name: metadata!.name!,
+    result: rolling.includes(metadata!.name!) ? 'updated' : 'unchanged',
+    revision: revisions[metadata!.name!]!,
+  }));
   return {
     outcome: changed.length === 0 && pruned.length === 0 ? 'unchanged' : 'deployed',
     deployNumber,
-    services: outcomes,
+    services,
     changed,
     pruned,
+    restored: [],
+    deleted: [],
     revisions: revisionChanges(),
   };
 }

@@ -9,7 +9,7 @@ import { managedBy, type ObjectRef } from './object-meta.ts';
 import type { Release } from './release.ts';
 
 /** Kinds berth renders inside the namespace, hence the ones it may prune. */
-const prunableKinds: Array<[string, string]> = [
+export const prunableKinds: ReadonlyArray<readonly [apiVersion: string, kind: string]> = [
   ['apps/v1', 'Deployment'],
   ['apps/v1', 'StatefulSet'],
   ['v1', 'Service'],

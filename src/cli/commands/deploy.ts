@@ -25,6 +25,9 @@ interface DeployReport {
   readonly namespace: string | null;
   readonly changed: DeployResult['changed'];
   readonly pruned: DeployResult['pruned'];
+  /** After a rollback: what got its previous version back, and what this deploy had created and deleted again. */
+  readonly restored: DeployResult['restored'];
+  readonly deleted: DeployResult['deleted'];
   readonly revisions: DeployResult['revisions'];
   readonly reason?: string;
   readonly durationMs: number;
@@ -38,8 +41,11 @@ export const deployCommand: Command = {
 Has the API server validate every object first (if one is rejected, nothing
 changes), then server-side applies them (field manager "berth"), starts stateful
 dependencies first, watches each rollout with live progress, and if one fails
-(progress deadline exceeded, crash loop, pods never ready) rolls back every
-service it changed, with the reason per service. Objects the system no longer
+(progress deadline exceeded, crash loop, pods never ready, a dependency that
+never becomes ready) stops the other waits and rolls back the whole release:
+every object it changed gets its previous version back (configuration before
+workloads), every object it created is deleted, with the reason per service.
+Generated Secrets are kept. Objects the system no longer
 renders are pruned. Deploying an unchanged system changes nothing.
 One deploy runs at a time per system and namespace (a Lease "<system>-deploy"):
 another one is refused, naming who holds it; the lock of a deploy that was
@@ -47,16 +53,16 @@ killed expires after 60 s. It never prompts.
 
 Exit codes: 0 deployed, 1 rolled back, 2 usage mistake, 3 refused (another
 deploy holds the lock, or a canary runs), 4 nothing changed, 5 failed (the API
-server rejected the release, a dependency never became ready, a rollback did
-not complete, the cluster could not be reached...).
+server rejected the release, a rollback did not complete, the cluster could
+not be reached...).
 
 ${releaseOptionsHelp}
-      --timeout <seconds> per rollout before it counts as failed (default 300)
+      --timeout <seconds> a rollout with no new pod ready for this long fails (default 300)
       --progress-deadline <seconds>
                           Kubernetes progressDeadlineSeconds (default 120)
       --output json       progress on stderr, then one JSON document on stdout:
                           { outcome, environment, namespace, changed, pruned,
-                            revisions, reason?, durationMs }
+                            restored, deleted, revisions, reason?, durationMs }
       --dry-run           validate every object with the API server; change nothing`,
   options: {
     ...releaseOptions,
@@ -83,6 +89,8 @@ ${releaseOptionsHelp}
           namespace: release?.system.namespace ?? null,
           changed: report.changed,
           pruned: report.pruned,
+          restored: report.restored,
+          deleted: report.deleted,
           revisions: report.revisions,
           ...(report.reason !== undefined ? { reason: report.reason } : {}),
           durationMs: Date.now() - started,
@@ -91,7 +99,7 @@ ${releaseOptionsHelp}
       }
       return deployExitCodes[report.outcome];
     };
-    const nothing = { changed: [], pruned: [], revisions: {} };
+    const nothing = { changed: [], pruned: [], restored: [], deleted: [], revisions: {} };
     // With JSON on stdout, everything a person reads goes to stderr.
     const log = output === 'json' ? io.stderr : io.stdout;
     /** A deploy that stopped before its rollouts had a result: refused, or failed with the reason. */
@@ -154,11 +162,11 @@ async function deployRelease(
 
 /** The closing lines a person reads: what was updated and pruned, or why each service went back. */
 function writeSummary(result: DeployResult, seconds: string, log: Writable, errors: Writable): void {
+  const named = (objects: DeployResult['changed']) => objects.map(({ kind, name }) => `${kind}/${name}`);
   if (result.outcome === 'deployed' || result.outcome === 'unchanged') {
     const updated = result.services
       .filter((service) => service.result === 'updated')
       .map((service) => service.name);
-    const named = (objects: DeployResult['changed']) => objects.map(({ kind, name }) => `${kind}/${name}`);
     // What changed besides the services, when no service did (a generated Secret, a policy).
     const others = updated.length === 0 ? named(result.changed) : [];
     const what =
@@ -181,6 +189,10 @@ function writeSummary(result: DeployResult, seconds: string, log: Writable, erro
       errors.write(`  ${service.name}: ${service.reason}${back}\n`);
     }
   }
+  if (result.restored.length > 0)
+    errors.write(`  put back as before: ${named(result.restored).join(', ')}\n`);
+  if (result.deleted.length > 0)
+    errors.write(`  deleted (new in this deploy): ${named(result.deleted).join(', ')}\n`);
   errors.write(
     'Fix the failing service (see "berth logs <service> --cluster" and "berth status"), then deploy again.\n',
   );
