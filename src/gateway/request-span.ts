@@ -12,8 +12,33 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { activeTracing } from '../telemetry/active.ts';
 import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 
-/** Undefined when not tracing. */
+/**
+ * The trace context a client may send. Untrusted, it goes no further than the
+ * gateway's span (its link): the gateway's own context replaces it when it traces,
+ * and when it does not, a client must not pick the trace ids and the sampling of
+ * every service behind it either.
+ */
+const clientTraceContext = ['traceparent', 'tracestate', 'baggage'] as const;
+
+/**
+ * Undefined when not tracing. Unless `trustTraceparent`, the client's trace context
+ * is taken off the request, so that no forwarding path relays it.
+ */
 export function serverSpan(
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+  path: string,
+  trustTraceparent: boolean,
+): CallSpan | undefined {
+  const span = startServerSpan(req, res, path, trustTraceparent);
+  if (!trustTraceparent) {
+    // Checked first: a delete would slow every later header read of the request.
+    for (const name of clientTraceContext) if (req.headers[name] !== undefined) delete req.headers[name];
+  }
+  return span;
+}
+
+function startServerSpan(
   req: IncomingMessage | Http2ServerRequest,
   res: ServerResponse | Http2ServerResponse,
   path: string,
