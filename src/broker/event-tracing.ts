@@ -1,7 +1,7 @@
 /**
  * Trace context across events, with `@opentelemetry/api` only: the process entry
  * registers the SDK (src/telemetry); without one nothing of OpenTelemetry is loaded
- * (../store/opentelemetry-api.ts) and events carry no extra headers.
+ * (../telemetry/opentelemetry-api.ts) and events carry no extra headers.
  *
  *   request span ── enqueue(): traceparent/tracestate stored in the row's headers
  *        └─ PRODUCER "send <topic>"   one per publish attempt (the relay's retries
@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Attributes, Span } from '@opentelemetry/api';
-import { type OpenTelemetryApi, openTelemetry } from '../store/opentelemetry-api.ts';
+import { type OpenTelemetryApi, openTelemetry } from '../telemetry/opentelemetry-api.ts';
 import type { BrokerEvent, PublishInput } from './broker.ts';
 
 /** `messaging.system` of each broker: the direct broker is berth's own protocol. */

@@ -7,8 +7,8 @@
  *    client's query it runs.
  */
 import pg from 'pg';
+import { loadedOpenTelemetry } from '../telemetry/opentelemetry-api.ts';
 import { mappingErrors } from './database-errors.ts';
-import { loadedOpenTelemetry } from './opentelemetry-api.ts';
 import { type QueryTracing, tracedClientQuery, tracedPoolQuery } from './query-spans.ts';
 
 /** A pool for `config`, naming `server` (`host:port`) in its errors and tracing its queries as `tracing` says. */

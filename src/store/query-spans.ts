@@ -1,7 +1,7 @@
 /**
  * A CLIENT span per query of the pools createPool makes, with `@opentelemetry/api`
  * only (the process entry registers the SDK; without one nothing of OpenTelemetry
- * is loaded: opentelemetry-api.ts):
+ * is loaded: ../telemetry/opentelemetry-api.ts):
  *
  *   name  `<first SQL keyword> <database>`, e.g. `INSERT shippy`
  *   db.system.name postgresql · db.namespace <database> · db.operation.name INSERT
@@ -24,9 +24,9 @@
  */
 import type { Attributes, Span } from '@opentelemetry/api';
 import { ConnectError, codeName } from '../errors/berth-error.ts';
+import { type OpenTelemetryApi, openTelemetry } from '../telemetry/opentelemetry-api.ts';
 import type { Callback } from './database-errors.ts';
 import { databaseEndpoint } from './database-url.ts';
-import { type OpenTelemetryApi, openTelemetry } from './opentelemetry-api.ts';
 
 export interface QueryTracing {
   /** Attributes every span of this pool has: system, database, server. */
