@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { before, test } from 'node:test';
-import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { berth, type ServiceYaml, show } from '../kube/cluster.ts';
 import { rpc } from '../runner/berth-run.ts';
 import { fileCleanup } from '../support/cleanup.ts';
@@ -299,19 +299,27 @@ test('SIGKILL of a vessel pod under load: every gateway forgets it, and at most 
   assert.ok(failures.length <= 5, describeFailures(failures));
 });
 
+const vesselConfig = async () =>
+  (await client().get<V1ConfigMap>('v1', 'ConfigMap', on.namespace, 'vessel-config'))!;
+
 /**
  * Deploys a broken release of vessel under steady load — its berth.yaml entry
  * changed by `broken.edit`, or its image tag `broken.tag` — and berth must roll
  * it back by itself and exit non-zero with a reason matching `reason`, while the
- * previous release answers every request.
+ * previous release answers every request; vessel's ConfigMap is as before.
  */
 async function assertRolledBack(
   broken: { edit?: (vessel: ServiceYaml) => void; tag?: string },
   reason: RegExp,
 ): Promise<void> {
   const before = (await client().get<V1Deployment>('apps/v1', 'Deployment', on.namespace, 'vessel'))!;
+  const configBefore = (await vesselConfig()).data;
   // The staging overlay the copy's `test` comes from sets vessel's replicas: its entry is there.
-  if (broken.edit) on.shippy.edit((system) => broken.edit!(system.environments.test!.services!.vessel!));
+  let entryBefore: ServiceYaml | undefined;
+  on.shippy.edit((system) => {
+    entryBefore = structuredClone(system.environments.test!.services!.vessel!);
+    broken.edit?.(system.environments.test!.services!.vessel!);
+  });
   const tags = broken.tag ? [...nextRelease(), `vessel=${broken.tag}`] : nextRelease();
   const load = steadyLoad();
   await load.answered(20);
@@ -323,7 +331,7 @@ async function assertRolledBack(
   await load.answered(20);
   const { outcomes, failures } = await load.stop();
   on.shippy.edit((system) => {
-    delete system.environments.test!.services!.vessel!.resources;
+    system.environments.test!.services!.vessel = entryBefore!;
   });
   assert.notEqual(deployed.code, 0, show(deployed));
   assert.match(deployed.stdout + deployed.stderr, /roll(ed)? back/i, show(deployed));
@@ -334,6 +342,7 @@ async function assertRolledBack(
     return { image, resources };
   };
   assert.deepEqual(container(after), container(before), 'vessel runs the previous release again');
+  assert.deepEqual((await vesselConfig()).data, configBefore, "vessel's ConfigMap is the previous release's");
   await waitFor(
     async () => {
       const current = (await client().get<V1Deployment>('apps/v1', 'Deployment', on.namespace, 'vessel'))!;
@@ -368,9 +377,15 @@ test('a release that never becomes ready (no node can take it) rolls back by its
   );
 });
 
-test('a release whose image was never loaded is rolled back, saying how to get the image to the node', async () => {
+test('a release whose image was never loaded, with a config change, is rolled back whole, saying how to get the image to the node', async () => {
   await assertRolledBack(
-    { tag: `never-loaded-${on.runId}` },
+    {
+      tag: `never-loaded-${on.runId}`,
+      // Rolled out with the image: the ConfigMap must go back too, or vessel's old pods would restart on the new config.
+      edit: (vessel) => {
+        vessel.env = { ...(vessel.env as Record<string, string> | undefined), RELEASE_NOTE: 'broken' };
+      },
+    },
     /(ErrImagePull|ImagePullBackOff)[\s\S]*berth build --load/,
   );
 });
