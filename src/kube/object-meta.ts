@@ -25,6 +25,14 @@ export const protoServicesAnnotation = 'berth.dev/proto-services';
 export const canaryWeightAnnotation = 'berth.dev/canary-weight';
 
 /**
+ * On a canary's Deployment and pods, with the value {@link canaryTrack}; stable
+ * pods have no such label. Not in the stable Deployment's selector (immutable,
+ * and older than canaries): what must leave canary pods out says so itself.
+ */
+export const trackLabel = 'berth.dev/track';
+export const canaryTrack = 'canary';
+
+/**
  * On each service's Kubernetes Service: the port of its pods' /healthz, /readyz
  * and /metrics, which the Service itself does not expose; the registry gives it
  * to callers as `metadata.opsPort`.

@@ -9,6 +9,9 @@ import { renderManifests } from './manifests.ts';
 import { canaryWeightAnnotation, labelSelector, selectorFor } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import type { Release } from './release.ts';
+import { recordCanaryOutcome } from './release-history.ts';
+import { ReleaseSnapshot } from './release-snapshot.ts';
+import { rolloutFailure } from './release-waits.ts';
 import { revisionOf, rolloutState, waitForRollout } from './rollout.ts';
 
 export interface ServiceStatus {
@@ -189,7 +192,13 @@ export async function startCanary(
   return { ok: state.phase === 'complete', detail: state.detail };
 }
 
-/** Promote: the stable Deployment takes the canary's image (a normal rollout), then the canary goes. */
+/**
+ * Promote: the stable Deployment takes the canary's image (a normal rollout),
+ * then the canary goes. If that rollout fails, the stable Deployment is put back
+ * as it was before (release-snapshot.ts, as a failed deploy is) and waited for;
+ * the canary keeps running, so the user can abort it or fix the cause and
+ * promote again. Recorded in the release history either way.
+ */
 export async function promoteCanary(
   client: KubeClient,
   release: Release,
@@ -212,25 +221,59 @@ export async function promoteCanary(
     progressDeadlineSeconds: current.spec?.progressDeadlineSeconds,
   });
   const stable = objects.find((object) => object.kind === 'Deployment' && object.metadata?.name === name)!;
+  const before = new ReleaseSnapshot();
+  before.note(stable, current);
   await client.apply(stable);
-  const rollout = await waitForRollout(client, system.namespace, name, {
-    timeoutMs,
-    progress,
-    label: name,
-    signal,
-  });
+  const waits = { client, progress, timeoutMs };
+  const failure = await rolloutFailure(waits, system.namespace, name, name, signal);
+  const recordOutcome = async (ok: boolean) => {
+    const revision = revisionOf(await deploymentOf(client, system, name));
+    await recordCanaryOutcome(client, release, {
+      action: 'canary-promote',
+      service: name,
+      tag,
+      ok,
+      revision,
+    });
+  };
+  if (failure === undefined) {
+    progress.end();
+    await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
+    await setCanaryWeight(client, system, name, undefined);
+    await recordOutcome(true);
+    return { ok: true, detail: `${name} now runs ${tag}` };
+  }
+  const previous = revisionOf(current);
+  progress.note(`${name}: promotion failed (${failure}); putting back revision ${previous}`);
+  const restore = await before.restore(client, progress);
+  const notBack =
+    restore.problems[0] ??
+    (await rolloutFailure(waits, system.namespace, name, `${name} (rollback)`, signal));
   progress.end();
-  if (rollout.phase !== 'complete')
-    return { ok: false, detail: `promotion rollout failed: ${rollout.detail}; the canary is kept` };
-  await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
-  await setCanaryWeight(client, system, name, undefined);
-  return { ok: true, detail: `${name} now runs ${tag}` };
+  await recordOutcome(false);
+  const where =
+    notBack === undefined
+      ? `${name} is back on revision ${previous}`
+      : `putting ${name} back on revision ${previous} did not complete (${notBack})`;
+  return {
+    ok: false,
+    detail: `promotion failed: ${failure}; ${where}, the canary is kept: abort it (berth canary abort ${name}) or fix the cause and promote again`,
+  };
 }
 
-export async function abortCanary(client: KubeClient, system: SystemFile, name: string): Promise<void> {
-  await deploymentOf(client, system, `${name}-canary`);
+/** Removes the canary (the stable Deployment never stopped serving) and records that in the history. */
+export async function abortCanary(client: KubeClient, release: Release, name: string): Promise<void> {
+  const { system } = release;
+  const canary = await deploymentOf(client, system, `${name}-canary`);
   await client.delete('apps/v1', 'Deployment', system.namespace, `${name}-canary`);
   await setCanaryWeight(client, system, name, undefined);
+  await recordCanaryOutcome(client, release, {
+    action: 'canary-abort',
+    service: name,
+    tag: canary.metadata?.labels?.['app.kubernetes.io/version'] ?? '?',
+    ok: true,
+    revision: revisionOf(await deploymentOf(client, system, name)),
+  });
 }
 
 export interface PodLog {

@@ -1,7 +1,9 @@
 /**
  * The deploy history of a system in a namespace: one ConfigMap
  * `<system>-berth-history` holding the last 20 deploys (tags, revisions, outcome),
- * read by `berth status` and `berth rollout`, written at the end of each deploy.
+ * read by `berth status` and `berth rollout`, written at the end of each deploy
+ * and of each canary promote or abort (numbered in the same sequence: they
+ * change what runs as much as a deploy does).
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
@@ -14,6 +16,10 @@ export interface HistoryEntry {
   readonly tags: Readonly<Record<string, string>>;
   readonly ok: boolean;
   readonly revisions: Readonly<Record<string, number>>;
+  /** What changed the release; absent on a deploy. */
+  readonly action?: 'canary-promote' | 'canary-abort';
+  /** The service and tag of the canary promoted or aborted. */
+  readonly canary?: { readonly service: string; readonly tag: string };
 }
 
 const historyName = (system: string) => `${system}-berth-history`;
@@ -52,4 +58,43 @@ export async function recordHistory(
     data: { 'history.json': JSON.stringify(kept, null, 2) },
   };
   await client.apply(map);
+}
+
+export interface CanaryOutcome {
+  readonly action: NonNullable<HistoryEntry['action']>;
+  readonly service: string;
+  /** The canary's tag. */
+  readonly tag: string;
+  readonly ok: boolean;
+  /** The service's Deployment revision afterwards. */
+  readonly revision: number;
+}
+
+/**
+ * Records a canary's promotion or abort as the next entry. Its tags are the last
+ * successful entry's (or, with none, `release`'s) with, for a promotion,
+ * the service at the canary's tag: what a failed deploy records too, the tags it
+ * tried. Returns the entry's number.
+ */
+export async function recordCanaryOutcome(
+  client: KubeClient,
+  release: Release,
+  { action, service, tag, ok, revision }: CanaryOutcome,
+): Promise<number> {
+  const { system } = release;
+  const history = await readHistory(client, system.system, system.namespace);
+  // A failed entry's tags are what it tried; what runs is the last successful one's.
+  const tags = history.findLast((entry) => entry.ok)?.tags ?? release.tags;
+  const entry: HistoryEntry = {
+    deploy: (history.at(-1)?.deploy ?? 0) + 1,
+    time: new Date().toISOString(),
+    environment: system.environment,
+    tags: action === 'canary-promote' ? { ...tags, [service]: tag } : tags,
+    ok,
+    revisions: { [service]: revision },
+    action,
+    canary: { service, tag },
+  };
+  await recordHistory(client, release, history, entry);
+  return entry.deploy;
 }

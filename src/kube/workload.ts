@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Deployment, V1EnvVar, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import type { ComputeResources, SystemFile } from '../config/system-file.ts';
-import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
+import { canaryTrack, labelsFor, namespaced, selectorFor, trackLabel } from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
 import { rolloutAnnotations } from './rollout-failures.ts';
 
@@ -63,12 +63,26 @@ const scrapeAnnotations = {
   'prometheus.io/path': '/metrics',
 };
 
+/**
+ * At most one stable pod of a multi-replica workload down at a time in a drain.
+ * It counts stable pods only: `name` + `part-of` also match a canary's pods, and
+ * a canary that never becomes ready would then use up the one disruption the
+ * budget allows and block every drain. A canary has no budget of its own: it is
+ * one or a few pods on trial, and evicting one only reschedules it. (A budget's
+ * selector can change in place, unlike a Deployment's.)
+ */
 export function disruptionBudget(system: SystemFile, name: string, component: string): V1PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { ...namespaced(system, name), labels: labelsFor(system, name, component) },
-    spec: { maxUnavailable: 1, selector: { matchLabels: selectorFor(system, name) } },
+    spec: {
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: selectorFor(system, name),
+        matchExpressions: [{ key: trackLabel, operator: 'NotIn', values: [canaryTrack] }],
+      },
+    },
   };
 }
 

@@ -22,7 +22,9 @@ Starts <service>-canary with the current sources' image beside the stable
 Deployment, behind the same Service, with replicas in proportion to --weight;
 berth's callers (gateway, typed clients) send --weight % of calls to it.
 promote requires every canary pod ready, rolls the stable Deployment to the
-canary's image, then removes the canary; abort removes the canary.
+canary's image, then removes the canary; if that rollout fails, the stable
+Deployment is put back as it was and the canary kept (exit 1). abort removes
+the canary. Both are recorded in the release history.
 
 With --analysis, once the canary is ready berth reads every canary and stable
 pod's /metrics (through the API server) for that many seconds and decides:
@@ -60,7 +62,7 @@ ${releaseOptionsHelp}
       if (first === 'abort' || first === 'promote') {
         if (!second) throw new UsageError(`expected: berth canary ${first} <service>`);
         if (first === 'abort') {
-          await abortCanary(client, release.system, second);
+          await abortCanary(client, release, second);
           io.stdout.write(`${second}: canary removed; the stable release serves alone\n`);
           return 0;
         }
@@ -112,7 +114,7 @@ ${releaseOptionsHelp}
         return 1;
       }
       if (gate.verdict === 'abort') {
-        await abortCanary(client, release.system, first);
+        await abortCanary(client, release, first);
         io.stdout.write(`${gate.reason}: canary aborted; the stable release serves alone\n`);
         return 1;
       }
