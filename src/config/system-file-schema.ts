@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { otlpProtocols, traceSamplers } from '../telemetry/tracing-env.ts';
+import { httpRouteInput, ingressInput } from './gateway-routes-schema.ts';
 
 /** A Kubernetes DNS label, as system and service names must be. */
 export const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -151,6 +152,10 @@ const gatewayInput = z.strictObject({
   keepAliveTimeoutMs: z.int().positive().optional(),
   idleTimeoutMs: z.int().positive().optional(),
   maxConnections: z.int().positive().optional(),
+  // On Kubernetes: an Ingress to the gateway's Service (an overlay's replaces the base's whole).
+  ingress: ingressInput.optional(),
+  // On Kubernetes: a Gateway API HTTPRoute to the gateway's Service (likewise replaced whole).
+  httpRoute: httpRouteInput.optional(),
 });
 
 // Traces of every Deployment (Kubernetes), as the OTEL_* variables the pods get (docs/telemetry.md).

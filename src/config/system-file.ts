@@ -18,6 +18,14 @@
  *     keepAliveTimeoutMs: 5000      #   10000 connections
  *     idleTimeoutMs: 30000
  *     maxConnections: 10000
+ *     ingress:                      # Kubernetes Ingress to the gateway (its Service is then ClusterIP)
+ *       host: api.example.com       #   required; a DNS name (`*.example.com` for every subdomain)
+ *       className: nginx            #   IngressClass; default the cluster's default class
+ *       tls: { clusterIssuer: letsencrypt }   # or { secretName: my-tls }; default no TLS
+ *       annotations: { nginx.ingress.kubernetes.io/proxy-body-size: 1m }   # default none
+ *     httpRoute:                    # Kubernetes Gateway API HTTPRoute to the gateway (Service ClusterIP)
+ *       parentRefs: [{ name: public, namespace: infra, sectionName: https }]   # Gateways to attach to
+ *       hostnames: [api.example.com]
  *   resources:                      # optional; a resource a service uses but not listed here
  *     postgres: { embedded: true }  #   gets the embedded default. postgres: { url: postgres://... }
  *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise;
@@ -63,11 +71,12 @@
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './config-error.ts';
+import type { IngressInput } from './gateway-routes-schema.ts';
 import { displayPath } from './load-config.ts';
 import { checkOverlays, cycleMessage, dependencyOrder } from './overlay-checks.ts';
 import { isMapping, type Mapping, mergeInto, Provenance, type Source } from './provenance.ts';
 import { BYTES, type OverlayInput, type SystemInput, systemInput } from './system-file-schema.ts';
-import type { GatewayConnectionLimits, ServiceSpec, SystemFile } from './system-spec.ts';
+import type { GatewayConnectionLimits, GatewayIngressSpec, ServiceSpec, SystemFile } from './system-spec.ts';
 import { validate } from './validate.ts';
 import { parseYamlFile, readYamlFile } from './yaml-file.ts';
 
@@ -77,6 +86,8 @@ export type {
   BuildSpec,
   ComputeResources,
   GatewayConnectionLimits,
+  GatewayHttpRouteSpec,
+  GatewayIngressSpec,
   GatewaySpec,
   NatsSpec,
   PostgresSpec,
@@ -90,7 +101,15 @@ export type {
 /** Defaults, in one place. */
 export const SYSTEM_DEFAULTS = {
   environment: 'dev',
-  gateway: { port: 8080, origins: ['*'], bodyLimit: '1mb', timeoutMs: 10_000, replicas: 2 },
+  gateway: {
+    port: 8080,
+    origins: ['*'],
+    bodyLimit: '1mb',
+    timeoutMs: 10_000,
+    replicas: 2,
+    // The Secret cert-manager issues the ingress certificate into (tls.clusterIssuer).
+    issuedTlsSecret: 'gateway-tls',
+  },
   service: { entry: 'main.ts', port: 0, replicas: 1 },
   build: { base: 'node:24-bookworm-slim' },
   images: { postgres: 'postgres:16.4-bookworm', nats: 'nats:2.10.22-alpine' },
@@ -169,6 +188,9 @@ function resolveSystemFile(
 function resolveFor(input: SystemInput, env: string | undefined, file: string, root: string): SystemFile {
   const overlay: OverlayInput = (env !== undefined ? input.environments?.[env] : undefined) ?? {};
   const gateway = merged(input.gateway, overlay.gateway);
+  // An overlay's ingress (or route) replaces the base's whole: a host and its TLS belong together.
+  const ingress = overlay.gateway?.ingress ?? input.gateway?.ingress;
+  const httpRoute = overlay.gateway?.httpRoute ?? input.gateway?.httpRoute;
   const telemetry = merged(input.telemetry, overlay.telemetry);
   const rollout = { ...SYSTEM_DEFAULTS.rollout, ...merged(input.rollout, overlay.rollout) };
   const resources = { ...input.resources, ...overlay.resources };
@@ -219,6 +241,8 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
             ? gateway.static
             : resolve(root, gateway.static),
       ...connectionLimitsOf(gateway),
+      ...(ingress ? { ingress: resolveIngress(ingress) } : {}),
+      ...(httpRoute ? { httpRoute } : {}),
     },
     resources: {
       ...(postgres
@@ -273,6 +297,18 @@ function parseBytes(size: number | string): number {
   if (typeof size === 'number') return size;
   const [, amount, unit] = BYTES.exec(size.trim())!;
   return Math.floor(Number(amount) * UNITS[(unit ?? 'b').toLowerCase()]!);
+}
+
+function resolveIngress({ host, className, tls, annotations }: IngressInput): GatewayIngressSpec {
+  const secretName = tls?.secretName ?? SYSTEM_DEFAULTS.gateway.issuedTlsSecret;
+  return {
+    host,
+    ...(className ? { className } : {}),
+    ...(tls
+      ? { tls: tls.clusterIssuer ? { secretName, clusterIssuer: tls.clusterIssuer } : { secretName } }
+      : {}),
+    annotations: Object.fromEntries(Object.entries(annotations ?? {}).map(([k, v]) => [k, String(v)])),
+  };
 }
 
 const connectionLimitKeys = [

@@ -70,6 +70,36 @@ export interface GatewaySpec {
   readonly static: string | undefined;
   /** Connection limits berth.yaml sets; present only when it sets one (the others keep their defaults). */
   readonly connectionLimits?: GatewayConnectionLimits;
+  /** Kubernetes: an Ingress to the gateway's Service (which is then ClusterIP); present only when set. */
+  readonly ingress?: GatewayIngressSpec;
+  /** Kubernetes: a Gateway API HTTPRoute to the gateway's Service (then ClusterIP); present only when set. */
+  readonly httpRoute?: GatewayHttpRouteSpec;
+}
+
+/** berth.yaml `gateway.httpRoute`: the HTTPRoute that attaches the gateway to Gateways at `hostnames`. */
+export interface GatewayHttpRouteSpec {
+  readonly parentRefs: ReadonlyArray<{
+    readonly name: string;
+    /** Unset: the system's namespace. */
+    readonly namespace?: string;
+    /** One listener of the Gateway; unset: every listener that admits the route. */
+    readonly sectionName?: string;
+  }>;
+  readonly hostnames: readonly string[];
+}
+
+/** berth.yaml `gateway.ingress`: the Ingress that publishes the gateway at `host`. */
+export interface GatewayIngressSpec {
+  readonly host: string;
+  /** IngressClass; unset: the cluster's default class. */
+  readonly className?: string;
+  /** TLS at the ingress controller, with the certificate in Secret `secretName`; unset: plain HTTP. */
+  readonly tls?: {
+    readonly secretName: string;
+    /** cert-manager issues the certificate into `secretName` from this ClusterIssuer. */
+    readonly clusterIssuer?: string;
+  };
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** The connection limits berth.yaml may set (ConnectionLimits in src/service/dual-protocol-server.ts). */

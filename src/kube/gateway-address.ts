@@ -1,7 +1,9 @@
 /**
  * Where the gateway of a deployed system can be reached from this machine, read
- * from its Service (what `berth status` prints):
+ * from its Ingress or Service (what `berth status` prints):
  *
+ *  - with `gateway.ingress` in berth.yaml and its Ingress deployed: `https://<host>`
+ *    (`http://` without TLS), and the address the ingress controller gave it, if any;
  *  - LoadBalancer with an ingress IP or hostname: `http://<ingress>:<port>`;
  *  - LoadBalancer still pending (no cloud controller has given it an address),
  *    or NodePort: `http://<node InternalIP>:<nodePort>` of a Ready node, real
@@ -9,8 +11,9 @@
  *  - ClusterIP: no URL; reachable only inside the cluster, or through
  *    `kubectl port-forward`.
  */
-import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1Ingress, V1Node, V1Service } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
+import { ingressUrl } from './ingress.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 
 export interface GatewayAddress {
@@ -58,11 +61,35 @@ async function nodePortAddress(client: KubeClient, nodePort: number): Promise<Ga
   };
 }
 
+/** The Ingress's URL, and where its controller serves it (the host's DNS must point there). */
+function ingressAddress(ingress: V1Ingress): GatewayAddress | undefined {
+  const url = ingressUrl(ingress);
+  if (url === undefined) return undefined;
+  const className = ingress.spec?.ingressClassName;
+  const via = `Ingress${className ? ` (class ${className})` : ''}`;
+  const address = ingress.status?.loadBalancer?.ingress?.[0];
+  const at = address?.ip ?? address?.hostname;
+  return {
+    url,
+    note: at ? `${via} at ${at}` : `${via}, no address yet: no ingress controller has admitted it`,
+  };
+}
+
 /** undefined when the system has no gateway Service (nothing deployed). */
 export async function gatewayAddress(
   client: KubeClient,
   system: SystemFile,
 ): Promise<GatewayAddress | undefined> {
+  if (system.gateway.ingress) {
+    const ingress = await client.get<V1Ingress>(
+      'networking.k8s.io/v1',
+      'Ingress',
+      system.namespace,
+      'gateway',
+    );
+    const address = ingress && ingressAddress(ingress);
+    if (address) return address;
+  }
   const service = await client.get<V1Service>('v1', 'Service', system.namespace, 'gateway');
   if (!service) return undefined;
   const port =

@@ -11,7 +11,8 @@
  * with `autoscale`, a HorizontalPodAutoscaler (autoscaler.ts), and a PDB when its min > 1.
  * Per system: Namespace, discovery Role, NetworkPolicies (network-policies.ts),
  * PostgreSQL and NATS StatefulSets with headless Services (stateful-resources.ts;
- * unless external URLs are configured), and the gateway.
+ * unless external URLs are configured), and the gateway (with `gateway.ingress`, an
+ * Ingress to it: ingress.ts; with `gateway.httpRoute`, an HTTPRoute: http-route.ts).
  *
  * Every berth process serves its calls on port `http2` (8080) and /healthz,
  * /readyz and /metrics only on port `ops` (9090, BERTH_OPS_PORT); no Service
@@ -32,6 +33,8 @@ import { stringify } from 'yaml';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
 import { horizontalPodAutoscaler } from './autoscaler.ts';
+import { gatewayHttpRoute } from './http-route.ts';
+import { gatewayIngress, gatewayServicePort, gatewayServiceType } from './ingress.ts';
 import { networkPolicies } from './network-policies.ts';
 import {
   labelsFor,
@@ -225,9 +228,16 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
     kind: 'Service',
     metadata: { ...namespaced(system, 'gateway'), labels: labelsFor(system, 'gateway', 'gateway') },
     spec: {
-      type: system.environment === 'dev' ? 'NodePort' : 'LoadBalancer',
+      type: gatewayServiceType(system),
       selector: selectorFor(system, 'gateway'),
-      ports: [{ name: 'http', port: 80, targetPort: 'http2', protocol: 'TCP' }],
+      ports: [
+        {
+          name: gatewayServicePort.name,
+          port: gatewayServicePort.number,
+          targetPort: 'http2',
+          protocol: 'TCP',
+        },
+      ],
     },
   };
   return [
@@ -248,6 +258,8 @@ function renderGateway(system: SystemFile, options: RenderOptions): KubernetesOb
       options,
     ),
     ...(system.gateway.replicas > 1 ? [disruptionBudget(system, 'gateway', 'gateway')] : []),
+    ...gatewayIngress(system),
+    ...gatewayHttpRoute(system),
   ];
 }
 

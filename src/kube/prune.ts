@@ -4,7 +4,8 @@
  * and only of the kinds berth renders.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { KubeClient } from './kube-client.ts';
+import { httpRouteApiVersion } from './http-route.ts';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
 import { managedBy, type ObjectRef } from './object-meta.ts';
 import type { Release } from './release.ts';
 
@@ -20,7 +21,12 @@ export const prunableKinds: ReadonlyArray<readonly [apiVersion: string, kind: st
   ['rbac.authorization.k8s.io/v1', 'Role'],
   ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
   ['networking.k8s.io/v1', 'NetworkPolicy'],
+  ['networking.k8s.io/v1', 'Ingress'],
+  [httpRouteApiVersion, 'HTTPRoute'],
 ];
+
+/** Kinds of CRDs a cluster need not have (the Gateway API's): without them, there is nothing of theirs to prune. */
+const optionalApis = new Set([httpRouteApiVersion]);
 
 /** Deletes what `rendered` no longer has; what it deleted, in order. */
 export async function prune(
@@ -33,8 +39,14 @@ export async function prune(
   const selector = `app.kubernetes.io/part-of=${system.system},app.kubernetes.io/managed-by=${managedBy}`;
   const pruned: ObjectRef[] = [];
   for (const [apiVersion, kind] of prunableKinds) {
-    const list = await client.list<KubernetesObject>(apiVersion, kind, system.namespace, selector);
-    for (const object of list.items) {
+    let items: KubernetesObject[];
+    try {
+      items = (await client.list<KubernetesObject>(apiVersion, kind, system.namespace, selector)).items;
+    } catch (error) {
+      if (optionalApis.has(apiVersion) && error instanceof KubeApiError && error.status === 404) continue;
+      throw error;
+    }
+    for (const object of items) {
       const name = object.metadata!.name!;
       if (wanted.has(`${kind}/${name}`)) continue;
       await client.delete(apiVersion, kind, system.namespace, name);
