@@ -3,6 +3,7 @@
  * resolved (system-file.ts): names, quantities and sizes, services, gateway,
  * resources, build settings and environment overlays.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { otlpProtocols, traceSamplers } from '../telemetry/tracing-env.ts';
 import { httpRouteInput, ingressInput } from './gateway-routes-schema.ts';
@@ -54,7 +55,6 @@ const resourceImage = z
     error: 'expected an image reference such as postgres:16.4-bookworm',
   });
 
-/** An image only makes sense for the server berth runs in the cluster, not next to an external `url`. */
 /** Where a Secret in the cluster holds an external server's URL, credentials included. */
 const urlSecret = z.strictObject({ name, key: z.string().min(1).default('url') });
 
@@ -71,16 +71,57 @@ const externalUrl = (scheme: RegExp, example: string) =>
         'a password in berth.yaml ends up in git and in every Deployment: put the URL in a Secret and name it (urlSecret: { name: <secret>, key: url })',
     });
 
-function imageNeedsNoUrl(
-  ctx: z.core.ParsePayload<{ image?: string; url?: string; urlSecret?: unknown }>,
+/**
+ * A claim's size: a Kubernetes quantity of bytes (no milli-bytes), above zero; a
+ * plain number is bytes.
+ */
+const STORAGE_SIZE = /^(?=.*[1-9])\d+(\.\d+)?(k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const storageSize = z
+  .union([
+    z.string().regex(STORAGE_SIZE, {
+      error: 'expected a Kubernetes quantity of bytes above zero, such as 10Gi, 500Mi or 20G',
+    }),
+    z.int().positive(),
+  ])
+  .transform(String);
+
+// A StorageClass's name is a DNS subdomain.
+const storageClassName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    error: 'expected a StorageClass name such as standard or gp3 (lowercase letters, digits, "-" and ".")',
+  });
+
+/** The server berth runs in the cluster: its image, its container's resources and its volume claim. */
+const inClusterServer = {
+  image: resourceImage.optional(),
+  resources: computeResources.optional(),
+  storage: z
+    .strictObject({ size: storageSize.optional(), className: storageClassName.optional() })
+    .optional(),
+};
+
+/** Image, resources and storage only make sense for the server berth runs, not next to an external `url`. */
+function serverNeedsNoUrl(
+  ctx: z.core.ParsePayload<{
+    image?: string;
+    resources?: unknown;
+    storage?: unknown;
+    url?: string;
+    urlSecret?: unknown;
+  }>,
 ): void {
-  const { image, url, urlSecret: secret } = ctx.value;
-  if (image !== undefined && (url !== undefined || secret !== undefined)) {
-    ctx.issues.push({
-      code: 'custom',
-      input: ctx.value,
-      message: 'image is for the server berth runs; with a url there is none: set one or the other',
-    });
+  const { url, urlSecret: secret } = ctx.value;
+  const external = url !== undefined || secret !== undefined;
+  for (const key of ['image', 'resources', 'storage'] as const) {
+    if (external && ctx.value[key] !== undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `${key} is for the server berth runs; with a url there is none: set one or the other`,
+      });
+    }
   }
   if (url !== undefined && secret !== undefined) {
     ctx.issues.push({ code: 'custom', input: ctx.value, message: 'either url or urlSecret, not both' });
@@ -115,6 +156,31 @@ const rolloutInput = z.strictObject({
   podTimeoutSeconds: z.int().min(1).max(86_400).optional(),
 });
 
+/** `address/prefix`, IPv4 or IPv6, as a NetworkPolicy's ipBlock takes it. */
+function isCidr(value: string): boolean {
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  if (rest.length > 0 || family === 0 || prefix === undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * On Kubernetes: a destination outside the system that the service's pods may
+ * open connections to (an SMTP server, a third-party API); any address unless a
+ * `cidr` narrows it.
+ */
+const egressInput = z.strictObject({
+  port: z.int().min(1).max(65535),
+  cidr: z
+    .string()
+    .refine(isCidr, {
+      error: (issue) =>
+        `expected a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (an address, "/" and a prefix length; one address is /32, or /128 in IPv6), got "${String(issue.input)}"`,
+    })
+    .optional(),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']).optional(),
+});
+
 const serviceInput = z.strictObject({
   path: z.string().min(1).optional(),
   entry: z.string().min(1).optional(),
@@ -135,6 +201,7 @@ const serviceInput = z.strictObject({
   resources: computeResources.optional(),
   serves: z.array(protoServiceName).optional(),
   rollout: rolloutInput.optional(),
+  egress: z.array(egressInput).optional(),
 });
 
 const gatewayInput = z.strictObject({
@@ -179,9 +246,9 @@ const postgresInput = z
     embedded: z.boolean().optional(),
     url: externalUrl(/^postgres(ql)?:\/\//, 'postgres://').optional(),
     urlSecret: urlSecret.optional(),
-    image: resourceImage.optional(),
+    ...inClusterServer,
   })
-  .check(imageNeedsNoUrl)
+  .check(serverNeedsNoUrl)
   .check((ctx) => {
     const { embedded, url, urlSecret: secret } = ctx.value;
     const external = url !== undefined || secret !== undefined;
@@ -206,9 +273,9 @@ const resourcesInput = z.strictObject({
     .strictObject({
       url: externalUrl(/^(nats|tls|ws|wss):\/\//, 'nats://').optional(),
       urlSecret: urlSecret.optional(),
-      image: resourceImage.optional(),
+      ...inClusterServer,
     })
-    .check(imageNeedsNoUrl)
+    .check(serverNeedsNoUrl)
     .optional(),
 });
 
@@ -250,3 +317,4 @@ export type OverlayInput = z.output<typeof overlayInput>;
 export type ServiceInput = z.output<typeof serviceInput>;
 export type TelemetryInput = z.output<typeof telemetryInput>;
 export type RolloutInput = z.output<typeof rolloutInput>;
+export type EgressInput = z.output<typeof egressInput>;

@@ -29,7 +29,9 @@
  *   resources:                      # optional; a resource a service uses but not listed here
  *     postgres: { embedded: true }  #   gets the embedded default. postgres: { url: postgres://... }
  *     nats: {}                      #   for an external server; nats: { url: nats://... } likewise;
- *                                   #   { image: ... } for the in-cluster server's image
+ *                                   #   { image: ... } for the in-cluster server's image, and its
+ *                                   #   resources: { cpu, memory, limits } (default: what it idles at)
+ *                                   #   storage: { size: 10Gi, className: gp3 } (default 1Gi, default class)
  *   telemetry:                      # optional; on Kubernetes every Deployment (gateway too) gets
  *     otlpEndpoint: http://otel-collector:4318   # OTEL_EXPORTER_OTLP_ENDPOINT, and with them
  *     protocol: http/protobuf       #   OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf, http/json, grpc),
@@ -56,6 +58,8 @@
  *       serves: [shippy.vessel.v1.VesselService]   # proto services it serves; default: those the
  *                                   #   system's .proto files declare in package <system>.<name>[.*]
  *       rollout: { minReadySeconds: 30 }   # its own rollout limits, key by key over the system's
+ *       egress: [{ port: 587 }, { cidr: 203.0.113.0/24, port: 25, protocol: TCP }]   # Kubernetes:
+ *                                   #   what its pods may reach outside the system; cidr default any
  *   environments:                   # optional overlays by environment name (dev, production, any)
  *     production:
  *       namespace: shippy-prod      # namespace, registry, build, gateway, resources, telemetry, rollout,
@@ -76,7 +80,13 @@ import { displayPath } from './load-config.ts';
 import { checkOverlays, cycleMessage, dependencyOrder } from './overlay-checks.ts';
 import { isMapping, type Mapping, mergeInto, Provenance, type Source } from './provenance.ts';
 import { BYTES, type OverlayInput, type SystemInput, systemInput } from './system-file-schema.ts';
-import type { GatewayConnectionLimits, GatewayIngressSpec, ServiceSpec, SystemFile } from './system-spec.ts';
+import type {
+  GatewayConnectionLimits,
+  GatewayIngressSpec,
+  InClusterServerSpec,
+  ServiceSpec,
+  SystemFile,
+} from './system-spec.ts';
 import { validate } from './validate.ts';
 import { parseYamlFile, readYamlFile } from './yaml-file.ts';
 
@@ -85,15 +95,18 @@ export { RESOURCE_KINDS, type ResourceKind } from './system-file-schema.ts';
 export type {
   BuildSpec,
   ComputeResources,
+  EgressRule,
   GatewayConnectionLimits,
   GatewayHttpRouteSpec,
   GatewayIngressSpec,
   GatewaySpec,
+  InClusterServerSpec,
   NatsSpec,
   PostgresSpec,
   ResourceSpecs,
   RolloutSpec,
   ServiceSpec,
+  StorageSpec,
   SystemFile,
   TelemetrySpec,
 } from './system-spec.ts';
@@ -113,6 +126,8 @@ export const SYSTEM_DEFAULTS = {
   service: { entry: 'main.ts', port: 0, replicas: 1 },
   build: { base: 'node:24-bookworm-slim' },
   images: { postgres: 'postgres:16.4-bookworm', nats: 'nats:2.10.22-alpine' },
+  // The in-cluster servers' volume claims.
+  storage: { size: '1Gi' },
   // A pod must stay ready 10 s to count; three restarts of a new pod fail its rollout (docs/system-file.md).
   rollout: { minReadySeconds: 10, restartLimit: 3 },
 } as const;
@@ -214,6 +229,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
       resources: spec.resources,
       serves: spec.serves && [...new Set(spec.serves)],
       ...(spec.rollout ? { rollout: { ...rollout, ...spec.rollout } } : {}),
+      egress: (spec.egress ?? []).map(({ protocol, ...rule }) => ({ ...rule, protocol: protocol ?? 'TCP' })),
     };
   }
   const used = new Set(Object.values(services).flatMap((s) => s.uses));
@@ -251,7 +267,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
               embedded: postgres.url === undefined && postgres.urlSecret === undefined,
               url: postgres.url,
               ...(postgres.urlSecret ? { urlSecret: postgres.urlSecret } : {}),
-              image: postgres.image ?? SYSTEM_DEFAULTS.images.postgres,
+              ...inClusterServer(postgres, SYSTEM_DEFAULTS.images.postgres),
             },
           }
         : {}),
@@ -260,7 +276,7 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
             nats: {
               url: nats.url,
               ...(nats.urlSecret ? { urlSecret: nats.urlSecret } : {}),
-              image: nats.image ?? SYSTEM_DEFAULTS.images.nats,
+              ...inClusterServer(nats, SYSTEM_DEFAULTS.images.nats),
             },
           }
         : {}),
@@ -269,6 +285,22 @@ function resolveFor(input: SystemInput, env: string | undefined, file: string, r
     rollout,
     services,
     environments: Object.keys(input.environments ?? {}),
+  };
+}
+
+/**
+ * A resource's in-cluster server settings with their defaults (kept for an
+ * external url too: unused then). postgres's input has the same keys as nats's.
+ */
+function inClusterServer(
+  input: NonNullable<NonNullable<SystemInput['resources']>['nats']>,
+  image: string,
+): InClusterServerSpec {
+  const { size = SYSTEM_DEFAULTS.storage.size, className } = input.storage ?? {};
+  return {
+    image: input.image ?? image,
+    resources: input.resources,
+    storage: { size, ...(className !== undefined ? { className } : {}) },
   };
 }
 

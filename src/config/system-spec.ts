@@ -38,6 +38,16 @@ export interface ServiceSpec {
   readonly serves: readonly string[] | undefined;
   /** Present when the service (or its overlay) sets its own `rollout`; else the system's applies. */
   readonly rollout?: RolloutSpec;
+  /** Kubernetes: destinations outside the system its pods may reach, besides what berth allows (DNS, the system, its resources). */
+  readonly egress: readonly EgressRule[];
+}
+
+/** berth.yaml `services.<name>.egress[]`: one port at one range of addresses. */
+export interface EgressRule {
+  readonly port: number;
+  /** Undefined: any address (IPv4 and IPv6). */
+  readonly cidr?: string;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
 }
 
 /** berth.yaml `rollout`: how `berth deploy` (and every wait for a rollout) judges a Deployment's. */
@@ -117,23 +127,36 @@ export interface UrlSecret {
   readonly key: string;
 }
 
-export interface PostgresSpec {
+/** The server berth runs in the cluster for a resource without a url: what it runs and asks for. */
+export interface InClusterServerSpec {
+  readonly image: string;
+  /** Its container's requests and limits; undefined: what it idles at (stateful-resources.ts). */
+  readonly resources: ComputeResources | undefined;
+  /** Its volume claim. */
+  readonly storage: StorageSpec;
+}
+
+/** berth.yaml `resources.<kind>.storage`: the StatefulSet's volumeClaimTemplate. */
+export interface StorageSpec {
+  /** A Kubernetes quantity (`10Gi`). */
+  readonly size: string;
+  /** Undefined: the cluster's default StorageClass. */
+  readonly className?: string;
+}
+
+export interface PostgresSpec extends InClusterServerSpec {
   /** True: berth runs an embedded Postgres locally (and one in the cluster). */
   readonly embedded: boolean;
   readonly url: string | undefined;
   /** On Kubernetes, the URL from this Secret; locally DATABASE_URL says where it is. */
   readonly urlSecret?: UrlSecret;
-  /** Image of the in-cluster PostgreSQL (when embedded). */
-  readonly image: string;
 }
 
-export interface NatsSpec {
-  /** External server; undefined: berth provides one (local direct delivery / in-cluster NATS). */
+/** An external server when `url` or `urlSecret` is set; else berth provides one (local direct delivery / in-cluster NATS). */
+export interface NatsSpec extends InClusterServerSpec {
   readonly url: string | undefined;
   /** On Kubernetes, the URL from this Secret; locally NATS_URL says where it is. */
   readonly urlSecret?: UrlSecret;
-  /** Image of the in-cluster NATS server (without a url). */
-  readonly image: string;
 }
 
 export interface BuildSpec {

@@ -4,6 +4,7 @@
  * and the first step of every deploy).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { refusedClaimChange } from './claim-changes.ts';
 import { KubeApiError, type KubeClient } from './kube-client.ts';
 import { renderManifests } from './manifests.ts';
 import type { Release } from './release.ts';
@@ -26,13 +27,19 @@ export interface DryRunResult {
   readonly createdNamespace?: string;
 }
 
-/** Server-side dry run (strict field validation) of each object, all at once; the problems, in order. */
+/**
+ * Server-side dry run (strict field validation) of each object, all at once; the
+ * problems, in order. A StatefulSet whose volume claims changed is refused by the
+ * API server in words that do not say what to do: claim-changes.ts says it instead.
+ */
 export async function validate(
   client: KubeClient,
   objects: readonly KubernetesObject[],
 ): Promise<Array<{ object: string; error: string }>> {
   const results = await Promise.all(
     objects.map(async (object) => {
+      const claimChange = await refusedClaimChange(client, object);
+      if (claimChange) return { object: key(object), error: claimChange };
       try {
         await client.apply(object, { dryRun: true });
         return undefined;

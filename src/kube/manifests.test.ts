@@ -204,13 +204,8 @@ test('external PostgreSQL and NATS named by a Secret: their URLs come from it, a
   const system: SystemFile = {
     ...shippy,
     resources: {
-      postgres: {
-        embedded: false,
-        url: undefined,
-        urlSecret: { name: 'db', key: 'dsn' },
-        image: 'postgres:16',
-      },
-      nats: { url: undefined, urlSecret: { name: 'bus', key: 'url' }, image: 'nats:2' },
+      postgres: { ...shippy.resources.postgres!, embedded: false, urlSecret: { name: 'db', key: 'dsn' } },
+      nats: { ...shippy.resources.nats!, urlSecret: { name: 'bus', key: 'url' } },
     },
   };
   const objects = render(system);

@@ -97,6 +97,8 @@ function reachableFrom(objects: KubernetesObject[], name: string): string[] | un
 const services = 'pods consignment,email,user,vessel';
 const dns = ['dns 53/TCP', 'dns 53/UDP'];
 const apiServer = apiServerPorts.flatMap((port) => [`0.0.0.0/0:${port}`, `::/0:${port}`]);
+/** What shippy's production `email` lists in its own `egress` (SMTP submission, any address). */
+const smtp = ['0.0.0.0/0:587', '::/0:587'];
 
 test('each shippy pod reaches DNS, the services, and the API server, postgres and nats only where it needs them', () => {
   const objects = render(shippy);
@@ -136,16 +138,55 @@ test('exactly the pods that mount an API token may reach the API server', () => 
   }
   assert.deepEqual(
     reachableFrom(objects, 'email'),
-    [...dns, `${services}:http2`, 'pods nats:nats', 'pods postgres:postgres'].sort(),
+    [...dns, `${services}:http2`, ...smtp, 'pods nats:nats', 'pods postgres:postgres'].sort(),
   );
+});
+
+test('a service’s own egress: each port within its cidr (else anywhere), for its pods and its canary’s only', () => {
+  const vessel = {
+    ...shippy.services.vessel!,
+    egress: [
+      { port: 443, cidr: '203.0.113.0/24', protocol: 'TCP' as const },
+      { port: 5353, cidr: '2001:db8::/32', protocol: 'UDP' as const },
+    ],
+  };
+  const objects = render({ ...shippy, services: { ...shippy.services, vessel } });
+  const own = ['203.0.113.0/24:443', '2001:db8::/32:5353'];
+  const reached = reachableFrom(objects, 'vessel')!;
+  assert.ok(
+    own.every((destination) => reached.includes(destination)),
+    reached.join(', '),
+  );
+  assert.deepEqual(reachableFrom(objects, 'vessel-canary'), reached, 'canary as stable');
+  for (const name of ['consignment', 'user', 'gateway', 'email']) {
+    assert.ok(
+      !reachableFrom(objects, name)!.some((destination) => own.includes(destination)),
+      `${name} does not reach vessel's own destinations`,
+    );
+  }
+  const policy = objects.find(
+    (object) => object.metadata?.name === 'shippy-vessel-egress',
+  ) as V1NetworkPolicy;
+  assert.deepEqual(
+    policy.spec!.egress!.flatMap((rule) => rule.ports),
+    [
+      { port: 443, protocol: 'TCP' },
+      { port: 5353, protocol: 'UDP' },
+    ],
+  );
+  // One policy per service that lists destinations: shippy's production lists some for email only.
+  const perService = objects
+    .filter((object) => object.kind === 'NetworkPolicy' && /^shippy-.+-egress$/.test(object.metadata!.name!))
+    .map((object) => object.metadata!.name);
+  assert.deepEqual(perService.sort(), ['shippy-email-egress', 'shippy-vessel-egress']);
 });
 
 test('external resources and an OTLP collector are reached on their URLs’ ports, an IP address as itself', () => {
   const objects = render({
     ...shippy,
     resources: {
-      postgres: { embedded: false, url: 'postgres://10.1.2.3:6432/shippy', image: '' },
-      nats: { url: 'nats://192.0.2.7:4222,nats://nats-2.example.com', image: '' },
+      postgres: { ...shippy.resources.postgres!, embedded: false, url: 'postgres://10.1.2.3:6432/shippy' },
+      nats: { ...shippy.resources.nats!, url: 'nats://192.0.2.7:4222,nats://nats-2.example.com' },
     },
     telemetry: { otlpEndpoint: 'http://otel-collector.observability:4318' },
   });
@@ -178,7 +219,7 @@ test('a URL in a Secret is reached on its protocol’s usual port at any address
     ...shippy,
     resources: {
       ...shippy.resources,
-      postgres: { embedded: false, url: undefined, urlSecret: { name: 'db', key: 'url' }, image: '' },
+      postgres: { ...shippy.resources.postgres!, embedded: false, urlSecret: { name: 'db', key: 'url' } },
     },
   });
   const vessel = reachableFrom(objects, 'vessel')!;

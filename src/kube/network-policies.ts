@@ -9,17 +9,18 @@
  * Egress: every pod of the system is selected by an egress policy, and policies
  * add up, so a pod reaches exactly the union of the rules that select it: DNS and
  * the system's services for every berth process, the API server for those that
- * watch it, postgres and nats for those that `use` them, nothing for postgres and
- * nats themselves. Which service calls which is in its code, not in berth.yaml
- * (`dependsOn` is start order), so a berth process may call any of the system's
- * services, and nothing outside the system.
+ * watch it, postgres and nats for those that `use` them, what a service's own
+ * `egress` lists (`<system>-<service>-egress`, only for a service that lists
+ * some), nothing for postgres and nats themselves. Which service calls which is in
+ * its code, not in berth.yaml (`dependsOn` is start order), so a berth process may
+ * call any of the system's services, and nothing else outside the system.
  */
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import type { ResourceKind, SystemFile } from '../config/system-file.ts';
+import type { EgressRule, ResourceKind, SystemFile } from '../config/system-file.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { inCluster } from './stateful-resources.ts';
 
-type Protocol = 'TCP' | 'UDP';
+type Protocol = EgressRule['protocol'];
 interface PortRule {
   readonly port: number | string;
   readonly protocol: Protocol;
@@ -137,6 +138,13 @@ function egressPolicies(system: SystemFile, apiWatchers: readonly string[]): V1N
     ]),
     ...egress('egress-postgres', users('postgres'), resourceDestinations(system, 'postgres')),
     ...egress('egress-nats', users('nats'), resourceDestinations(system, 'nats')),
+    // A policy per service that has destinations of its own, as a policy's rules hold for every pod it
+    // selects. `<system>-<service>-egress` is never a system-wide policy's name: of those only
+    // `<system>-egress` ends in `-egress`.
+    ...services.flatMap((name) => {
+      const own = system.services[name]!.egress;
+      return egress(`${name}-egress`, own.length > 0 ? [name] : [], own.map(ownDestination));
+    }),
     // Neither server opens a connection of its own: no egress rule, so nothing.
     ...egress(
       'egress-resources',
@@ -164,6 +172,11 @@ function resourceDestinations(system: SystemFile, kind: ResourceKind): Egress[] 
       ports: [{ port: kind, protocol: 'TCP' }],
     },
   ];
+}
+
+/** berth.yaml `services.<name>.egress[]`: its port, within its CIDR or at any address. */
+function ownDestination({ port, cidr, protocol }: EgressRule): Egress {
+  return { to: cidr !== undefined ? [{ ipBlock: { cidr } }] : anyAddress, ports: [{ port, protocol }] };
 }
 
 /** A URL's port (or its protocol's), at its address when that is an IP, else at any address. */

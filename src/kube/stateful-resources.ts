@@ -1,7 +1,8 @@
 /**
  * The resources berth runs in the cluster when the system gives no external URL:
- * PostgreSQL and NATS JetStream, each a one-replica StatefulSet with a 1Gi claim
- * and a headless Service.
+ * PostgreSQL and NATS JetStream, each a one-replica StatefulSet with a volume claim
+ * (berth.yaml `resources.<kind>.storage`, default 1Gi of the default StorageClass)
+ * and a headless Service. Their requests default to what each idles at.
  *
  * Each runs as its image's own non-root user, with the same restricted security
  * context as the services. The official postgres image starts as root only to
@@ -9,7 +10,7 @@
  * dropped; started as 999 it skips that, and `fsGroup` makes the claim writable.
  */
 import type { KubernetesObject, V1EnvVar, V1Service, V1StatefulSet } from '@kubernetes/client-node';
-import type { ResourceKind, SystemFile } from '../config/system-file.ts';
+import type { InClusterServerSpec, ResourceKind, SystemFile } from '../config/system-file.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
 import { resourcesOf } from './workload.ts';
@@ -18,7 +19,7 @@ import { resourcesOf } from './workload.ts';
 export const postgresSecret = 'postgres-credentials';
 
 /** The resource's settings when a service uses it and berth runs it (no external url). */
-export function inCluster(system: SystemFile, kind: ResourceKind): { readonly image: string } | undefined {
+export function inCluster(system: SystemFile, kind: ResourceKind): InClusterServerSpec | undefined {
   const spec = system.resources[kind];
   const used = Object.values(system.services).some((service) => service.uses.includes(kind));
   return used && spec?.url === undefined && spec?.urlSecret === undefined ? spec : undefined;
@@ -37,13 +38,14 @@ export function natsUrl(system: SystemFile): string | undefined {
 
 interface StatefulResource {
   readonly name: ResourceKind;
-  readonly image: string;
+  /** What berth.yaml says of it: image, resources, storage. */
+  readonly server: InClusterServerSpec;
   readonly port: number;
   /** The image's own unprivileged user (and group), which also owns the claim. */
   readonly userId: number;
   readonly env?: V1EnvVar[];
   readonly args?: string[];
-  /** What the server idles at, so the scheduler counts it. */
+  /** What the server idles at, so the scheduler counts it: the requests unless berth.yaml sets its own. */
   readonly requests: Readonly<Record<'cpu' | 'memory', string>>;
   /** Where the claim is mounted. */
   readonly dataPath: string;
@@ -52,7 +54,7 @@ interface StatefulResource {
 }
 
 function statefulResource(system: SystemFile, resource: StatefulResource): KubernetesObject[] {
-  const { name, port } = resource;
+  const { name, port, server } = resource;
   const labels = labelsFor(system, name, 'resource');
   const security = nonRootSecurity(resource.userId);
   const scratch = Object.entries(resource.scratch ?? {});
@@ -84,12 +86,12 @@ function statefulResource(system: SystemFile, resource: StatefulResource): Kuber
           containers: [
             {
               name,
-              image: resource.image,
+              image: server.image,
               args: resource.args,
               ports: [{ name, containerPort: port, protocol: 'TCP' }],
               ...(resource.env ? { env: resource.env } : {}),
               readinessProbe: { tcpSocket: { port }, periodSeconds: 5 },
-              resources: resourcesOf(undefined, resource.requests),
+              resources: resourcesOf(server.resources, resource.requests),
               volumeMounts: [
                 { name: 'data', mountPath: resource.dataPath },
                 ...scratch.map(([volume, mountPath]) => ({ name: volume, mountPath })),
@@ -105,7 +107,12 @@ function statefulResource(system: SystemFile, resource: StatefulResource): Kuber
       volumeClaimTemplates: [
         {
           metadata: { name: 'data' },
-          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            // Left out, the cluster's default StorageClass provisions it.
+            ...(server.storage.className !== undefined ? { storageClassName: server.storage.className } : {}),
+            resources: { requests: { storage: server.storage.size } },
+          },
         },
       ],
     },
@@ -120,7 +127,7 @@ export function renderResources(system: SystemFile): KubernetesObject[] {
     objects.push(
       ...statefulResource(system, {
         name: 'postgres',
-        image: postgres.image,
+        server: postgres,
         port: 5432,
         userId: 999,
         env: [
@@ -143,7 +150,7 @@ export function renderResources(system: SystemFile): KubernetesObject[] {
     objects.push(
       ...statefulResource(system, {
         name: 'nats',
-        image: nats.image,
+        server: nats,
         port: 4222,
         userId: 1000,
         args: ['-js', '-sd', '/data'],

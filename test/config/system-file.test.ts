@@ -64,9 +64,10 @@ describe('system file: happy paths', () => {
       timeoutMs: 10_000,
       static: '/srv/shippy/ui/dist',
     });
+    const server = { resources: undefined, storage: { size: '1Gi' } };
     assert.deepEqual(system.resources, {
-      postgres: { embedded: true, url: undefined, image: 'postgres:16.4-bookworm' },
-      nats: { url: undefined, image: 'nats:2.10.22-alpine' },
+      postgres: { embedded: true, url: undefined, image: 'postgres:16.4-bookworm', ...server },
+      nats: { url: undefined, image: 'nats:2.10.22-alpine', ...server },
     });
     assert.deepEqual(system.services.vessel, {
       name: 'vessel',
@@ -81,6 +82,7 @@ describe('system file: happy paths', () => {
       secrets: [],
       resources: undefined,
       serves: undefined,
+      egress: [],
     });
     assert.deepEqual(system.services.email?.dependsOn, []);
     assert.deepEqual(system.environments, ['production']);
@@ -101,6 +103,8 @@ describe('system file: happy paths', () => {
       embedded: false,
       url: 'postgres://db.internal/shippy',
       image: 'postgres:16.4-bookworm',
+      resources: undefined,
+      storage: { size: '1Gi' },
     });
   });
 
@@ -115,7 +119,9 @@ describe('system file: happy paths', () => {
     const system = parse('system: tiny\nservices:\n  api:\n  worker:\n    uses: [nats]\n');
     assert.deepEqual(Object.keys(system.services), ['api', 'worker']);
     assert.equal(system.services.api?.replicas, 1);
-    assert.deepEqual(system.resources, { nats: { url: undefined, image: 'nats:2.10.22-alpine' } });
+    assert.deepEqual(system.resources, {
+      nats: { url: undefined, image: 'nats:2.10.22-alpine', resources: undefined, storage: { size: '1Gi' } },
+    });
     assert.equal(system.gateway.port, 8080);
   });
 
@@ -241,7 +247,7 @@ describe('system file: mistakes name the file, the key and what was expected', (
     assert.equal(
       configErrorMessage(() => parse(shippyWith('replicas: 1', 'replica: 1'))),
       'berth.yaml: services.vessel.replica: unknown key (did you mean "replicas"?); ' +
-        'allowed here: path, entry, port, replicas, autoscale, uses, dependsOn, secrets, env, resources, serves, rollout (line 14)',
+        'allowed here: path, entry, port, replicas, autoscale, uses, dependsOn, secrets, env, resources, serves, rollout, egress (line 14)',
     );
   });
 
@@ -343,6 +349,77 @@ describe('system file: mistakes name the file, the key and what was expected', (
       ),
       'berth.yaml: environments.production.resources.postgres: image is for the server berth runs; ' +
         'with a url there is none: set one or the other (line 27)',
+    );
+  });
+
+  test('in-cluster servers: resources and storage per resource, checked, and refused next to an external url', () => {
+    const tiny = (postgres: string) =>
+      `system: tiny\nresources:\n  postgres: ${postgres}\nservices:\n  api: { uses: [postgres] }\n`;
+    const system = parse(
+      tiny(
+        '{ resources: { cpu: 500m, limits: { memory: 2Gi } }, storage: { size: 20Gi, className: fast.ssd } }',
+      ),
+    );
+    assert.deepEqual(system.resources.postgres?.resources, { cpu: '500m', limits: { memory: '2Gi' } });
+    assert.deepEqual(system.resources.postgres?.storage, { size: '20Gi', className: 'fast.ssd' });
+    assert.deepEqual(parse(tiny('{ storage: { className: gp3 } }')).resources.postgres?.storage, {
+      size: '1Gi',
+      className: 'gp3',
+    });
+    assert.equal(
+      configErrorMessage(() => parse(tiny('{ storage: { size: 10GB } }'))),
+      'berth.yaml: resources.postgres.storage.size: expected a Kubernetes quantity of bytes above zero, ' +
+        'such as 10Gi, 500Mi or 20G, got string "10GB" (line 3)',
+    );
+    assert.match(
+      configErrorMessage(() => parse(tiny('{ storage: { size: 0Gi } }'))),
+      /above zero/,
+    );
+    assert.equal(
+      configErrorMessage(() => parse(tiny('{ storage: { className: Fast_SSD } }'))),
+      'berth.yaml: resources.postgres.storage.className: expected a StorageClass name such as standard or gp3 ' +
+        '(lowercase letters, digits, "-" and "."), got string "Fast_SSD" (line 3)',
+    );
+    assert.equal(
+      configErrorMessage(() => parse(tiny('{ resources: { cpu: lots } }'))),
+      'berth.yaml: resources.postgres.resources.cpu: expected a Kubernetes quantity such as 250m, 0.5, 256Mi or 1Gi, got string "lots" (line 3)',
+    );
+    assert.equal(
+      configErrorMessage(() =>
+        parse(tiny('{ url: "postgres://db/x", storage: { size: 5Gi }, resources: { cpu: 1 } }')),
+      ),
+      'berth.yaml: resources.postgres: resources is for the server berth runs; with a url there is none: set one or the other (line 3)\n' +
+        'berth.yaml: resources.postgres: storage is for the server berth runs; with a url there is none: set one or the other (line 3)',
+    );
+  });
+
+  test("a service's egress: a port, optionally a CIDR and a protocol (TCP unless said)", () => {
+    const withEgress = (egress: string) => `system: tiny\nservices:\n  api: { egress: ${egress} }\n`;
+    assert.deepEqual(
+      parse(withEgress('[{ port: 587 }, { port: 53, cidr: "2001:db8::/32", protocol: UDP }]')).services.api
+        ?.egress,
+      [
+        { port: 587, protocol: 'TCP' },
+        { port: 53, cidr: '2001:db8::/32', protocol: 'UDP' },
+      ],
+    );
+    assert.equal(
+      configErrorMessage(() =>
+        parse(
+          withEgress(
+            '[{ port: 70000 }, { cidr: 10.0.0.0/33, port: 25 }, { port: 25, cidr: 10.0.0.1 }, { port: 25, protocol: ICMP }, { cidr: 10.0.0.0/8 }]',
+          ),
+        ),
+      ),
+      [
+        'services.api.egress[0].port: expected a number <= 65535, got number 70000 (line 3)',
+        'services.api.egress[1].cidr: expected a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (an address, "/" and a prefix length; one address is /32, or /128 in IPv6), got "10.0.0.0/33" (line 3)',
+        'services.api.egress[2].cidr: expected a CIDR such as 203.0.113.0/24 or 2001:db8::/32 (an address, "/" and a prefix length; one address is /32, or /128 in IPv6), got "10.0.0.1" (line 3)',
+        'services.api.egress[3].protocol: expected "TCP" or "UDP" or "SCTP", got string "ICMP" (line 3)',
+        'services.api.egress[4].port: missing required key, expected number',
+      ]
+        .map((line) => `berth.yaml: ${line}`)
+        .join('\n'),
     );
   });
 

@@ -242,6 +242,7 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
   assert.deepEqual(pruned, [
     'ConfigMap/email-config',
     'Deployment/email',
+    'NetworkPolicy/shippy-email-egress',
     'PodDisruptionBudget/email',
     'RoleBinding/email-discovery',
     'Service/email',
@@ -254,6 +255,8 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
     ['v1', 'ServiceAccount', 'email'],
     ['policy/v1', 'PodDisruptionBudget', 'email'],
     ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'email-discovery'],
+    // Its own egress (SMTP), as production's overlay gives it.
+    ['networking.k8s.io/v1', 'NetworkPolicy', 'shippy-email-egress'],
   ] as const) {
     assert.equal(
       await kube.client.get(apiVersion, kind, namespace, name),

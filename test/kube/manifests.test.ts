@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { loadSystemFile } from '../../src/config/system-file.ts';
+import { loadSystemFile, type SystemFile } from '../../src/config/system-file.ts';
 import { dryRun } from '../../src/kube/dry-run.ts';
 import { renderManifests } from '../../src/kube/manifests.ts';
 import { createRelease } from '../../src/kube/release.ts';
@@ -173,4 +174,84 @@ test('an unknown field or a wrong type in berth.yaml is rejected before anything
   );
   assert.doesNotMatch(result.stdout, /deploying/);
   assert.equal(connections, 0, 'no connection to the cluster');
+});
+
+test('postgres and nats sized in berth.yaml, and a service’s own egress, pass the strict dry run', async () => {
+  const shippy = loadSystemFile(join(repoRoot, 'examples/shippy'), { env: 'production' });
+  const server = { resources: { cpu: '500m', memory: '1Gi', limits: { memory: '2Gi' } } };
+  const vessel = {
+    ...shippy.services.vessel!,
+    egress: [
+      { port: 443, cidr: '203.0.113.0/24', protocol: 'TCP' as const },
+      { port: 5353, cidr: '2001:db8::/32', protocol: 'UDP' as const },
+    ],
+  };
+  const release = createRelease({
+    ...shippy,
+    namespace,
+    resources: {
+      postgres: {
+        ...shippy.resources.postgres!,
+        ...server,
+        storage: { size: '20Gi', className: 'fast-ssd' },
+      },
+      nats: { ...shippy.resources.nats!, ...server, storage: { size: '5Gi' } },
+    },
+    services: { ...shippy.services, vessel },
+  });
+  const kinds = renderManifests(release.system, { tags: release.tags }).map(
+    (object) => `${object.kind}/${object.metadata?.name}`,
+  );
+  assert.ok(
+    kinds.includes('NetworkPolicy/shippy-vessel-egress') &&
+      kinds.includes('NetworkPolicy/shippy-email-egress'),
+  );
+  const { problems } = await dryRun(kube.client, release);
+  assert.deepEqual(problems, [], 'the API server accepts every object as rendered');
+});
+
+test('a claim berth.yaml resizes on an existing StatefulSet is refused before anything changes, saying what to do', async () => {
+  const copy = copyShippy({ namespace, registry: 'registry.test/shippy' }, cleanup);
+  const statefulSet = (system: SystemFile) =>
+    renderTagged(system).find(
+      (object) => object.kind === 'StatefulSet' && object.metadata?.name === 'postgres',
+    ) as V1StatefulSet;
+  const deployed = loadSystemFile(copy.file, { env: 'test' });
+  // As a first deploy leaves it: the namespace, and postgres as berth.yaml then said (1Gi).
+  await kube.client.apply(renderTagged(deployed).find((object) => object.kind === 'Namespace')!);
+  await kube.client.apply(statefulSet(deployed));
+  const claimOf = async () =>
+    (await kube.client.get<V1StatefulSet>('apps/v1', 'StatefulSet', namespace, 'postgres'))!.spec!
+      .volumeClaimTemplates![0]!.spec!.resources!.requests!.storage;
+  const resizedTo = (size: string) =>
+    copy.edit((system) => {
+      system.environments.test.resources = { postgres: { storage: { size } } };
+    });
+
+  // The same size written another way is no change.
+  resizedTo('1024Mi');
+  assert.deepEqual(
+    (await dryRun(kube.client, createRelease(loadSystemFile(copy.file, { env: 'test' })))).problems,
+    [],
+  );
+
+  resizedTo('10Gi');
+  const resized = loadSystemFile(copy.file, { env: 'test' });
+  // What the API server itself says: true, but not what to do.
+  await assert.rejects(
+    kube.client.apply(statefulSet(resized), { dryRun: true }),
+    /Forbidden: updates to statefulset spec/,
+  );
+  const result = await berth(kube.cluster, ['deploy', '-f', copy.dir, '--env', 'test', '--tag', 'r1']);
+  assert.equal(result.code, 5 /* failed */, show(result));
+  assert.match(
+    result.stderr,
+    new RegExp(
+      'StatefulSet/postgres: resources\\.postgres\\.storage asks 10Gi of the default class for claim "data", ' +
+        "but the cluster's StatefulSet was made with 1Gi of the default class, .*" +
+        `kubectl -n ${namespace} patch pvc data-postgres-0 .*delete statefulset postgres --cascade=orphan`,
+    ),
+  );
+  assert.match(result.stderr, /nothing was changed/);
+  assert.equal(await claimOf(), '1Gi', 'the StatefulSet is as it was');
 });
