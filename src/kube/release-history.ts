@@ -1,9 +1,9 @@
 /**
  * The deploy history of a system in a namespace: one ConfigMap
  * `<system>-berth-history` holding the last 20 deploys (tags, revisions, outcome),
- * read by `berth status` and `berth rollout`, written at the end of each deploy
- * and of each canary promote or abort (numbered in the same sequence: they
- * change what runs as much as a deploy does).
+ * written at the end of each deploy and of each canary promote or abort
+ * (numbered in the same sequence: they change what runs as much as a deploy
+ * does), read by the next of those and shown by `berth rollout history`.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
@@ -16,10 +16,28 @@ export interface HistoryEntry {
   readonly tags: Readonly<Record<string, string>>;
   readonly ok: boolean;
   readonly revisions: Readonly<Record<string, number>>;
-  /** What changed the release; absent on a deploy. */
-  readonly action?: 'canary-promote' | 'canary-abort';
+  /** What changed the release; absent on a deploy (see actionOf). */
+  readonly action?: Exclude<HistoryAction, 'deploy'>;
   /** The service and tag of the canary promoted or aborted. */
   readonly canary?: { readonly service: string; readonly tag: string };
+}
+
+export type HistoryAction = 'deploy' | 'canary-promote' | 'canary-abort';
+
+export const actionOf = (entry: HistoryEntry): HistoryAction => entry.action ?? 'deploy';
+
+export type HistoryOutcome = 'ok' | 'rolled back' | 'failed';
+
+/**
+ * How an entry ended. A deploy is recorded as not ok only once it has undone the
+ * release (deploy.ts), so it was rolled back; a canary promotion that is not ok
+ * failed (its service was put back, the canary kept); an abort is always ok.
+ * The entry does not say whether putting things back completed: the command's
+ * exit code did (deploy: 1 rolled back, 5 failed).
+ */
+export function outcomeOf(entry: HistoryEntry): HistoryOutcome {
+  if (entry.ok) return 'ok';
+  return actionOf(entry) === 'deploy' ? 'rolled back' : 'failed';
 }
 
 const historyName = (system: string) => `${system}-berth-history`;

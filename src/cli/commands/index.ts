@@ -84,7 +84,7 @@ export const commands: ReadonlyArray<readonly [name: string, summary: string, lo
     ],
     [
       'rollout',
-      'Go back to an earlier release of a service: rollout undo <service> [--to-revision n]',
+      'Show releases (rollout history), wait for one (status <service>), go back (undo <service>)',
       async () => (await import('./rollout.ts')).rolloutCommand,
     ],
     [
