@@ -3,7 +3,7 @@
  * 127.0.0.1 only, behind a token (access-token.ts). Reference: docs/dashboard.md.
  *
  *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
- *   POST /v1/traces             OTLP/HTTP JSON from the services (their OTEL_EXPORTER_OTLP_*)
+ *   POST /v1/traces             OTLP/HTTP, protobuf or JSON, from the services (their OTEL_EXPORTER_OTLP_*) and any other process
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: the runner does it
@@ -28,10 +28,11 @@ import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf } from './api-explorer.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
-import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
+import { bodyOf, HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { MetricsView } from './metrics-view.ts';
-import { OtlpInputError, readOtlpTraces } from './otlp-json.ts';
+import { OtlpInputError, readOtlpTraces, type SpanRecord } from './otlp-json.ts';
+import { readOtlpTracesProto } from './otlp-proto.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
 
 /** A process as the dashboard reads it; the Resources page shows whatever else it holds (pid, uptime, restarts). */
@@ -184,21 +185,29 @@ export class Dashboard {
       );
     }
     if (path === '/v1/traces') {
-      if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/HTTP JSON to /v1/traces');
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/HTTP (protobuf or JSON) to /v1/traces');
+      const encoding = req.headers['content-encoding'];
+      if (encoding !== undefined && encoding !== 'identity') {
         throw new HttpError(
           415,
-          'only OTLP/HTTP JSON is received here: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
+          `compressed OTLP (content-encoding ${encoding}) is not read here: set OTEL_EXPORTER_OTLP_COMPRESSION=none`,
         );
       }
-      const body = await readJson(req, res, this.#bodyLimit);
-      try {
-        this.spans.add(readOtlpTraces(body));
-      } catch (error) {
-        if (error instanceof OtlpInputError) throw new HttpError(400, error.message);
-        throw error;
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const protobuf = type === 'application/x-protobuf';
+      if (!protobuf && type !== 'application/json') {
+        throw new HttpError(
+          415,
+          `OTLP/HTTP is received here as application/x-protobuf or application/json, got "${type || 'none'}"`,
+        );
       }
-      return sendJson(res, 200, {});
+      this.spans.add(
+        protobuf
+          ? otlpInput(readOtlpTracesProto, await bodyOf(req, res, this.#bodyLimit))
+          : otlpInput(readOtlpTraces, await readJson(req, res, this.#bodyLimit)),
+      );
+      // Answered in the request's encoding, as OTLP/HTTP asks: an empty ExportTraceServiceResponse.
+      return protobuf ? send(res, 200, 'application/x-protobuf', Buffer.alloc(0)) : sendJson(res, 200, {});
     }
     if (path.startsWith('/api/')) return this.#api(req, res, url);
     throw new HttpError(404, `no such page: ${path}`);
@@ -332,4 +341,14 @@ async function withReadiness(processes: readonly DashboardProcess[]): Promise<un
       return { ...process, readiness };
     }),
   );
+}
+
+/** The spans `read` finds in an OTLP body; its OtlpInputError (what is wrong, where) a 400. */
+function otlpInput<T>(read: (body: T) => SpanRecord[], body: T): SpanRecord[] {
+  try {
+    return read(body);
+  } catch (error) {
+    if (error instanceof OtlpInputError) throw new HttpError(400, error.message);
+    throw error;
+  }
 }

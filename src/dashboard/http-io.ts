@@ -43,7 +43,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
  * read, and the connection closes gently after the answer (src/service/read-body.ts),
  * so a client still sending reads the 413 rather than a reset.
  */
-function bodyOf(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<Buffer> {
+export function bodyOf(req: IncomingMessage, res: ServerResponse, limitBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     readBody(req, res, limitBytes, {
       onBody: resolve,

@@ -35,8 +35,9 @@ export interface SpanRecord {
 
 export class OtlpInputError extends Error {}
 
-const kinds = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-const statuses: SpanStatus[] = ['unset', 'ok', 'error'];
+/** By OTLP's SpanKind and StatusCode numbers, in either encoding. */
+export const spanKinds = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+export const spanStatuses: SpanStatus[] = ['unset', 'ok', 'error'];
 
 type Json = Record<string, unknown>;
 
@@ -109,11 +110,11 @@ function span(value: unknown, path: string, service: string): SpanRecord {
     spanId: hexId(s.spanId, `${path}.spanId`, 16),
     parentSpanId: optionalHexId(s.parentSpanId, `${path}.parentSpanId`),
     name: s.name,
-    kind: kinds[Number(s.kind ?? 0)] ?? 'unspecified',
+    kind: spanKinds[Number(s.kind ?? 0)] ?? 'unspecified',
     service,
     startMs,
     durationMs: Math.max(0, endMs - startMs),
-    status: statuses[code] ?? 'unset',
+    status: spanStatuses[code] ?? 'unset',
     statusMessage: typeof status.message === 'string' && status.message !== '' ? status.message : undefined,
     attributes: attributes(s.attributes, `${path}.attributes`),
     events: list(s.events, `${path}.events`).map((item, i) => {

@@ -15,6 +15,7 @@ import type { HealthState } from '../health/health.ts';
 import type { Logger } from '../log/logger.ts';
 import { clientDeadline } from '../protocol/grpc-timeout.ts';
 import { activeTracing } from '../telemetry/active.ts';
+import { type Enter, StreamSpan } from './stream-span.ts';
 
 type NodeHandler = (
   req: IncomingMessage | Http2ServerRequest,
@@ -72,8 +73,8 @@ export class ConnectAdapter {
 
 /**
  * Carries deadline, request id and metadata into handlers served by connect-node,
- * and when tracing runs each in a server span. A streaming call's span ends when
- * its handler has returned the response, not when the stream is done.
+ * and when tracing runs each in a server span: a unary call's ends when its
+ * handler returns, a streamed call's when its response stream does (stream-span.ts).
  */
 function contextInterceptor(newRequestId: () => string): Interceptor {
   return (next) => (request) => {
@@ -96,20 +97,27 @@ function contextInterceptor(newRequestId: () => string): Interceptor {
       { 'rpc.system': system, 'rpc.service': request.service.typeName, 'rpc.method': request.method.name },
       system,
     );
-    return runInRequest(context, () =>
-      span
-        .run(() => next(request))
-        .then(
-          (response) => {
-            span.endRpc();
-            return response;
-          },
-          (error: unknown) => {
-            const connectError = ConnectError.from(error);
-            span.endRpc(connectError.code, connectError.rawMessage);
-            throw error;
-          },
-        ),
+    const enter: Enter = (fn) => runInRequest(context, () => span.run(fn));
+    if (request.stream) {
+      const stream = new StreamSpan(span, request.signal);
+      return enter(() => next(stream.receiving(request))).then(
+        (response) => (response.stream ? stream.sending(response, enter) : response),
+        (error: unknown) => {
+          stream.failed(error);
+          throw error;
+        },
+      );
+    }
+    return enter(() => next(request)).then(
+      (response) => {
+        span.endRpc();
+        return response;
+      },
+      (error: unknown) => {
+        const connectError = ConnectError.from(error);
+        span.endRpc(connectError.code, connectError.rawMessage);
+        throw error;
+      },
     );
   };
 }

@@ -222,7 +222,7 @@ describe('the OTLP/HTTP JSON receiver', () => {
     assert.equal(dashboard.spans.spanCount, before);
   });
 
-  test('bad input: 400 naming the problem, 415 for protobuf, 413 past the body limit', async () => {
+  test('bad input: 400 naming the problem, 415 for what is not OTLP, 413 past the body limit', async () => {
     const notJson = await otlp('{"resourceSpans": [');
     assert.equal(notJson.status, 400);
     assert.match(((await notJson.json()) as { error: string }).error, /^the body is not JSON/);
@@ -238,15 +238,15 @@ describe('the OTLP/HTTP JSON receiver', () => {
     const notArray = await otlp({ resourceSpans: {} });
     assert.equal(((await notArray.json()) as { error: string }).error, 'resourceSpans: expected an array');
 
-    const protobuf = await fetch(`${dashboard.url}/v1/traces`, {
+    const form = await fetch(`${dashboard.url}/v1/traces`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-protobuf', ...ingest },
-      body: Buffer.from([0x0a, 0x00]),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...ingest },
+      body: 'resourceSpans=',
     });
-    assert.equal(protobuf.status, 415);
+    assert.equal(form.status, 415);
     assert.match(
-      ((await protobuf.json()) as { error: string }).error,
-      /OTEL_EXPORTER_OTLP_PROTOCOL=http\/json/,
+      ((await form.json()) as { error: string }).error,
+      /application\/x-protobuf or application\/json/,
     );
 
     const big = await raw('/v1/traces', {

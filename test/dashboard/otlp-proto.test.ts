@@ -1,0 +1,150 @@
+/**
+ * The dashboard's OTLP/HTTP protobuf receiver, fed by the real OpenTelemetry
+ * exporters: the same spans sent as protobuf to one dashboard and as JSON to
+ * another are kept the same, and a malformed body is a 400 naming what is wrong,
+ * after which the dashboard still serves.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
+import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+
+const runtime: DashboardRuntime = {
+  system: 'testsys',
+  environment: 'dev',
+  processes: () => [],
+  stop: async () => {},
+  start: async () => {},
+  gateway: () => undefined,
+  databases: () => new Map(),
+  broker: () => ({ kind: 'direct' }),
+};
+
+let viaProtobuf: Dashboard;
+let viaJson: Dashboard;
+before(async () => {
+  [viaProtobuf, viaJson] = await Promise.all([
+    Dashboard.start({ runtime, bodyLimitBytes: 64 * 1024 }),
+    Dashboard.start({ runtime, bodyLimitBytes: 64 * 1024 }),
+  ]);
+});
+after(() => Promise.all([viaProtobuf.close(), viaJson.close()]));
+
+const ingest = (dashboard: Dashboard) => ({ authorization: `Bearer ${dashboard.ingestToken}` });
+
+function post(body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}) {
+  return fetch(`${viaProtobuf.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf', ...ingest(viaProtobuf), ...headers },
+    body,
+  });
+}
+
+const errorOf = async (answer: Response) => ((await answer.json()) as { error: string }).error;
+
+test('spans from the real protobuf exporter are kept as the JSON exporter’s are', async () => {
+  // One provider, both exporters: the very same spans go to each dashboard.
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'go-beside-berth' }),
+    spanProcessors: [
+      new SimpleSpanProcessor(
+        new ProtobufExporter({ url: `${viaProtobuf.url}/v1/traces`, headers: ingest(viaProtobuf) }),
+      ),
+      new SimpleSpanProcessor(
+        new JsonExporter({ url: `${viaJson.url}/v1/traces`, headers: ingest(viaJson) }),
+      ),
+    ],
+  });
+  const tracer = provider.getTracer('otlp-proto-test');
+  const linked = tracer.startSpan('earlier');
+  linked.end();
+  const parent = tracer.startSpan('VesselService/FindAvailable', {
+    kind: SpanKind.SERVER,
+    attributes: { 'rpc.service': 'shippy.vessel.v1.VesselService', 'rpc.grpc.status_code': 13 },
+    links: [{ context: linked.spanContext() }],
+  });
+  const child = tracer.startSpan(
+    'SELECT vessels',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.rows': 2.5, 'db.cached': false, 'db.tags': ['a', 'b'] },
+    },
+    trace.setSpan(context.active(), parent),
+  );
+  child.addEvent('retry', { attempt: 2 });
+  child.setStatus({ code: SpanStatusCode.ERROR, message: 'the disk is gone' });
+  child.end();
+  parent.end();
+  await provider.forceFlush();
+  await provider.shutdown();
+
+  const { traceId } = parent.spanContext();
+  const kept = viaProtobuf.spans.trace(traceId);
+  assert.ok(kept, 'the protobuf spans are kept');
+  assert.deepEqual(kept, viaJson.spans.trace(traceId));
+  const [server, client] = kept;
+  assert.equal(server?.service, 'go-beside-berth');
+  assert.equal(server?.kind, 'server');
+  assert.equal(server?.attributes['rpc.grpc.status_code'], 13);
+  assert.deepEqual(
+    server?.links,
+    [linked.spanContext()].map(({ traceId, spanId }) => ({ traceId, spanId })),
+  );
+  assert.equal(client?.parentSpanId, parent.spanContext().spanId);
+  assert.deepEqual(client?.attributes, { 'db.rows': 2.5, 'db.cached': false, 'db.tags': ['a', 'b'] });
+  assert.deepEqual(
+    client?.events.map((event) => [event.name, event.attributes]),
+    [['retry', { attempt: 2 }]],
+  );
+  assert.deepEqual([client?.status, client?.statusMessage], ['error', 'the disk is gone']);
+});
+
+test('a malformed protobuf body is a 400 naming what is wrong, and the dashboard keeps serving', async () => {
+  const before = viaProtobuf.spans.spanCount;
+  const garbage = await post(Buffer.from([0x0a, 0xff, 0xff]));
+  assert.equal(garbage.status, 400);
+  assert.match(await errorOf(garbage), /^the body is not a protobuf ExportTraceServiceRequest: \S/);
+
+  const shortId = new Uint8Array(
+    toBinary(
+      ExportTraceServiceRequestSchema,
+      create(ExportTraceServiceRequestSchema, {
+        resourceSpans: [
+          { scopeSpans: [{ spans: [{ traceId: new Uint8Array(3), spanId: new Uint8Array(8), name: 'x' }] }] },
+        ],
+      }),
+    ),
+  );
+  const wrongId = await post(shortId);
+  assert.equal(wrongId.status, 400);
+  assert.equal(
+    await errorOf(wrongId),
+    'resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 16 bytes, got 3',
+  );
+  assert.equal(viaProtobuf.spans.spanCount, before, 'nothing kept');
+
+  const empty = await post(Buffer.alloc(0));
+  assert.equal(empty.status, 200, 'an empty request is a valid one');
+  assert.equal(empty.headers.get('content-type'), 'application/x-protobuf');
+  assert.equal((await empty.arrayBuffer()).byteLength, 0, 'an empty ExportTraceServiceResponse');
+});
+
+test('limits and what is not OTLP: 413 past the body limit, 415 for compression or another type', async () => {
+  const big = await post(Buffer.alloc(65 * 1024));
+  assert.equal(big.status, 413);
+  assert.match(await errorOf(big), /over 65536 bytes/);
+
+  const gzipped = await post(Buffer.alloc(0), { 'content-encoding': 'gzip' });
+  assert.equal(gzipped.status, 415);
+  assert.match(await errorOf(gzipped), /OTEL_EXPORTER_OTLP_COMPRESSION=none/);
+
+  const text = await post(Buffer.alloc(0), { 'content-type': 'text/plain' });
+  assert.equal(text.status, 415);
+  assert.match(await errorOf(text), /application\/x-protobuf or application\/json, got "text\/plain"/);
+});
