@@ -148,12 +148,14 @@ const autoscaleInput = z
 /**
  * How a Kubernetes rollout is judged (docs/system-file.md, `rollout`): how long
  * a new pod must stay ready to count, how often it may restart, and how long
- * the rollout may go without another pod becoming available.
+ * the rollout may go without another pod becoming available, and how long
+ * `berth deploy` watches the new release once it is out (the bake).
  */
 const rolloutInput = z.strictObject({
   minReadySeconds: z.int().min(0).max(3600).optional(),
   restartLimit: z.int().min(1).max(1000).optional(),
   podTimeoutSeconds: z.int().min(1).max(86_400).optional(),
+  bakeSeconds: z.int().min(0).max(86_400).optional(),
 });
 
 /** `address/prefix`, IPv4 or IPv6, as a NetworkPolicy's ipBlock takes it. */

@@ -41,6 +41,8 @@
  *     minReadySeconds: 10           #   a new pod counts once ready this long; default 10
  *     restartLimit: 3               #   restarts of a new pod that fail the rollout; default 3
  *     podTimeoutSeconds: 300        #   longest wait for the next step of progress; default --timeout
+ *     bakeSeconds: 120              #   after the rollouts, watch changed services this long and roll
+ *                                   #   back if they degrade; default 0 (no bake; deploy --bake)
  *   services:                       # required; keys are service names (same rule as system)
  *     vessel:                       # an empty entry (`vessel:`) takes every default
  *       path: vessel                # folder relative to berth.yaml; default: the service name
@@ -129,7 +131,8 @@ export const SYSTEM_DEFAULTS = {
   // The in-cluster servers' volume claims.
   storage: { size: '1Gi' },
   // A pod must stay ready 10 s to count; three restarts of a new pod fail its rollout (docs/system-file.md).
-  rollout: { minReadySeconds: 10, restartLimit: 3 },
+  // No bake unless asked: it lengthens every deploy and only judges a release that serves traffic.
+  rollout: { minReadySeconds: 10, restartLimit: 3, bakeSeconds: 0 },
 } as const;
 
 export interface LoadSystemFileOptions {

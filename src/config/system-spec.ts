@@ -58,6 +58,11 @@ export interface RolloutSpec {
   readonly restartLimit: number;
   /** How long a rollout may go without another new pod becoming available; unset: `--timeout`. */
   readonly podTimeoutSeconds?: number;
+  /**
+   * How long `berth deploy` watches a changed service once every rollout completed
+   * (restarts, readiness, error rate) before it counts the release as deployed; 0: no bake.
+   */
+  readonly bakeSeconds: number;
 }
 
 /** berth.yaml `autoscale`: replicas between `min` and `max`, at `cpu` % average CPU utilization. */

@@ -17,16 +17,21 @@
  *     and every object it created is deleted. The restored workloads are waited
  *     for, the result says why, per service, and the deploy is recorded in the
  *     history as not ok.
- *  7. On success, objects the system no longer renders are pruned (prune.ts),
+ *  7. Once every rollout completed, the services this deploy changed bake for
+ *     `rollout.bakeSeconds` (or `bakeSeconds`): one that restarts, goes not ready
+ *     or serves too many errors (release-bake.ts) rolls the whole release back as
+ *     in 6, with the reason `bake: …`.
+ *  8. On success, objects the system no longer renders are pruned (prune.ts),
  *     and the deploy is recorded.
  * Re-applying an unchanged release changes no spec, so no new ReplicaSet appears,
  * and the outcome is `unchanged`. What each apply changed is noted for the result.
  * A deploy refused before it starts (lock held, canary running) or stopped by an
  * error throws; the CLI names those outcomes `refused` and `failed`.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import { applyChanges, currentOf } from './apply-changes.ts';
 import { handOverReplicas } from './autoscaler.ts';
+import type { GateOptions } from './canary-analysis.ts';
 import { acquireDeployLock, type DeployLockOptions, DeployRefusedError } from './deploy-lock.ts';
 import { ensureSecrets } from './deploy-secrets.ts';
 import { renderRelease, validate } from './dry-run.ts';
@@ -35,6 +40,7 @@ import type { ObjectRef } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import { prune } from './prune.ts';
 import type { Release } from './release.ts';
+import { type BakeResult, bakeRelease } from './release-bake.ts';
 import { readHistory, recordHistory } from './release-history.ts';
 import { ReleaseSnapshot, type RestoreResult } from './release-snapshot.ts';
 import {
@@ -55,6 +61,9 @@ export interface DeployOptions {
   readonly signal?: AbortSignal;
   /** The deploy lock's duration and holder name (deploy-lock.ts defaults). */
   readonly lock?: DeployLockOptions;
+  /** Every changed service's bake, over berth.yaml's `rollout.bakeSeconds`; and its error-rate gate. */
+  readonly bakeSeconds?: number;
+  readonly bakeGate?: GateOptions;
 }
 
 export type ServiceOutcome =
@@ -87,40 +96,11 @@ export interface DeployResult {
   readonly revisions: Record<string, { readonly from: number | null; readonly to: number }>;
   /** Why it rolled back, per failed service or StatefulSet. */
   readonly reason?: string;
+  /** The post-deploy bake, once every rollout completed (none: nothing changed bakes). */
+  readonly bake?: BakeResult;
 }
 
 const workloadKinds = new Set(['Deployment', 'StatefulSet']);
-
-/**
- * Server-side applies `object` over `current` (what the cluster had); whether
- * that changed it: its generation, for kinds that have one (status updates by
- * controllers do not count), else its resourceVersion; and its labels and
- * annotations, which move no generation (a PDB or StatefulSet whose labels
- * changed has changed, and a rollback must put them back).
- */
-async function applyChanges(
-  client: KubeClient,
-  object: KubernetesObject,
-  current: KubernetesObject | undefined,
-): Promise<boolean> {
-  const applied = await client.apply(object);
-  if (!current) return true;
-  const version = (meta: KubernetesObject['metadata']) => meta?.generation ?? meta?.resourceVersion;
-  const [after, before] = [applied.metadata, current.metadata];
-  return (
-    version(after) !== version(before) ||
-    !isDeepStrictEqual(after?.labels ?? {}, before?.labels ?? {}) ||
-    !isDeepStrictEqual(after?.annotations ?? {}, before?.annotations ?? {})
-  );
-}
-
-const currentOf = (client: KubeClient, object: KubernetesObject) =>
-  client.get<KubernetesObject>(
-    object.apiVersion!,
-    object.kind!,
-    object.metadata?.namespace,
-    object.metadata!.name!,
-  );
 
 /**
  * A deploy would prune a running canary (it is not part of the rendered release)
@@ -313,6 +293,7 @@ async function deployLocked(
   const rolledBack = async (
     failures: ReadonlyMap<string, string>,
     rolling: readonly string[],
+    bake?: BakeResult,
   ): Promise<DeployResult> => {
     const { services, restore } = await rollBackRelease(options, snapshot, {
       failures,
@@ -333,7 +314,8 @@ async function deployLocked(
       restored: restore.restored,
       deleted: restore.deleted,
       revisions: revisionChanges(),
-      reason: [...failures].map(([name, detail]) => `${name}: ${detail}`).join('; '),
+      reason: `${bake ? 'bake: ' : ''}${[...failures].map(([name, detail]) => `${name}: ${detail}`).join('; ')}`,
+      ...(bake ? { bake } : {}),
     };
   };
 
@@ -375,6 +357,14 @@ async function deployLocked(
     options.signal,
   );
   if (failures.size > 0) return await rolledBack(failures, rolling);
+  const { bake, failures: degraded } = await bakeRelease({
+    ...options,
+    system,
+    services: rolling,
+    seconds: options.bakeSeconds,
+    gate: options.bakeGate,
+  });
+  if (degraded.size > 0) return await rolledBack(degraded, rolling, bake);
 
   const pruned = await prune(client, release, objects);
   for (const { kind, name } of pruned) progress.note(`pruned ${kind}/${name} (no longer in ${system.file})`);
@@ -393,5 +383,6 @@ async function deployLocked(
     restored: [],
     deleted: [],
     revisions: revisionChanges(),
+    ...(bake.services.length > 0 ? { bake } : {}),
   };
 }

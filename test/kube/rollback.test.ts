@@ -10,11 +10,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { prunableKinds } from '../../src/kube/prune.ts';
 import { readHistory } from '../../src/kube/release-history.ts';
 import { repoRoot } from '../support/processes.ts';
 import { berth, type SystemYaml, shippyNamespace, show } from './cluster.ts';
+import { assertSameObjects, systemObjects } from './system-objects.ts';
 
 const kube = shippyNamespace('berth-rollback', {
   volumes: true,
@@ -38,42 +37,12 @@ const deployArgs = (env: string, ...tags: string[]) => [
   ...tags.flatMap((tag) => ['--tag', tag]),
 ];
 
-/**
- * Every object of the system as the API server has it, by `Kind/name`, without
- * what changes on any write (uid, resourceVersion, generation, managedFields,
- * timestamps, status) and the revision number the Deployment controller counts
- * up on a rollback: spec, data, rules, labels and annotations stay.
- */
-async function systemObjects(): Promise<Map<string, unknown>> {
-  const objects = new Map<string, unknown>();
-  for (const [apiVersion, kind] of prunableKinds) {
-    const list = await kube.client.list<KubernetesObject & { status?: unknown }>(
-      apiVersion,
-      kind,
-      namespace,
-      'app.kubernetes.io/part-of=shippy,app.kubernetes.io/managed-by=berth',
-    );
-    for (const object of list.items) {
-      const { labels, annotations = {} } = object.metadata!;
-      const { 'deployment.kubernetes.io/revision': _revision, ...kept } = annotations;
-      const { metadata: _metadata, status: _status, ...rest } = object;
-      objects.set(`${kind}/${object.metadata!.name}`, { labels, annotations: kept, ...rest });
-    }
-  }
-  return objects;
-}
-
-function assertSameObjects(actual: Map<string, unknown>, expected: Map<string, unknown>): void {
-  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), 'the same objects');
-  for (const [key, object] of expected) assert.deepEqual(actual.get(key), object, key);
-}
-
 let releaseN: Map<string, unknown>;
 
 test('release N deploys', async () => {
   const result = await berth(kube.cluster, deployArgs('test'));
   assert.equal(result.code, 0, show(result));
-  releaseN = await systemObjects();
+  releaseN = await systemObjects(kube.client, namespace);
   const gateway = releaseN.get('Service/gateway') as { spec: { type: string } };
   assert.equal(gateway.spec.type, 'LoadBalancer');
 });
@@ -112,7 +81,7 @@ test('a release whose rollout fails puts back every object it changed and delete
     /\n {2}deleted \(new in this deploy\): Deployment\/tracking, PodDisruptionBudget\/tracking, Service\/tracking, ConfigMap\/tracking-config, RoleBinding\/tracking-discovery, ServiceAccount\/tracking\n/,
   );
 
-  assertSameObjects(await systemObjects(), releaseN);
+  assertSameObjects(await systemObjects(kube.client, namespace), releaseN);
   const history = await readHistory(kube.client, 'shippy', namespace);
   assert.deepEqual(
     history.map((entry) => [entry.deploy, entry.ok, entry.environment]),
@@ -150,7 +119,7 @@ test('a release whose StatefulSet never becomes ready is rolled back as a whole 
   assert.deepEqual(report.deleted, []);
   assert.match(result.stderr, /\n {2}nats: nats cannot become ready: .*\n/);
 
-  assertSameObjects(await systemObjects(), releaseN);
+  assertSameObjects(await systemObjects(kube.client, namespace), releaseN);
   const history = await readHistory(kube.client, 'shippy', namespace);
   assert.deepEqual(
     history.map((entry) => [entry.deploy, entry.ok]),
@@ -172,7 +141,7 @@ test('a failed release that stops autoscaling leaves the replica count as it was
   });
   const autoscaled = await berth(kube.cluster, deployArgs('test'));
   assert.equal(autoscaled.code, 0, show(autoscaled));
-  const releaseAutoscaled = await systemObjects();
+  const releaseAutoscaled = await systemObjects(kube.client, namespace);
 
   // N'+1 drops autoscale for 5 replicas and fails: berth let go of replicas
   // again, which would leave the Deployment with none (1) without a hand-over.
@@ -183,5 +152,5 @@ test('a failed release that stops autoscaling leaves the replica count as it was
   });
   const result = await berth(kube.cluster, deployArgs('test', 'vessel=never-ready-r3'));
   assert.equal(result.code, 1 /* rolled back */, show(result));
-  assertSameObjects(await systemObjects(), releaseAutoscaled);
+  assertSameObjects(await systemObjects(kube.client, namespace), releaseAutoscaled);
 });

@@ -4,7 +4,8 @@ import { createProgress } from '../../kube/progress.ts';
 import { type Command, integerOption, UsageError } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
 
-function percentOption(values: Record<string, unknown>, name: string): number {
+/** A `--<name>` percentage, 0-100 (also `berth deploy`'s bake gate). */
+export function percentOption(values: Record<string, unknown>, name: string): number {
   const raw = String(values[name]);
   const value = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw.trim()) || value > 100)

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { GateOptions } from '../../kube/canary-analysis.ts';
 import { type DeployOutcome, type DeployResult, deploy } from '../../kube/deploy.ts';
 import { DeployRefusedError } from '../../kube/deploy-lock.ts';
 import { dryRun } from '../../kube/dry-run.ts';
@@ -7,6 +8,7 @@ import type { Release } from '../../kube/release.ts';
 import { imageFor } from '../../kube/workload.ts';
 import { type Command, type CommandIo, integerOption, UsageError } from '../command.ts';
 import { connectCluster, loadTargetRelease, releaseOptions, releaseOptionsHelp } from '../kube-target.ts';
+import { percentOption } from './canary.ts';
 
 /** One exit code per outcome; 2 stays a usage mistake, as for every berth command (docs/ci-cd.md). */
 export const deployExitCodes: Readonly<Record<DeployOutcome | 'refused', number>> = {
@@ -30,13 +32,15 @@ interface DeployReport {
   readonly deleted: DeployResult['deleted'];
   readonly revisions: DeployResult['revisions'];
   readonly reason?: string;
+  /** The post-deploy bake: per service, healthy or degraded and why, with its requests and errors. */
+  readonly bake?: DeployResult['bake'];
   readonly durationMs: number;
 }
 
 export const deployCommand: Command = {
   name: 'deploy',
   usage: `Usage: berth deploy [-f berth.yaml] --env <name> [--context c] [--namespace n] [--tag t]
-                    [--output text|json]
+                    [--bake <seconds>] [--output text|json]
 
 Has the API server validate every object first (if one is rejected, nothing
 changes), then server-side applies them (field manager "berth"), starts stateful
@@ -45,6 +49,12 @@ dependencies first, watches each rollout with live progress, and if one fails
 never becomes ready) stops the other waits and rolls back the whole release:
 every object it changed gets its previous version back (configuration before
 workloads), every object it created is deleted, with the reason per service.
+Once every rollout completed, each changed service bakes for --bake seconds
+(default: berth.yaml rollout.bakeSeconds, 0 = no bake): a new pod that
+restarts or goes not ready, or a server error rate (internal, unknown,
+unavailable, data_loss, deadline_exceeded, read from the pods' /metrics)
+above --max-error-rate with at least --min-requests calls, rolls the whole
+release back the same way, with the reason "bake: ...".
 Generated Secrets are kept. Objects the system no longer
 renders are pruned. Deploying an unchanged system changes nothing.
 One deploy runs at a time per system and namespace (a Lease "<system>-deploy"):
@@ -60,20 +70,34 @@ ${releaseOptionsHelp}
       --timeout <seconds> a rollout with no new pod ready for this long fails (default 300)
       --progress-deadline <seconds>
                           Kubernetes progressDeadlineSeconds (default 120)
+      --bake <seconds>    watch the changed services this long after their rollouts
+                          (default: berth.yaml rollout.bakeSeconds; 0: no bake)
+      --max-error-rate <percent>  highest error rate a bake passes (default 5)
+      --min-requests <n>  calls a service must serve in the bake for its error
+                          rate to be judged (default 20)
       --output json       progress on stderr, then one JSON document on stdout:
                           { outcome, environment, namespace, changed, pruned,
-                            restored, deleted, revisions, reason?, durationMs }
+                            restored, deleted, revisions, reason?, bake?,
+                            durationMs }
       --dry-run           validate every object with the API server; change nothing`,
   options: {
     ...releaseOptions,
     timeout: { type: 'string', default: '300' },
     'progress-deadline': { type: 'string', default: '120' },
+    bake: { type: 'string' },
+    'max-error-rate': { type: 'string', default: '5' },
+    'min-requests': { type: 'string', default: '20' },
     output: { type: 'string', default: 'text' },
     'dry-run': { type: 'boolean', default: false },
   },
   async run({ values }, io) {
     const timeoutS = integerOption(values, 'timeout', 'seconds', 1)!;
     const progressDeadlineSeconds = integerOption(values, 'progress-deadline', 'seconds', 1)!;
+    const bakeSeconds = integerOption(values, 'bake', 'seconds', 0, 86_400);
+    const bakeGate: GateOptions = {
+      maxErrorRate: percentOption(values, 'max-error-rate'),
+      minRequests: integerOption(values, 'min-requests', 'a number of requests', 0)!,
+    };
     const output = values.output as string;
     if (output !== 'text' && output !== 'json')
       throw new UsageError(`--output: expected text or json, got "${output}"`);
@@ -93,6 +117,7 @@ ${releaseOptionsHelp}
           deleted: report.deleted,
           revisions: report.revisions,
           ...(report.reason !== undefined ? { reason: report.reason } : {}),
+          ...(report.bake !== undefined ? { bake: report.bake } : {}),
           durationMs: Date.now() - started,
         };
         io.stdout.write(`${JSON.stringify(full)}\n`);
@@ -122,7 +147,8 @@ ${releaseOptionsHelp}
     if (values['dry-run']) return await validateOnly(release, values, progressDeadlineSeconds, io);
     let result: DeployResult;
     try {
-      result = await deployRelease(release, values, { timeoutS, progressDeadlineSeconds, log }, io);
+      const settings = { timeoutS, progressDeadlineSeconds, bakeSeconds, bakeGate, log };
+      result = await deployRelease(release, values, settings, io);
     } catch (error) {
       return stopped(error);
     }
@@ -134,7 +160,13 @@ ${releaseOptionsHelp}
 async function deployRelease(
   release: Release,
   values: Record<string, unknown>,
-  options: { timeoutS: number; progressDeadlineSeconds: number; log: Writable },
+  options: {
+    timeoutS: number;
+    progressDeadlineSeconds: number;
+    bakeSeconds: number | undefined;
+    bakeGate: GateOptions;
+    log: Writable;
+  },
   io: CommandIo,
 ): Promise<DeployResult> {
   const { system } = release;
@@ -153,6 +185,8 @@ async function deployRelease(
       progress: createProgress(log, log === io.stdout && io.isTty),
       timeoutMs: options.timeoutS * 1000,
       progressDeadlineSeconds: options.progressDeadlineSeconds,
+      bakeSeconds: options.bakeSeconds,
+      bakeGate: options.bakeGate,
       signal: io.signal,
     });
   } finally {
@@ -176,8 +210,9 @@ function writeSummary(result: DeployResult, seconds: string, log: Writable, erro
           ? `updated ${updated.join(', ')}`
           : `no service updated${others.length > 0 ? `; changed ${others.join(', ')}` : ''}`;
     const pruned = named(result.pruned);
+    const baked = result.bake ? `; baked ${result.bake.seconds} s, healthy` : '';
     log.write(
-      `deploy #${result.deployNumber} done in ${seconds} s: ${what}${pruned.length ? `; pruned ${pruned.join(', ')}` : ''}\n`,
+      `deploy #${result.deployNumber} done in ${seconds} s: ${what}${baked}${pruned.length ? `; pruned ${pruned.join(', ')}` : ''}\n`,
     );
     return;
   }
