@@ -272,7 +272,7 @@ async function deployLocked(
       }),
     );
   /** Reads the revision every Deployment runs now and records the deploy with them. */
-  const finish = async (ok: boolean) => {
+  const finish = async (ok: boolean, undone?: boolean) => {
     progress.end();
     for (const deployment of deployments) {
       const name = deployment.metadata!.name!;
@@ -287,6 +287,7 @@ async function deployLocked(
       tags: release.tags,
       ok,
       revisions,
+      ...(undone === undefined ? {} : { undone }),
     });
   };
   /** Undoes the release after `failures`, records it, and says how far it got back. */
@@ -301,10 +302,10 @@ async function deployLocked(
       rolling,
       before,
     });
-    await finish(false);
     const back =
       restore.problems.length === 0 &&
       services.every((outcome) => !('restored' in outcome) || outcome.restored);
+    await finish(false, back);
     return {
       outcome: back ? 'rolled-back' : 'failed',
       deployNumber,

@@ -20,6 +20,8 @@ export interface HistoryEntry {
   readonly action?: Exclude<HistoryAction, 'deploy'>;
   /** The service and tag of the canary promoted or aborted. */
   readonly canary?: { readonly service: string; readonly tag: string };
+  /** A failed deploy: whether undoing the release completed (absent on entries older than this field). */
+  readonly undone?: boolean;
 }
 
 export type HistoryAction = 'deploy' | 'canary-promote' | 'canary-abort';
@@ -29,15 +31,14 @@ export const actionOf = (entry: HistoryEntry): HistoryAction => entry.action ?? 
 export type HistoryOutcome = 'ok' | 'rolled back' | 'failed';
 
 /**
- * How an entry ended. A deploy is recorded as not ok only once it has undone the
- * release (deploy.ts), so it was rolled back; a canary promotion that is not ok
- * failed (its service was put back, the canary kept); an abort is always ok.
- * The entry does not say whether putting things back completed: the command's
- * exit code did (deploy: 1 rolled back, 5 failed).
+ * How an entry ended. A deploy that is not ok was rolled back, unless undoing it
+ * did not complete (`undone: false`: deploy exited 5, failed); a canary promotion
+ * that is not ok failed (its service was put back, the canary kept); an abort is
+ * always ok.
  */
 export function outcomeOf(entry: HistoryEntry): HistoryOutcome {
   if (entry.ok) return 'ok';
-  return actionOf(entry) === 'deploy' ? 'rolled back' : 'failed';
+  return actionOf(entry) === 'deploy' && entry.undone !== false ? 'rolled back' : 'failed';
 }
 
 const historyName = (system: string) => `${system}-berth-history`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { HistoryEntry } from '../../kube/release-history.ts';
+import { type HistoryEntry, outcomeOf } from '../../kube/release-history.ts';
 import { byServiceCell, historyJson, renderHistory } from './history-table.ts';
 
 const plain = (text: string) => text;
@@ -93,4 +93,11 @@ test('JSON: each entry as recorded with its action and outcome said, narrowed to
       [{ user: 'r1' }, {}],
     ],
   );
+});
+
+test('a failed deploy whose rollback did not complete reads failed, not rolled back', () => {
+  const [, rolledBack] = entries;
+  assert.equal(outcomeOf(rolledBack!), 'rolled back');
+  assert.equal(outcomeOf({ ...rolledBack!, undone: true }), 'rolled back');
+  assert.equal(outcomeOf({ ...rolledBack!, undone: false }), 'failed');
 });
