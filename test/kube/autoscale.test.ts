@@ -21,21 +21,7 @@ const kube = shippyNamespace('berth-autoscale', {
 });
 const { namespace } = kube;
 
-const deployArgs = [
-  'deploy',
-  '-f',
-  '',
-  '--env',
-  'test',
-  '--progress-deadline',
-  '8',
-  '--timeout',
-  '90',
-  '--tag',
-  'r1',
-];
-const deploy = (...extra: string[]) =>
-  berth(kube.cluster, [...deployArgs.map((arg) => (arg === '' ? kube.shippy.dir : arg)), ...extra]);
+const deploy = (...extra: string[]) => berth(kube.cluster, [...kube.pinnedDeploy(), ...extra]);
 
 /** What `berth deploy --output json` prints. */
 interface DeployReport {

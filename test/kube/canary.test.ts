@@ -15,20 +15,12 @@ import { waitFor } from '../support/wait.ts';
 import { berth, type ServiceYaml, shippyNamespace, show } from './cluster.ts';
 
 const registry = 'registry.test/shippy';
-const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
 
 const kube = shippyNamespace('berth-canary', {
   volumes: true,
   copy: { registry },
   async setup() {
-    const deployed = await berth(kube.cluster, [
-      'deploy',
-      ...target(),
-      '--progress-deadline',
-      '8',
-      '--tag',
-      'r1',
-    ]);
+    const deployed = await berth(kube.cluster, kube.pinnedDeploy());
     assert.equal(deployed.code, 0, show(deployed));
   },
 });
@@ -65,17 +57,7 @@ function deploymentNamed(name: string): Promise<V1Deployment | undefined> {
 }
 
 test('a canary that never becomes ready is not counted by the stable budget: a drain can still evict a stable pod', async () => {
-  const started = await berth(kube.cluster, [
-    'canary',
-    'user',
-    '--weight',
-    '25',
-    ...target(),
-    '--tag',
-    'r1',
-    '--tag',
-    'user=never-ready-r3',
-  ]);
+  const started = await berth(kube.cluster, kube.pinnedCanary('user', 25, 'never-ready-r3'));
   assert.equal(started.code, 1, show(started));
   const canaryPods = await kube.client.list<V1Pod>(
     'v1',
@@ -109,7 +91,7 @@ test('a canary that never becomes ready is not counted by the stable budget: a d
   assert.equal(await kube.client.evict(namespace, victim!.metadata!.name!), 'evicted');
   await waitForStable('user', 'r1', 3);
 
-  const aborted = await berth(kube.cluster, ['canary', 'abort', 'user', ...target(), '--tag', 'r1']);
+  const aborted = await berth(kube.cluster, ['canary', 'abort', 'user', ...kube.target(), '--tag', 'r1']);
   assert.equal(aborted.code, 0, show(aborted));
   const last = (await readHistory(kube.client, 'shippy', namespace)).at(-1)!;
   assert.deepEqual(
@@ -119,17 +101,7 @@ test('a canary that never becomes ready is not counted by the stable budget: a d
 });
 
 test('a promotion whose rollout fails puts the stable Deployment back and keeps the canary; promoting again after the fix works; both are in the history', async () => {
-  const started = await berth(kube.cluster, [
-    'canary',
-    'vessel',
-    '--weight',
-    '25',
-    ...target(),
-    '--tag',
-    'r1',
-    '--tag',
-    'vessel=r2',
-  ]);
+  const started = await berth(kube.cluster, kube.pinnedCanary('vessel', 25, 'r2'));
   assert.equal(started.code, 0, show(started));
   const before = (await deploymentNamed('vessel'))!;
 
@@ -140,7 +112,7 @@ test('a promotion whose rollout fails puts the stable Deployment back and keeps 
     original = system.environments.test.services!.vessel!.resources;
     system.environments.test.services!.vessel!.resources = { cpu: '100', limits: { cpu: '100' } };
   });
-  const failed = await berth(kube.cluster, ['canary', 'promote', 'vessel', ...target(), '--tag', 'r1']);
+  const failed = await berth(kube.cluster, ['canary', 'promote', 'vessel', ...kube.target(), '--tag', 'r1']);
   kube.shippy.edit((system) => {
     system.environments.test.services!.vessel!.resources = original;
   });
@@ -159,7 +131,14 @@ test('a promotion whose rollout fails puts the stable Deployment back and keeps 
   const canary = await deploymentNamed('vessel-canary');
   assert.equal(canary?.spec?.template.spec?.containers[0]?.image, `${registry}/shippy-vessel:r2`);
 
-  const promoted = await berth(kube.cluster, ['canary', 'promote', 'vessel', ...target(), '--tag', 'r1']);
+  const promoted = await berth(kube.cluster, [
+    'canary',
+    'promote',
+    'vessel',
+    ...kube.target(),
+    '--tag',
+    'r1',
+  ]);
   assert.equal(promoted.code, 0, show(promoted));
   assert.match(promoted.stdout, /vessel: vessel now runs r2/);
   assert.equal(await deploymentNamed('vessel-canary'), undefined);

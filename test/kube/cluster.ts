@@ -241,6 +241,17 @@ export interface ShippyNamespace {
   readonly client: KubeClient;
   /** The copy of shippy deploying into `namespace`; only with the option `copy`. */
   readonly shippy: ShippyCopy;
+  /** `-f <the copy> --env test`. */
+  target(): string[];
+  /**
+   * `berth deploy` of the copy with a short progress deadline, the same on every
+   * deploy (changing it is a change), every image pinned to `r1` but `tags`
+   * (`service=tag`): content tags would change whenever anyone edits src/ while
+   * a suite runs, and no image is ever pulled (KWOK).
+   */
+  pinnedDeploy(...tags: string[]): string[];
+  /** `berth canary <service> --weight <weight>` with the release pinned to `r1` and the canary on `tag`. */
+  pinnedCanary(service: string, weight: number, tag: string): string[];
 }
 
 export interface ShippyNamespaceOptions {
@@ -288,9 +299,33 @@ export function shippyNamespace(prefix: string, options: ShippyNamespaceOptions 
           : ': it is set in its before hook; use it in tests or in the option `setup`, not at module top level or in a `before` of your own (which may run first)'),
     );
   };
+  const target = () => ['-f', ready(shippy, 'shippy').dir, '--env', 'test'];
   return {
     namespace,
     cleanup,
+    target,
+    pinnedDeploy: (...tags) => [
+      'deploy',
+      ...target(),
+      '--progress-deadline',
+      '8',
+      '--timeout',
+      '90',
+      '--tag',
+      'r1',
+      ...tags.flatMap((tag) => ['--tag', tag]),
+    ],
+    pinnedCanary: (service, weight, tag) => [
+      'canary',
+      service,
+      '--weight',
+      String(weight),
+      ...target(),
+      '--tag',
+      'r1',
+      '--tag',
+      `${service}=${tag}`,
+    ],
     get cluster() {
       return ready(cluster, 'cluster');
     },

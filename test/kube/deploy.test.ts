@@ -19,20 +19,6 @@ const registry = 'registry.test/shippy';
 const kube = shippyNamespace('berth-deploy', { volumes: true, copy: { registry } });
 const { namespace, cleanup } = kube;
 
-const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
-/** A short progress deadline, the same on every deploy (changing it is a change). */
-const deployArgs = (...tags: string[]) => [
-  'deploy',
-  ...target(),
-  '--progress-deadline',
-  '8',
-  '--timeout',
-  '90',
-  '--tag',
-  'r1',
-  ...tags.flatMap((tag) => ['--tag', tag]),
-];
-
 async function deployments(): Promise<Map<string, V1Deployment>> {
   const list = await kube.client.list<V1Deployment>(
     'apps/v1',
@@ -48,7 +34,7 @@ const imageOf = (deployment: V1Deployment | undefined) =>
 
 /** `berth status` exits 0 only when every workload is ready; its table says so per workload. */
 async function assertAllReady(): Promise<void> {
-  const result = await berth(kube.cluster, ['status', ...target()]);
+  const result = await berth(kube.cluster, ['status', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   // The table, then a blank line and where the gateway is.
   const rows = result.stdout
@@ -67,7 +53,7 @@ async function assertAllReady(): Promise<void> {
 
 test('a first deploy of shippy completes every rollout; berth status shows it ready', async (t) => {
   const started = performance.now();
-  const result = await berth(kube.cluster, deployArgs());
+  const result = await berth(kube.cluster, kube.pinnedDeploy());
   const wall = (performance.now() - started) / 1000;
   assert.equal(result.code, 0, show(result));
   assert.match(result.stdout, /created secret postgres-credentials/);
@@ -102,7 +88,7 @@ test('deploying the same release again changes nothing', async (t) => {
   const generationsBefore = await generations();
 
   const started = performance.now();
-  const result = await berth(kube.cluster, deployArgs());
+  const result = await berth(kube.cluster, kube.pinnedDeploy());
   const wall = (performance.now() - started) / 1000;
   assert.equal(result.code, 4 /* unchanged */, show(result));
   assert.match(result.stdout, /deploy #2 done in [\d.]+ s: nothing changed\n/);
@@ -121,7 +107,7 @@ test('a release the API server rejects changes nothing', async () => {
   kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources!.cpu = '2'; // above its limit of 1
   });
-  const result = await berth(kube.cluster, deployArgs('email=r2'));
+  const result = await berth(kube.cluster, kube.pinnedDeploy('email=r2'));
   kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources!.cpu = '250m';
   });
@@ -147,7 +133,7 @@ test('a release that never becomes ready is rolled back by itself, with the reas
     original = system.environments.test.services!.user.resources;
     system.environments.test.services!.user.resources = { cpu: '100', limits: { cpu: '100' } };
   });
-  const result = await berth(kube.cluster, deployArgs('vessel=never-ready-r2', 'email=r2'));
+  const result = await berth(kube.cluster, kube.pinnedDeploy('vessel=never-ready-r2', 'email=r2'));
   kube.shippy.edit((system) => {
     system.environments.test.services!.user.resources = original;
   });
@@ -236,7 +222,7 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
     for (const overlay of Object.values(system.environments)) delete overlay.services?.email;
   });
 
-  const result = await berth(kube.cluster, deployArgs());
+  const result = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(result.code, 0, show(result));
   const pruned = /; pruned (.+)\n/.exec(result.stdout)?.[1]?.split(', ').sort();
   assert.deepEqual(pruned, [
@@ -290,7 +276,7 @@ test('a secret added to berth.yaml is generated on the next deploy; existing val
   kube.shippy.edit((system) => {
     system.services.user!.secrets = ['JWT_SECRET', 'WEBHOOK_KEY'];
   });
-  const result = await berth(kube.cluster, deployArgs());
+  const result = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(result.code, 0 /* deployed */, show(result));
   assert.match(result.stdout, /added WEBHOOK_KEY to secret user-secrets \(generated\)/);
   assert.match(
@@ -308,7 +294,7 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
   const lock = await acquireDeployLock(kube.client, 'shippy', namespace, { holder: 'ci-job-42' });
   let released = false;
   cleanup(() => (released ? undefined : lock.release()));
-  const refused = await berth(kube.cluster, deployArgs());
+  const refused = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(refused.code, 3 /* refused */, show(refused));
   assert.match(
     refused.stderr,
@@ -316,7 +302,7 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
   );
   await lock.release();
   released = true;
-  assert.equal((await berth(kube.cluster, deployArgs())).code, 4 /* unchanged */);
+  assert.equal((await berth(kube.cluster, kube.pinnedDeploy())).code, 4 /* unchanged */);
 
   // A CLI killed mid-deploy leaves its holder in the Lease, no longer renewed.
   const lease = await kube.client.get<V1Lease>('coordination.k8s.io/v1', 'Lease', namespace, 'shippy-deploy');
@@ -329,7 +315,7 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
       spec: { ...lease!.spec, holderIdentity: 'killed-job', renewTime: longAgo, leaseDurationSeconds: 60 },
     },
   );
-  const takenOver = await berth(kube.cluster, deployArgs());
+  const takenOver = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(takenOver.code, 4 /* unchanged */, show(takenOver));
 });
 
@@ -337,7 +323,10 @@ test('a deploy while another holds the lock is refused naming the holder; a kill
 // lock); two CLIs started together may or may not overlap, so this one checks only
 // what must hold either way: one release, a history without collisions.
 test('two deploys started at once: each is done or refused, and the history stays consistent', async () => {
-  const results = await Promise.all([berth(kube.cluster, deployArgs()), berth(kube.cluster, deployArgs())]);
+  const results = await Promise.all([
+    berth(kube.cluster, kube.pinnedDeploy()),
+    berth(kube.cluster, kube.pinnedDeploy()),
+  ]);
   for (const result of results) {
     // 4: nothing changed (the same release again), 3: refused.
     assert.ok(result.code === 4 || result.code === 3, show(result));

@@ -15,20 +15,6 @@ const registry = 'registry.test/shippy';
 const kube = shippyNamespace('berth-history', { volumes: true, copy: { registry } });
 const { namespace } = kube;
 
-const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
-/** The same progress deadline on every deploy (changing it is a change). */
-const deployArgs = (...tags: string[]) => [
-  'deploy',
-  ...target(),
-  '--progress-deadline',
-  '8',
-  '--timeout',
-  '90',
-  '--tag',
-  'r1',
-  ...tags.flatMap((tag) => ['--tag', tag]),
-];
-
 const vessel = async () =>
   (await kube.client.get<V1Deployment>('apps/v1', 'Deployment', namespace, 'vessel'))!;
 
@@ -40,39 +26,29 @@ function tableRows(stdout: string): string[][] {
 }
 
 test('before any deploy the history says it has none, naming the namespace (exit 0)', async () => {
-  const result = await berth(kube.cluster, ['rollout', 'history', ...target()]);
+  const result = await berth(kube.cluster, ['rollout', 'history', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   assert.equal(
     result.stdout,
     `no release history of shippy in namespace ${namespace}: berth deploy records one (ConfigMap shippy-berth-history)\n`,
   );
-  const json = await berth(kube.cluster, ['rollout', 'history', ...target(), '--output', 'json']);
+  const json = await berth(kube.cluster, ['rollout', 'history', ...kube.target(), '--output', 'json']);
   assert.equal(json.code, 0, show(json));
   assert.deepEqual(JSON.parse(json.stdout), { system: 'shippy', namespace, entries: [] });
 });
 
 test('a deploy, a release rolled back and a canary aborted are the rows of the history, oldest first', async () => {
-  const first = await berth(kube.cluster, deployArgs());
+  const first = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(first.code, 0, show(first));
-  const broken = await berth(kube.cluster, deployArgs('vessel=never-ready-r2'));
+  const broken = await berth(kube.cluster, kube.pinnedDeploy('vessel=never-ready-r2'));
   assert.equal(broken.code, 1 /* rolled back */, show(broken));
   const rolledBackTo = revisionOf(await vessel());
-  const canary = await berth(kube.cluster, [
-    'canary',
-    'vessel',
-    '--weight',
-    '25',
-    ...target(),
-    '--tag',
-    'r1',
-    '--tag',
-    'vessel=r2',
-  ]);
+  const canary = await berth(kube.cluster, kube.pinnedCanary('vessel', 25, 'r2'));
   assert.equal(canary.code, 0, show(canary));
-  const aborted = await berth(kube.cluster, ['canary', 'abort', 'vessel', ...target(), '--tag', 'r1']);
+  const aborted = await berth(kube.cluster, ['canary', 'abort', 'vessel', ...kube.target(), '--tag', 'r1']);
   assert.equal(aborted.code, 0, show(aborted));
 
-  const result = await berth(kube.cluster, ['rollout', 'history', ...target()]);
+  const result = await berth(kube.cluster, ['rollout', 'history', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   const rows = tableRows(result.stdout);
   for (const [, time] of rows) assert.match(time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -86,7 +62,7 @@ test('a deploy, a release rolled back and a canary aborted are the rows of the h
     result.stdout,
   );
 
-  const one = await berth(kube.cluster, ['rollout', 'history', ...target(), '--service', 'user']);
+  const one = await berth(kube.cluster, ['rollout', 'history', ...kube.target(), '--service', 'user']);
   assert.equal(one.code, 0, show(one));
   assert.deepEqual(
     tableRows(one.stdout).map(([number, , , action, outcome, tag, revision]) => [
@@ -108,7 +84,7 @@ test('a deploy, a release rolled back and a canary aborted are the rows of the h
   const json = await berth(kube.cluster, [
     'rollout',
     'history',
-    ...target(),
+    ...kube.target(),
     '--service',
     'vessel',
     '--output',
@@ -155,7 +131,7 @@ test('a deploy, a release rolled back and a canary aborted are the rows of the h
 });
 
 test('rollout status of a complete rollout exits 0 and says so', async () => {
-  const result = await berth(kube.cluster, ['rollout', 'status', 'vessel', ...target()]);
+  const result = await berth(kube.cluster, ['rollout', 'status', 'vessel', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   assert.match(result.stdout, /^vessel: rollout complete \(3\/3 ready\)$/m);
 });
@@ -170,12 +146,19 @@ test('rollout status of a failing rollout exits 1 with the reason; rollout undo 
       value: `${registry}/shippy-vessel:never-ready-r3`,
     },
   ]);
-  const failed = await berth(kube.cluster, ['rollout', 'status', 'vessel', ...target(), '--timeout', '60']);
+  const failed = await berth(kube.cluster, [
+    'rollout',
+    'status',
+    'vessel',
+    ...kube.target(),
+    '--timeout',
+    '60',
+  ]);
   assert.equal(failed.code, 1, show(failed));
   assert.match(failed.stderr, /^vessel: rollout failed: crash loop: pod vessel-\S+: CrashLoopBackOff/m);
   assert.match(failed.stdout, /^vessel: … /m, 'progress while it waited');
 
-  const undone = await berth(kube.cluster, ['rollout', 'undo', 'vessel', ...target()]);
+  const undone = await berth(kube.cluster, ['rollout', 'undo', 'vessel', ...kube.target()]);
   assert.equal(undone.code, 0, show(undone));
   assert.match(undone.stdout, new RegExp(`^vessel: restoring revision ${revisionOf(before)}$`, 'm'));
   assert.match(undone.stdout, /^vessel: rollout complete \(3\/3 ready\)$/m);
@@ -193,7 +176,7 @@ test('mistakes are named before any wait: an unknown service, a service given to
     [['restart', 'vessel'], /expected history, status <service> or undo <service>, got "restart"/],
   ];
   for (const [args, message] of cases) {
-    const result = await berth(kube.cluster, ['rollout', ...args, ...target()]);
+    const result = await berth(kube.cluster, ['rollout', ...args, ...kube.target()]);
     assert.equal(result.code, 2, `${args.join(' ')}: ${show(result)}`);
     assert.match(result.stderr, message);
   }

@@ -14,14 +14,13 @@ import { waitFor } from '../support/wait.ts';
 import { berth, serviceAccountKubeConfig, shippyNamespace, show } from './cluster.ts';
 
 const registry = 'registry.test/shippy';
-const target = () => ['-f', kube.shippy.dir, '--env', 'test'];
 let deployArgs: string[];
 
 const kube = shippyNamespace('berth-operate', {
   volumes: true,
   copy: { registry },
   async setup() {
-    deployArgs = ['deploy', ...target(), '--progress-deadline', '8', '--tag', 'r1'];
+    deployArgs = kube.pinnedDeploy();
     const deployed = await berth(kube.cluster, deployArgs);
     assert.equal(deployed.code, 0, show(deployed));
   },
@@ -71,17 +70,7 @@ function waitForPods(service: string, image: string, count: number) {
 }
 
 test('canary promote: the stable Deployment takes the canary image, and the canary goes', async () => {
-  const started = await berth(kube.cluster, [
-    'canary',
-    'vessel',
-    '--weight',
-    '25',
-    ...target(),
-    '--tag',
-    'r1',
-    '--tag',
-    'vessel=r2',
-  ]);
+  const started = await berth(kube.cluster, kube.pinnedCanary('vessel', 25, 'r2'));
   assert.equal(started.code, 0, show(started));
   assert.match(started.stdout, /canary vessel-canary: 1 pod\(s\) of r2 beside 3 of r1/);
   assert.match(started.stdout, /vessel-canary ready/);
@@ -104,7 +93,14 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
     `canary endpoint in ${endpoints}`,
   );
 
-  const promoted = await berth(kube.cluster, ['canary', 'promote', 'vessel', ...target(), '--tag', 'r1']);
+  const promoted = await berth(kube.cluster, [
+    'canary',
+    'promote',
+    'vessel',
+    ...kube.target(),
+    '--tag',
+    'r1',
+  ]);
   assert.equal(promoted.code, 0, show(promoted));
   assert.match(promoted.stdout, /vessel: vessel now runs r2/);
   const byService = await deploymentsByService();
@@ -120,23 +116,13 @@ test('canary promote: the stable Deployment takes the canary image, and the cana
 });
 
 test('canary abort: a canary that never becomes ready is caught by the gate, and abort leaves the stable release alone', async () => {
-  const started = await berth(kube.cluster, [
-    'canary',
-    'user',
-    '--weight',
-    '50',
-    ...target(),
-    '--tag',
-    'r1',
-    '--tag',
-    'user=never-ready-r3',
-  ]);
+  const started = await berth(kube.cluster, kube.pinnedCanary('user', 50, 'never-ready-r3'));
   assert.equal(started.code, 1, show(started));
   assert.match(
     started.stdout,
     /user-canary is not healthy \(crash loop: pod user-canary-\S+: CrashLoopBackOff .*\); run: berth canary abort user/,
   );
-  const refused = await berth(kube.cluster, ['canary', 'promote', 'user', ...target(), '--tag', 'r1']);
+  const refused = await berth(kube.cluster, ['canary', 'promote', 'user', ...kube.target(), '--tag', 'r1']);
   assert.equal(refused.code, 1, show(refused));
   assert.match(refused.stderr, /canary user-canary is not healthy .*; abort it instead/);
   // A deploy now would prune the canary behind the user's back: it is refused, changing nothing.
@@ -148,7 +134,7 @@ test('canary abort: a canary that never becomes ready is caught by the gate, and
   );
   assert.equal((await deploymentsByService()).user?.length, 2, 'the canary is still there');
 
-  const aborted = await berth(kube.cluster, ['canary', 'abort', 'user', ...target()]);
+  const aborted = await berth(kube.cluster, ['canary', 'abort', 'user', ...kube.target()]);
   assert.equal(aborted.code, 0, show(aborted));
   const byService = await deploymentsByService();
   for (const [service, deployments] of Object.entries(byService))
@@ -198,7 +184,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
   );
   const three = await settled(3);
 
-  let result = await berth(kube.cluster, ['scale', 'consignment=5', ...target()]);
+  let result = await berth(kube.cluster, ['scale', 'consignment=5', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   const five = await settled(5);
   assert.ok(
@@ -206,7 +192,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
     'scaling up keeps the running pods',
   );
 
-  result = await berth(kube.cluster, ['scale', 'consignment=1', ...target()]);
+  result = await berth(kube.cluster, ['scale', 'consignment=1', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   const one = await settled(1);
   const removed = five.filter((address) => !one.includes(address));
@@ -219,7 +205,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
     { timeoutMs: 10_000, what: 'a remove event for every deleted endpoint' },
   );
 
-  result = await berth(kube.cluster, ['scale', 'consignment=3', ...target()]);
+  result = await berth(kube.cluster, ['scale', 'consignment=3', ...kube.target()]);
   assert.equal(result.code, 0, show(result));
   await settled(3);
 });
@@ -227,7 +213,7 @@ test('scaling up and down: the EndpointSlice registry follows, with only the RBA
 test('draining a node: evictions respect the PodDisruptionBudgets, every multi-replica service stays available', async (t) => {
   // Six vessel pods on three nodes: one node holds at least two, so the second
   // eviction of vessel must wait for the first one's replacement.
-  const scaled = await berth(kube.cluster, ['scale', 'vessel=6', ...target()]);
+  const scaled = await berth(kube.cluster, ['scale', 'vessel=6', ...kube.target()]);
   assert.equal(scaled.code, 0, show(scaled));
   await waitForPods('vessel', `${registry}/shippy-vessel:r2`, 6);
   // The budget must have seen all six healthy first; a status still computed for the
