@@ -28,6 +28,32 @@ export const prunableKinds: ReadonlyArray<readonly [apiVersion: string, kind: st
 /** Kinds of CRDs a cluster need not have (the Gateway API's): without them, there is nothing of theirs to prune. */
 const optionalApis = new Set([httpRouteApiVersion]);
 
+/**
+ * The objects of `system` in `namespace` that berth made (part-of and managed-by),
+ * of every kind it renders, kind by kind; a kind of an optional API the cluster
+ * does not serve has none.
+ */
+export async function berthObjects(
+  client: KubeClient,
+  system: string,
+  namespace: string,
+): Promise<
+  Array<{ readonly apiVersion: string; readonly kind: string; readonly items: KubernetesObject[] }>
+> {
+  const selector = `app.kubernetes.io/part-of=${system},app.kubernetes.io/managed-by=${managedBy}`;
+  const found = [];
+  for (const [apiVersion, kind] of prunableKinds) {
+    try {
+      const { items } = await client.list<KubernetesObject>(apiVersion, kind, namespace, selector);
+      found.push({ apiVersion, kind, items });
+    } catch (error) {
+      if (optionalApis.has(apiVersion) && error instanceof KubeApiError && error.status === 404) continue;
+      throw error;
+    }
+  }
+  return found;
+}
+
 /** Deletes what `rendered` no longer has; what it deleted, in order. */
 export async function prune(
   client: KubeClient,
@@ -36,16 +62,8 @@ export async function prune(
 ): Promise<ObjectRef[]> {
   const { system } = release;
   const wanted = new Set(rendered.map((object) => `${object.kind}/${object.metadata?.name}`));
-  const selector = `app.kubernetes.io/part-of=${system.system},app.kubernetes.io/managed-by=${managedBy}`;
   const pruned: ObjectRef[] = [];
-  for (const [apiVersion, kind] of prunableKinds) {
-    let items: KubernetesObject[];
-    try {
-      items = (await client.list<KubernetesObject>(apiVersion, kind, system.namespace, selector)).items;
-    } catch (error) {
-      if (optionalApis.has(apiVersion) && error instanceof KubeApiError && error.status === 404) continue;
-      throw error;
-    }
+  for (const { apiVersion, kind, items } of await berthObjects(client, system.system, system.namespace)) {
     for (const object of items) {
       const name = object.metadata!.name!;
       if (wanted.has(`${kind}/${name}`)) continue;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from '../../src/kube/kube-client.ts';
-import { prunableKinds } from '../../src/kube/prune.ts';
+import { berthObjects } from '../../src/kube/prune.ts';
 
 /**
  * Every object of the system as the API server has it, by `Kind/name`, without
@@ -15,14 +15,8 @@ import { prunableKinds } from '../../src/kube/prune.ts';
  */
 export async function systemObjects(client: KubeClient, namespace: string): Promise<Map<string, unknown>> {
   const objects = new Map<string, unknown>();
-  for (const [apiVersion, kind] of prunableKinds) {
-    const list = await client.list<KubernetesObject & { status?: unknown }>(
-      apiVersion,
-      kind,
-      namespace,
-      'app.kubernetes.io/part-of=shippy,app.kubernetes.io/managed-by=berth',
-    );
-    for (const object of list.items) {
+  for (const { kind, items } of await berthObjects(client, 'shippy', namespace)) {
+    for (const object of items as Array<KubernetesObject & { status?: unknown }>) {
       const { labels, annotations = {} } = object.metadata!;
       const { 'deployment.kubernetes.io/revision': _revision, ...kept } = annotations;
       const { metadata: _metadata, status: _status, ...rest } = object;
