@@ -22,4 +22,7 @@ if ! (cd "$tmp" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod -buildvcs=f
   tail -n 30 "$DIR/build.log" >&2
   exit 1
 fi
-mv -f "$tmp/$(basename "${PACKAGE%@*}")" "$BIN"
+# The binary is named by the package (a /vN suffix is not its name): take the one file go install left.
+built=("$tmp"/*)
+[ "${#built[@]}" = 1 ] && [ -x "${built[0]}" ] || { echo "tools/go-install.sh: go install $PACKAGE left no single binary in $tmp" >&2; exit 1; }
+mv -f "${built[0]}" "$BIN"
