@@ -32,7 +32,7 @@ import { waitUntilFirstFailure } from './release-waits.ts';
 import { limitsOf, podProblemOf } from './rollout-failures.ts';
 
 /** The error-rate gate of a bake: the canary's defaults (`berth canary --max-error-rate 5 --min-requests 20`). */
-export const defaultBakeGate: GateOptions = { maxErrorRate: 5, minRequests: 20 };
+const defaultBakeGate: GateOptions = { maxErrorRate: 5, minRequests: 20 };
 
 /**
  * One service's new pods across the polls of its bake. The first poll is the
@@ -151,7 +151,7 @@ export class ErrorRateWatch {
   }
 }
 
-export interface BakeOptions {
+interface BakeOptions {
   readonly client: KubeClient;
   readonly system: SystemFile;
   readonly progress: Progress;
@@ -165,7 +165,7 @@ export interface BakeOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface ServiceBake {
+interface ServiceBake {
   readonly name: string;
   readonly seconds: number;
   readonly result: 'healthy' | 'degraded' | 'stopped';
@@ -207,12 +207,8 @@ export async function bakeRelease(options: BakeOptions): Promise<{
   const failures = await waitUntilFirstFailure(
     baking.map(({ name }) => name),
     async (name, signal) => {
-      const bake = await bakeService(
-        options,
-        name,
-        bakeSecondsOf(options.system, name, options.seconds),
-        signal,
-      );
+      const { seconds } = baking.find((service) => service.name === name)!;
+      const bake = await bakeService(options, name, seconds, signal);
       results.set(name, bake);
       if (bake.result === 'degraded') return bake.reason;
       return bake.result === 'stopped' && options.signal?.aborted ? 'interrupted' : undefined;

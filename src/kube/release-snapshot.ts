@@ -167,7 +167,7 @@ function mergedFields(entries: readonly V1ManagedFieldsEntry[]): FieldSet {
  * `v:<json>` the set item of that value, `i:<n>` the n-th item, `.` the item
  * itself; an empty set is the whole value (a leaf, or an atomic list or map).
  */
-export function fieldsOwned(value: unknown, fields: FieldSet): unknown {
+function fieldsOwned(value: unknown, fields: FieldSet): unknown {
   const keys = Object.keys(fields).filter((key) => key !== '.');
   if (keys.length === 0) return Object.hasOwn(fields, '.') && isObject(value) ? {} : value;
   if (Array.isArray(value)) {

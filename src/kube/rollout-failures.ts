@@ -16,7 +16,7 @@ import type { RolloutSpec } from '../config/system-spec.ts';
 /** Deployment annotation: restarts of a new pod that fail its rollout (berth.yaml `rollout.restartLimit`). */
 export const restartLimitAnnotation = 'berth.dev/restart-limit';
 /** Deployment annotation: seconds a rollout may go without another pod becoming available. */
-export const podTimeoutAnnotation = 'berth.dev/pod-timeout-seconds';
+const podTimeoutAnnotation = 'berth.dev/pod-timeout-seconds';
 
 /**
  * The annotations that carry `rollout` on a Deployment. On its metadata, not
