@@ -7,10 +7,11 @@
  *  2. Generated Secrets (created once, values never overwritten, never rendered).
  *  3. Everything but workloads (RBAC, ConfigMaps, Services, PDBs, HPAs, policies),
  *     server-side apply.
- *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for.
+ *  4. Stateful dependencies (PostgreSQL, NATS) applied and waited for; then the
+ *     Job that gives each service its own database role (database-roles.ts).
  *  5. Deployments applied (an autoscaled one's replicas handed over first:
  *     autoscaler.ts); each whose spec changed is watched with live progress.
- *  6. If a wait fails (a StatefulSet that cannot become ready; a rollout's progress
+ *  6. If a wait fails (a StatefulSet that cannot become ready, a failed Job, a rollout's progress
  *     deadline, crash loop, never ready), the other waits stop at once and the
  *     whole release is undone (release-snapshot.ts): every object this deploy
  *     changed gets its previous version back, configuration before workloads,
@@ -28,13 +29,14 @@
  * A deploy refused before it starts (lock held, canary running) or stopped by an
  * error throws; the CLI names those outcomes `refused` and `failed`.
  */
-import type { KubernetesObject, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1StatefulSet } from '@kubernetes/client-node';
 import { applyChanges, currentOf } from './apply-changes.ts';
 import { handOverReplicas } from './autoscaler.ts';
 import type { GateOptions } from './canary-analysis.ts';
 import { acquireDeployLock, type DeployLockOptions, DeployRefusedError } from './deploy-lock.ts';
 import { ensureSecrets } from './deploy-secrets.ts';
 import { renderRelease, validate } from './dry-run.ts';
+import { jobFailure } from './job-wait.ts';
 import type { KubeClient } from './kube-client.ts';
 import type { ObjectRef } from './object-meta.ts';
 import type { Progress } from './progress.ts';
@@ -100,7 +102,8 @@ export interface DeployResult {
   readonly bake?: BakeResult;
 }
 
-const workloadKinds = new Set(['Deployment', 'StatefulSet']);
+/** Applied after the configuration objects, each kind in its own step (a Job runs once PostgreSQL is ready). */
+const workloadKinds = new Set(['Deployment', 'StatefulSet', 'Job']);
 
 /**
  * A deploy would prune a running canary (it is not part of the rendered release)
@@ -334,6 +337,16 @@ async function deployLocked(
     options.signal,
   );
   if (dependencyFailures.size > 0) return await rolledBack(dependencyFailures, []);
+  // The services' database roles, before any service logs in with one (database-roles.ts).
+  const jobs = objects.filter((object) => object.kind === 'Job') as V1Job[];
+  for (const job of jobs) await applyNoting(job, await currentOf(client, job));
+  const jobFailures = await waitUntilFirstFailure(
+    jobs.map((job) => job.metadata!.name!),
+    (name, signal) =>
+      jobFailure(client, jobs.find((job) => job.metadata?.name === name)!, { progress, label: name, signal }),
+    options.signal,
+  );
+  if (jobFailures.size > 0) return await rolledBack(jobFailures, []);
 
   for (const deployment of deployments) {
     const name = deployment.metadata!.name!;

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type {
   KubernetesObject,
+  V1ConfigMap,
   V1Deployment,
+  V1Job,
   V1NetworkPolicy,
   V1Role,
   V1Service,
@@ -22,6 +24,9 @@ function render(system: SystemFile): KubernetesObject[] {
     tags: Object.fromEntries(imageNames(system).map((name) => [name, 'r1'])),
   });
 }
+
+/** The kinds whose objects hold a pod template. */
+const podKinds = new Set(['Deployment', 'StatefulSet', 'Job']);
 
 function find<T extends KubernetesObject>(objects: KubernetesObject[], kind: string, name: string): T {
   const found = objects.find((object) => object.kind === kind && object.metadata?.name === name);
@@ -223,7 +228,7 @@ test('every workload requests CPU and memory; multi-replica services spread over
   const gateway = { ...shippy.gateway, replicas: 3, resources: { cpu: '200m', memory: '128Mi' } };
   const objects = render({ ...shippy, gateway });
   for (const object of objects) {
-    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
+    if (!podKinds.has(object.kind!)) continue;
     const pod = (object as V1Deployment | V1StatefulSet).spec?.template.spec;
     const requests = pod?.containers[0]?.resources?.requests;
     assert.ok(
@@ -254,8 +259,8 @@ test('the namespace enforces Pod Security "restricted", which every rendered pod
   const labels = find<KubernetesObject>(objects, 'Namespace', 'shippy').metadata?.labels ?? {};
   assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
   for (const object of objects) {
-    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
-    const pod = (object as V1Deployment | V1StatefulSet).spec!.template.spec!;
+    if (!podKinds.has(object.kind!)) continue;
+    const pod = (object as V1Deployment | V1StatefulSet | V1Job).spec!.template.spec!;
     const name = `${object.kind}/${object.metadata?.name}`;
     assert.equal(pod.securityContext?.runAsNonRoot, true, name);
     for (const container of pod.containers) {
@@ -276,6 +281,8 @@ test('only pods that watch the API server get a token and a RoleBinding: not pos
   const tokenOf = (kind: string, name: string) =>
     find<V1Deployment | V1StatefulSet>(objects, kind, name).spec?.template.spec?.automountServiceAccountToken;
   for (const name of ['postgres', 'nats']) assert.equal(tokenOf('StatefulSet', name), false, name);
+  const rolesJob = objects.find((object) => object.kind === 'Job') as V1Job;
+  assert.equal(rolesJob.spec?.template.spec?.automountServiceAccountToken, false);
   assert.equal(tokenOf('Deployment', 'vessel'), false);
   assert.equal(
     find<V1ServiceAccount>(objects, 'ServiceAccount', 'vessel').automountServiceAccountToken,
@@ -292,4 +299,81 @@ test('only pods that watch the API server get a token and a RoleBinding: not pos
     assert.equal(find<V1ServiceAccount>(objects, 'ServiceAccount', name).automountServiceAccountToken, true);
     find(objects, 'RoleBinding', `${name}-discovery`);
   }
+});
+
+test('each service that uses the in-cluster PostgreSQL logs in as its own role; a Job makes the roles before services start', () => {
+  const objects = render(shippy);
+  const users = ['consignment', 'email', 'user', 'vessel'].filter((name) =>
+    shippy.services[name]!.uses.includes('postgres'),
+  );
+  assert.ok(users.length >= 2, 'shippy has several services on postgres');
+  for (const name of users) {
+    const env = find<V1Deployment>(objects, 'Deployment', name).spec?.template.spec?.containers[0]?.env ?? [];
+    assert.deepEqual(
+      env.find((variable) => variable.name === 'DATABASE_URL')?.valueFrom,
+      { secretKeyRef: { name: `${name}-database`, key: 'url' } },
+      `${name} connects with its own Secret, not the superuser's`,
+    );
+  }
+  const jobs = objects.filter((object) => object.kind === 'Job') as V1Job[];
+  assert.equal(jobs.length, 1);
+  const job = jobs[0]!;
+  assert.match(job.metadata!.name!, /^database-roles-[0-9a-f]{10}$/);
+  const container = job.spec!.template.spec!.containers[0]!;
+  assert.equal(container.image, shippy.resources.postgres!.image);
+  assert.deepEqual(container.command, ['psql', '--no-psqlrc', '--file=/berth/roles.sql']);
+  // Passwords come from Secrets only: no value in the Job, none in the script.
+  for (const variable of container.env ?? []) {
+    if (/PASSWORD/.test(variable.name)) assert.ok(variable.valueFrom?.secretKeyRef, variable.name);
+  }
+  assert.deepEqual(
+    (container.env ?? [])
+      .filter((variable) => variable.name.startsWith('BERTH_PASSWORD_'))
+      .map((variable) => variable.valueFrom?.secretKeyRef),
+    users.map((name) => ({ name: `${name}-database`, key: 'password' })),
+  );
+  const script = find<V1ConfigMap>(objects, 'ConfigMap', 'database-roles').data!['roles.sql']!;
+  for (const name of users) assert.match(script, new RegExp(`ALTER ROLE "${name}" WITH LOGIN NOSUPERUSER`));
+  assert.doesNotMatch(script, /PASSWORD '/, 'no password literal in the script');
+
+  // Its name follows what it does: the same release renders the same Job; another user, another Job.
+  assert.equal(
+    (render(shippy).find((object) => object.kind === 'Job') as V1Job).metadata?.name,
+    job.metadata?.name,
+  );
+  const vessel = shippy.services.vessel!;
+  const withoutVessel = render({
+    ...shippy,
+    services: {
+      ...shippy.services,
+      vessel: { ...vessel, uses: vessel.uses.filter((kind) => kind !== 'postgres') },
+    },
+  });
+  assert.notEqual(
+    (withoutVessel.find((object) => object.kind === 'Job') as V1Job).metadata?.name,
+    job.metadata?.name,
+  );
+
+  // The Job's pod may reach DNS and postgres, nothing else.
+  const egress = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'shippy-egress-database-roles');
+  assert.deepEqual(egress.spec?.podSelector.matchExpressions, [
+    { key: 'app.kubernetes.io/name', operator: 'In', values: ['database-roles'] },
+  ]);
+  assert.deepEqual(
+    egress.spec?.egress?.map((rule) => rule.ports?.map((port) => port.port)),
+    [[53, 53], ['postgres']],
+  );
+
+  // An external database: no roles of berth's, no Job.
+  const external = render({
+    ...shippy,
+    resources: {
+      ...shippy.resources,
+      postgres: { ...shippy.resources.postgres!, urlSecret: { name: 'db', key: 'dsn' } },
+    },
+  });
+  assert.equal(
+    external.some((object) => object.kind === 'Job' || object.metadata?.name === 'database-roles'),
+    false,
+  );
 });

@@ -33,6 +33,7 @@ import { stringify } from 'yaml';
 import { gatewaySettingsEnv } from '../config/gateway-env.ts';
 import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
 import { horizontalPodAutoscaler } from './autoscaler.ts';
+import { databaseSecret, databaseUsers, renderDatabaseRoles } from './database-roles.ts';
 import { gatewayHttpRoute } from './http-route.ts';
 import { gatewayIngress, gatewayServicePort, gatewayServiceType } from './ingress.ts';
 import { networkPolicies } from './network-policies.ts';
@@ -84,7 +85,10 @@ function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
         ? { name: 'DATABASE_URL', value: postgres.url }
         : {
             name: 'DATABASE_URL',
-            valueFrom: { secretKeyRef: postgres?.urlSecret ?? { name: postgresSecret, key: 'url' } },
+            // In-cluster: the service's own role (database-roles.ts), not the superuser.
+            valueFrom: {
+              secretKeyRef: postgres?.urlSecret ?? { name: databaseSecret(service.name), key: 'url' },
+            },
           },
     );
   }
@@ -314,6 +318,7 @@ export function renderManifests(system: SystemFile, options: RenderOptions): Kub
   return [
     ...renderSystem(system),
     ...renderResources(system),
+    ...renderDatabaseRoles(system),
     ...services,
     ...renderGateway(system, options),
   ];
@@ -332,6 +337,7 @@ export function toYaml(objects: readonly KubernetesObject[]): string {
 export function requiredSecrets(system: SystemFile): Record<string, string[]> {
   const secrets: Record<string, string[]> = {};
   if (embeddedPostgres(system)) secrets[postgresSecret] = ['password', 'url'];
+  for (const user of databaseUsers(system)) secrets[databaseSecret(user)] = ['password', 'url'];
   for (const service of Object.values(system.services)) {
     if (service.secrets.length > 0) secrets[secretsName(service.name)] = [...service.secrets];
   }

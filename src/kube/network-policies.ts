@@ -11,12 +11,13 @@
  * the system's services for every berth process, the API server for those that
  * watch it, postgres and nats for those that `use` them, what a service's own
  * `egress` lists (`<system>-<service>-egress`, only for a service that lists
- * some), nothing for postgres and nats themselves. Which service calls which is in
+ * some), DNS and postgres for the Job that makes the services' database roles, nothing for postgres and nats themselves. Which service calls which is in
  * its code, not in berth.yaml (`dependsOn` is start order), so a berth process may
  * call any of the system's services, and nothing else outside the system.
  */
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { EgressRule, ResourceKind, SystemFile } from '../config/system-file.ts';
+import { databaseRolesName, databaseUsers } from './database-roles.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { inCluster } from './stateful-resources.ts';
 
@@ -138,6 +139,11 @@ function egressPolicies(system: SystemFile, apiWatchers: readonly string[]): V1N
     ]),
     ...egress('egress-postgres', users('postgres'), resourceDestinations(system, 'postgres')),
     ...egress('egress-nats', users('nats'), resourceDestinations(system, 'nats')),
+    // The Job that makes each service's database role: the name of PostgreSQL, and PostgreSQL.
+    ...egress('egress-database-roles', databaseUsers(system).length > 0 ? [databaseRolesName] : [], [
+      clusterDns,
+      ...resourceDestinations(system, 'postgres'),
+    ]),
     // A policy per service that has destinations of its own, as a policy's rules hold for every pod it
     // selects. `<system>-<service>-egress` is never a system-wide policy's name: of those only
     // `<system>-egress` ends in `-egress`.

@@ -13,6 +13,7 @@ import type { Release } from './release.ts';
 export const prunableKinds: ReadonlyArray<readonly [apiVersion: string, kind: string]> = [
   ['apps/v1', 'Deployment'],
   ['apps/v1', 'StatefulSet'],
+  ['batch/v1', 'Job'],
   ['v1', 'Service'],
   ['v1', 'ConfigMap'],
   ['v1', 'ServiceAccount'],
