@@ -30,6 +30,7 @@ const kinds: Record<string, ResourceKind> = {
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'apps/v1/ReplicaSet': { plural: 'replicasets', namespaced: true },
   'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },
+  'batch/v1/Job': { plural: 'jobs', namespaced: true },
   'policy/v1/PodDisruptionBudget': { plural: 'poddisruptionbudgets', namespaced: true },
   'autoscaling/v2/HorizontalPodAutoscaler': { plural: 'horizontalpodautoscalers', namespaced: true },
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },

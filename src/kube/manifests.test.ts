@@ -356,7 +356,7 @@ test('each service that uses the in-cluster PostgreSQL logs in as its own role; 
 
   // The Job's pod may reach DNS and postgres, nothing else.
   const egress = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'shippy-egress-database-roles');
-  assert.deepEqual(egress.spec?.podSelector.matchExpressions, [
+  assert.deepEqual(egress.spec?.podSelector?.matchExpressions, [
     { key: 'app.kubernetes.io/name', operator: 'In', values: ['database-roles'] },
   ]);
   assert.deepEqual(

@@ -225,9 +225,13 @@ test('a service removed from berth.yaml is pruned; objects berth did not create 
   const result = await berth(kube.cluster, kube.pinnedDeploy());
   assert.equal(result.code, 0, show(result));
   const pruned = /; pruned (.+)\n/.exec(result.stdout)?.[1]?.split(', ').sort();
+  // email had a database role: the roles Job of the release before goes too (this one ran its own).
+  const previousRolesJob = pruned?.find((ref) => ref.startsWith('Job/'));
+  assert.match(previousRolesJob ?? '', /^Job\/database-roles-[0-9a-f]{10}$/);
   assert.deepEqual(pruned, [
     'ConfigMap/email-config',
     'Deployment/email',
+    previousRolesJob,
     'NetworkPolicy/shippy-email-egress',
     'PodDisruptionBudget/email',
     'RoleBinding/email-discovery',

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { before, test } from 'node:test';
-import type { V1ConfigMap, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
+import pg from 'pg';
 import { berth, type ServiceYaml, show } from '../kube/cluster.ts';
 import { rpc } from '../runner/berth-run.ts';
 import { fileCleanup } from '../support/cleanup.ts';
@@ -56,11 +57,19 @@ test('berth deploy runs shippy on the real node: every pod Running and Ready the
   const result = await berth(on.cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
   assert.equal(result.code, 0, show(result));
   const all = await pods();
-  assert.ok(
-    all.length >= 9,
-    `gateway ×2, vessel ×2, consignment ×2, user, email, postgres, nats: ${all.length}`,
+  // The database roles Job ran once, on the real node, before any service started.
+  const [rolesPod, ...moreRolesPods] = all.filter(
+    (pod) => pod.metadata?.labels?.['batch.kubernetes.io/job-name'],
   );
-  for (const pod of all) {
+  assert.equal(moreRolesPods.length, 0, 'the roles Job succeeded at its first try');
+  assert.equal(rolesPod?.status?.phase, 'Succeeded', show(result));
+  assert.equal(rolesPod?.spec?.nodeName, on.node.name);
+  const running = all.filter((pod) => pod !== rolesPod);
+  assert.ok(
+    running.length >= 9,
+    `gateway ×2, vessel ×2, consignment ×2, user, email, postgres, nats: ${running.length}`,
+  );
+  for (const pod of running) {
     assert.equal(pod.spec?.nodeName, on.node.name, `${pod.metadata?.name} runs on the real node`);
     assert.equal(pod.status?.phase, 'Running', pod.metadata?.name);
     const ready = pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status;
@@ -146,8 +155,89 @@ test('through the gateway: the seed, users, and a consignment that calls user an
   );
 });
 
+test("each service logs in to PostgreSQL as its own role, with its own password, and cannot read another's schema", async () => {
+  const [postgres] = (
+    await client().list<V1Pod>('v1', 'Pod', on.namespace, 'app.kubernetes.io/name=postgres')
+  ).items;
+  const podIp = postgres?.status?.podIP;
+  assert.ok(podIp, 'postgres-0 has an address on the bridge');
+  /** The service's DATABASE_URL from its Secret, pointed at the pod (this machine has no cluster DNS). */
+  const loginOf = async (service: string) => {
+    const secret = await client().get<V1Secret>('v1', 'Secret', on.namespace, `${service}-database`);
+    const url = new URL(Buffer.from(secret!.data!.url!, 'base64').toString());
+    assert.equal(url.username, service);
+    url.hostname = podIp;
+    return url;
+  };
+  const query = async (url: URL, sql: string) => {
+    const connection = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 });
+    await connection.connect();
+    try {
+      return await connection.query(sql);
+    } finally {
+      await connection.end();
+    }
+  };
+  const refused = (url: URL, sql: string) =>
+    query(url, sql).then(
+      () => 'allowed',
+      (error: Error) => error.message,
+    );
+  const vessel = await loginOf('vessel');
+  const user = await loginOf('user');
+  // The tables the services made at start, under their roles: the previous test wrote rows through them.
+  assert.ok((await query(vessel, 'SELECT count(*)::int AS n FROM vessel.vessels')).rows[0].n >= 1);
+  assert.ok((await query(user, 'SELECT count(*)::int AS n FROM "user".users')).rows[0].n >= 1);
+  assert.match(await refused(vessel, 'SELECT * FROM "user".users'), /permission denied for schema user/);
+  assert.match(await refused(user, 'SELECT * FROM vessel.vessels'), /permission denied for schema vessel/);
+  assert.match(await refused(vessel, 'CREATE ROLE intruder'), /permission denied to create role/);
+  const wrongPassword = new URL(vessel);
+  wrongPassword.password = 'not-the-password';
+  assert.match(await refused(wrongPassword, 'SELECT 1'), /password authentication failed for user "vessel"/);
+});
+
+test('a roles Job that cannot log in rolls the release back, with psql’s own error as the reason', async () => {
+  const secret = (await client().get<V1Secret>('v1', 'Secret', on.namespace, 'postgres-credentials'))!;
+  const restore = () =>
+    client().mergePatch('v1', 'Secret', on.namespace, 'postgres-credentials', { data: secret.data });
+  // The superuser's password in the Secret no longer matches the server's, and the finished Job is
+  // gone (as docs/kubernetes.md says for a rotation), so this deploy runs the Job again.
+  await client().mergePatch('v1', 'Secret', on.namespace, 'postgres-credentials', {
+    stringData: { password: 'not-the-password' },
+  });
+  try {
+    const jobs = await client().list<V1Job>(
+      'batch/v1',
+      'Job',
+      on.namespace,
+      'app.kubernetes.io/part-of=shippy',
+    );
+    for (const job of jobs.items) await client().delete('batch/v1', 'Job', on.namespace, job.metadata!.name!);
+    const result = await berth(on.cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
+    assert.equal(result.code, 1 /* rolled back */, show(result));
+    assert.match(
+      result.stderr,
+      /database-roles-[0-9a-f]{10}: job database-roles-[0-9a-f]{10} failed: BackoffLimitExceeded/,
+    );
+    assert.match(result.stderr, /password authentication failed for user "postgres"/);
+    assert.match(result.stderr, /see kubectl -n \S+ logs job\/database-roles-/);
+  } finally {
+    await restore();
+  }
+  // The services kept serving under their own roles meanwhile: nothing of theirs changed.
+  const vessels = await rpc(gateway, {
+    service: 'vessel',
+    method: 'VesselService.FindAvailable',
+    request: { capacity: 1, max_weight: 1 },
+  });
+  assert.equal(vessels.status, 200, JSON.stringify(vessels.body));
+  const again = await berth(on.cluster, ['deploy', ...release(), '--timeout', '540'], deployTimeoutMs);
+  assert.equal(again.code, 0 /* deployed: the Job ran again */, show(again));
+});
+
 test('every container runs as non-root on a read-only root filesystem, as the manifests declare', async () => {
-  for (const pod of await pods()) {
+  // The roles Job's container has exited: nothing left to observe (the namespace's Pod Security admission took its pod).
+  for (const pod of (await pods()).filter((each) => each.status?.phase === 'Running')) {
     for (const status of pod.status?.containerStatuses ?? []) {
       const where = `${pod.metadata?.name}/${status.name}`;
       const process = containerProcess(on.node, status.containerID!);
