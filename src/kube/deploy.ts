@@ -193,9 +193,16 @@ async function rollBackRelease(
   const statefulSets = failed.statefulSets
     .map((statefulSet) => statefulSet.metadata!.name!)
     .filter((name) => failures.has(name) || restored('StatefulSet', name));
+  // A failed Job (the database roles') is no workload to wait for: the restore deleted it.
+  const workloads = new Set([
+    ...failed.statefulSets.map(({ metadata }) => metadata!.name!),
+    ...failed.rolling,
+  ]);
+  const jobs = [...failures].filter(([name]) => !workloads.has(name));
   const services = await Promise.all([
     ...statefulSets.map((name) => outcomeOf('StatefulSet', name)),
     ...failed.rolling.map((name) => outcomeOf('Deployment', name)),
+    ...jobs.map(([name, reason]): ServiceOutcome => ({ name, result: 'failed', reason, restored: true })),
   ]);
   return { services, restore };
 }
