@@ -34,10 +34,15 @@ import { producing } from './event-tracing.ts';
 import { checkSubscribe, checkTopic } from './names.ts';
 import { type ActiveSubscription, consume, type DeliverySettings } from './nats-delivery.ts';
 import { type ConsumerSettings, durableName, ensureConsumer, ensureStream } from './nats-jetstream.ts';
+import { natsServers } from './nats-servers.ts';
 import { traceHeaders } from './nats-trace-headers.ts';
 
 export interface NatsBrokerOptions {
-  /** NATS URL(s). Default `nats://127.0.0.1:4222`. Ignored when `connection` is given. */
+  /**
+   * NATS URL(s), comma-separated or a list, with credentials as other NATS clients
+   * take them (`nats://user:password@host:4222`, nats-servers.ts). Default
+   * `nats://127.0.0.1:4222`. Ignored when `connection` is given.
+   */
   readonly servers?: string | readonly string[];
   /** An open connection to use instead; the caller keeps owning it (close() does not drain it). */
   readonly connection?: NatsConnection;
@@ -107,10 +112,7 @@ export class NatsBroker implements Broker {
     const nc =
       options.connection ??
       (await connect({
-        servers:
-          typeof options.servers === 'string'
-            ? options.servers
-            : [...(options.servers ?? [defaults.servers])],
+        ...natsServers(options.servers ?? defaults.servers),
         name: options.name,
         maxReconnectAttempts: -1,
       }));

@@ -22,9 +22,9 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
+import { embeddedPostgres, postgresSecret } from './in-cluster.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
-import { embeddedPostgres, postgresSecret } from './stateful-resources.ts';
 import { resourcesOf } from './workload.ts';
 
 /** The workload name of the Job's pods (and the prefix of the Job's own name). */

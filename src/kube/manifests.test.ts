@@ -101,9 +101,12 @@ test("postgres and nats run as their images' own non-root users, read-only, with
   assert.deepEqual(nats.securityContext, { runAsNonRoot: true, fsGroup: 1000 });
   assert.deepEqual(nats.containers[0]!.securityContext, restricted(1000));
   assert.equal(nats.containers[0]!.image, 'nats:2.10.22-alpine');
-  assert.deepEqual(nats.containers[0]!.args, ['-js', '-sd', '/data']);
-  assert.deepEqual(nats.containers[0]!.volumeMounts, [{ name: 'data', mountPath: '/data' }]);
-  assert.equal(nats.volumes, undefined);
+  assert.deepEqual(nats.containers[0]!.args, ['--config', '/etc/nats/nats.conf', '-js', '-sd', '/data']);
+  assert.deepEqual(nats.containers[0]!.volumeMounts, [
+    { name: 'data', mountPath: '/data' },
+    { name: 'config', mountPath: '/etc/nats', readOnly: true },
+  ]);
+  assert.deepEqual(nats.volumes, [{ name: 'config', configMap: { name: 'nats-config' } }]);
 
   const chosen = render({
     ...shippy,
@@ -376,4 +379,53 @@ test('each service that uses the in-cluster PostgreSQL logs in as its own role; 
     external.some((object) => object.kind === 'Job' || object.metadata?.name === 'database-roles'),
     false,
   );
+});
+
+test('each service that uses the in-cluster NATS connects as its own user; the server takes no one else', () => {
+  const objects = render(shippy);
+  const users = Object.values(shippy.services)
+    .filter((service) => service.uses.includes('nats'))
+    .map((service) => service.name)
+    .sort();
+  assert.ok(users.length >= 2, 'shippy has several services on nats');
+  for (const name of users) {
+    const env = find<V1Deployment>(objects, 'Deployment', name).spec?.template.spec?.containers[0]?.env ?? [];
+    assert.deepEqual(
+      env.find((variable) => variable.name === 'NATS_URL')?.valueFrom,
+      { secretKeyRef: { name: `${name}-nats`, key: 'url' } },
+      name,
+    );
+  }
+  const config = find<V1ConfigMap>(objects, 'ConfigMap', 'nats-config').data!['nats.conf']!;
+  assert.equal(
+    config,
+    [
+      'authorization {',
+      '  users: [',
+      ...users.map(
+        (name) =>
+          `    { user: "${name}", password: $BERTH_PASSWORD_${name.replaceAll('-', '_').toUpperCase()} }`,
+      ),
+      '  ]',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const nats = find<V1StatefulSet>(objects, 'StatefulSet', 'nats').spec!.template;
+  assert.deepEqual(
+    nats.spec!.containers[0]!.env,
+    users.map((name) => ({
+      name: `BERTH_PASSWORD_${name.replaceAll('-', '_').toUpperCase()}`,
+      valueFrom: { secretKeyRef: { name: `${name}-nats`, key: 'password' } },
+    })),
+  );
+  // Another user changes the file, and so the template: the server restarts with it.
+  const vessel = shippy.services.vessel!;
+  const more = render({
+    ...shippy,
+    services: { ...shippy.services, vessel: { ...vessel, uses: [...vessel.uses, 'nats'] } },
+  });
+  const checksum = (template: typeof nats) => template.metadata?.annotations?.['berth.dev/config-checksum'];
+  assert.ok(checksum(nats));
+  assert.notEqual(checksum(find<V1StatefulSet>(more, 'StatefulSet', 'nats').spec!.template), checksum(nats));
 });

@@ -35,7 +35,9 @@ import type { ServiceSpec, SystemFile } from '../config/system-file.ts';
 import { horizontalPodAutoscaler } from './autoscaler.ts';
 import { databaseSecret, databaseUsers, renderDatabaseRoles } from './database-roles.ts';
 import { gatewayHttpRoute } from './http-route.ts';
+import { embeddedPostgres, inCluster, natsUrl, postgresSecret } from './in-cluster.ts';
 import { gatewayIngress, gatewayServicePort, gatewayServiceType } from './ingress.ts';
+import { natsSecret, natsUsers } from './nats-users.ts';
 import { networkPolicies } from './network-policies.ts';
 import {
   labelsFor,
@@ -46,7 +48,7 @@ import {
   selectorFor,
 } from './object-meta.ts';
 import { protoServicesOf } from './proto-services.ts';
-import { embeddedPostgres, natsUrl, postgresSecret, renderResources } from './stateful-resources.ts';
+import { renderResources } from './stateful-resources.ts';
 import {
   deployment,
   disruptionBudget,
@@ -92,11 +94,14 @@ function serviceEnv(system: SystemFile, service: ServiceSpec): V1EnvVar[] {
           },
     );
   }
-  const natsSecret = system.resources.nats?.urlSecret;
-  const nats = natsUrl(system);
+  const natsUrlSecret = system.resources.nats?.urlSecret;
   if (service.uses.includes('nats')) {
-    if (natsSecret) env.push({ name: 'NATS_URL', valueFrom: { secretKeyRef: natsSecret } });
-    else if (nats) env.push({ name: 'NATS_URL', value: nats });
+    // In-cluster: the service's own NATS user (nats-users.ts).
+    const secretKeyRef =
+      natsUrlSecret ??
+      (inCluster(system, 'nats') ? { name: natsSecret(service.name), key: 'url' } : undefined);
+    if (secretKeyRef) env.push({ name: 'NATS_URL', valueFrom: { secretKeyRef } });
+    else env.push({ name: 'NATS_URL', value: natsUrl(system)! });
   }
   // The service's own `env` (its ConfigMap, loaded with envFrom) must win, e.g.
   // BERTH_REGISTRY: static; an `env` entry would shadow it, so leave those out.
@@ -338,6 +343,7 @@ export function requiredSecrets(system: SystemFile): Record<string, string[]> {
   const secrets: Record<string, string[]> = {};
   if (embeddedPostgres(system)) secrets[postgresSecret] = ['password', 'url'];
   for (const user of databaseUsers(system)) secrets[databaseSecret(user)] = ['password', 'url'];
+  for (const user of natsUsers(system)) secrets[natsSecret(user)] = ['password', 'url'];
   for (const service of Object.values(system.services)) {
     if (service.secrets.length > 0) secrets[secretsName(service.name)] = [...service.secrets];
   }

@@ -18,8 +18,8 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { EgressRule, ResourceKind, SystemFile } from '../config/system-file.ts';
 import { databaseRolesName, databaseUsers } from './database-roles.ts';
+import { inCluster } from './in-cluster.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
-import { inCluster } from './stateful-resources.ts';
 
 type Protocol = EgressRule['protocol'];
 interface PortRule {

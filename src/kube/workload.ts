@@ -51,7 +51,7 @@ export function resourcesOf(
 /** Pod template annotation: a checksum of the process's ConfigMap data. */
 export const configChecksumAnnotation = 'berth.dev/config-checksum';
 
-function checksumOf(config: Readonly<Record<string, string>>): string {
+export function checksumOf(config: Readonly<Record<string, string>>): string {
   const sorted = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
 }

@@ -27,10 +27,12 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(binary = 'nats-server'): Promise<NatsServer> {
+/** `flags` are added to nats-server's own (e.g. `--user`, `--pass`). */
+export async function startNatsServer(flags: readonly string[] = []): Promise<NatsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-nats-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
+  const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, ...flags];
+  const child: ChildProcess = spawn('nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let output = '';

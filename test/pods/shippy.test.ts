@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { before, test } from 'node:test';
 import type { V1ConfigMap, V1Deployment, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { natsServers } from '../../src/broker/nats-servers.ts';
 import { berth, type ServiceYaml, show } from '../kube/cluster.ts';
 import { rpc } from '../runner/berth-run.ts';
 import { fileCleanup } from '../support/cleanup.ts';
@@ -194,6 +196,27 @@ test("each service logs in to PostgreSQL as its own role, with its own password,
   const wrongPassword = new URL(vessel);
   wrongPassword.password = 'not-the-password';
   assert.match(await refused(wrongPassword, 'SELECT 1'), /password authentication failed for user "vessel"/);
+});
+
+test('NATS takes each service by its own user and password, and no anonymous client', async () => {
+  const [nats] = (await client().list<V1Pod>('v1', 'Pod', on.namespace, 'app.kubernetes.io/name=nats')).items;
+  const podIp = nats?.status?.podIP;
+  assert.ok(podIp, 'nats-0 has an address on the bridge');
+  const secret = await client().get<V1Secret>('v1', 'Secret', on.namespace, 'user-nats');
+  const url = new URL(Buffer.from(secret!.data!.url!, 'base64').toString());
+  assert.equal(url.username, 'user');
+  url.hostname = podIp;
+  const connection = await connect({ ...natsServers(url.toString()), timeout: 10_000 });
+  await connection.flush();
+  await connection.close();
+  await assert.rejects(
+    connect({ servers: `nats://${podIp}:4222`, timeout: 10_000 }),
+    /Authorization Violation/,
+  );
+  await assert.rejects(
+    connect({ servers: `nats://${podIp}:4222`, user: 'user', pass: 'not-the-password', timeout: 10_000 }),
+    /Authorization Violation/,
+  );
 });
 
 test('a roles Job that cannot log in rolls the release back, with psql’s own error as the reason', async () => {
