@@ -9,10 +9,12 @@
  *                 (`berth traces`, state.json). No cookie: a cookie is not scoped to a
  *                 port, so any server on 127.0.0.1 the browser visits would get it.
  *   ingest token  in the children's OTEL_EXPORTER_OTLP_TRACES_HEADERS: good for
- *                 POST /v1/traces and nothing else (and the page token not there).
+ *                 the OTLP receiver (POST /v1/traces, /v1/logs) and nothing else
+ *                 (and the page token not there).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { otlpPaths } from './otlp-receiver.ts';
 
 export interface DashboardTokens {
   readonly page: string;
@@ -30,8 +32,8 @@ function same(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Whether the request's bearer token is the one its path requires (the ingest token for /v1/traces only). */
+/** Whether the request's bearer token is the one its path requires (the ingest token for the OTLP paths only). */
 export function hasAccess(req: IncomingMessage, path: string, tokens: DashboardTokens): boolean {
   const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  return same(bearer, path === '/v1/traces' ? tokens.ingest : tokens.page);
+  return same(bearer, otlpPaths.includes(path) ? tokens.ingest : tokens.page);
 }

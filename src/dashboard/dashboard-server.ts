@@ -3,7 +3,8 @@
  * 127.0.0.1 only, behind a token (access-token.ts). Reference: docs/dashboard.md.
  *
  *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
- *   POST /v1/traces             OTLP/HTTP, protobuf or JSON, from the services (their OTEL_EXPORTER_OTLP_*) and any other process
+ *   POST /v1/traces             OTLP/HTTP, protobuf or JSON, gzip or not, from the services (their OTEL_EXPORTER_OTLP_*) and any other process
+ *   POST /v1/logs               the same for log records, from any process that exports its logs (otlp-receiver.ts)
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: the runner does it
@@ -28,11 +29,10 @@ import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf } from './api-explorer.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
-import { bodyOf, HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
+import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { MetricsView } from './metrics-view.ts';
-import { OtlpInputError, readOtlpTraces, type SpanRecord } from './otlp-json.ts';
-import { readOtlpTracesProto } from './otlp-proto.ts';
+import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
 
 /** A process as the dashboard reads it; the Resources page shows whatever else it holds (pid, uptime, restarts). */
@@ -138,7 +138,7 @@ export class Dashboard {
     return this.#tokens.page;
   }
 
-  /** What the services' exporters send to POST /v1/traces, and which opens nothing else. */
+  /** What the services' exporters send to POST /v1/traces (and other processes to /v1/logs); it opens nothing else. */
   get ingestToken(): string {
     return this.#tokens.ingest;
   }
@@ -178,37 +178,14 @@ export class Dashboard {
     if (!hasAccess(req, path, this.#tokens)) {
       throw new HttpError(
         401,
-        path === '/v1/traces'
-          ? "missing or wrong ingest token: berth run gives it to its children's OTEL_EXPORTER_OTLP_TRACES_HEADERS"
+        otlpPaths.includes(path)
+          ? "missing or wrong ingest token: berth run gives it to its children's OTEL_EXPORTER_OTLP_TRACES_HEADERS " +
+              '(the same header opens /v1/logs: OTEL_EXPORTER_OTLP_LOGS_HEADERS)'
           : 'missing or wrong dashboard token: open the "dashboard" URL that berth run printed when the system was ready ' +
               '(http://127.0.0.1:PORT/#t=TOKEN), or send Authorization: Bearer <token> (state.json: dashboard.token)',
       );
     }
-    if (path === '/v1/traces') {
-      if (req.method !== 'POST') throw new HttpError(405, 'POST OTLP/HTTP (protobuf or JSON) to /v1/traces');
-      const encoding = req.headers['content-encoding'];
-      if (encoding !== undefined && encoding !== 'identity') {
-        throw new HttpError(
-          415,
-          `compressed OTLP (content-encoding ${encoding}) is not read here: set OTEL_EXPORTER_OTLP_COMPRESSION=none`,
-        );
-      }
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const protobuf = type === 'application/x-protobuf';
-      if (!protobuf && type !== 'application/json') {
-        throw new HttpError(
-          415,
-          `OTLP/HTTP is received here as application/x-protobuf or application/json, got "${type || 'none'}"`,
-        );
-      }
-      this.spans.add(
-        protobuf
-          ? otlpInput(readOtlpTracesProto, await bodyOf(req, res, this.#bodyLimit))
-          : otlpInput(readOtlpTraces, await readJson(req, res, this.#bodyLimit)),
-      );
-      // Answered in the request's encoding, as OTLP/HTTP asks: an empty ExportTraceServiceResponse.
-      return protobuf ? send(res, 200, 'application/x-protobuf', Buffer.alloc(0)) : sendJson(res, 200, {});
-    }
+    if (otlpPaths.includes(path)) return receiveOtlp(req, res, path, this, this.#bodyLimit);
     if (path.startsWith('/api/')) return this.#api(req, res, url);
     throw new HttpError(404, `no such page: ${path}`);
   }
@@ -341,14 +318,4 @@ async function withReadiness(processes: readonly DashboardProcess[]): Promise<un
       return { ...process, readiness };
     }),
   );
-}
-
-/** The spans `read` finds in an OTLP body; its OtlpInputError (what is wrong, where) a 400. */
-function otlpInput<T>(read: (body: T) => SpanRecord[], body: T): SpanRecord[] {
-  try {
-    return read(body);
-  } catch (error) {
-    if (error instanceof OtlpInputError) throw new HttpError(400, error.message);
-    throw error;
-  }
 }

@@ -1,9 +1,20 @@
 /**
- * OTLP/HTTP with JSON encoding (the OTLP JSON mapping of ExportTraceServiceRequest):
- * `resourceSpans[].scopeSpans[].spans[]`, ids as hex, times as decimal strings of
- * nanoseconds, attributes as `{key, value: {stringValue | intValue | …}}`. Read into
- * flat spans; anything that is not that shape is an OtlpInputError naming the field.
+ * OTLP/HTTP with JSON encoding (the OTLP JSON mapping of ExportTraceServiceRequest
+ * and ExportLogsServiceRequest): `resourceSpans[].scopeSpans[].spans[]`,
+ * `resourceLogs[].scopeLogs[].logRecords[]`, ids as hex, times as decimal strings
+ * of nanoseconds, attributes as `{key, value: {stringValue | intValue | …}}`. Read
+ * into flat spans and log lines (otlp-records.ts); anything that is not that shape
+ * is an OtlpInputError naming the field.
  */
+import type { LogEntry } from './log-buffer.ts';
+import {
+  type DecodedLogRecord,
+  type DecodedSpan,
+  logEntry,
+  nanosToMs,
+  serviceOf,
+  spanRecord,
+} from './otlp-records.ts';
 
 export type SpanStatus = 'unset' | 'ok' | 'error';
 export type AttributeValue = string | number | boolean | readonly AttributeValue[];
@@ -35,10 +46,6 @@ export interface SpanRecord {
 
 export class OtlpInputError extends Error {}
 
-/** By OTLP's SpanKind and StatusCode numbers, in either encoding. */
-export const spanKinds = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-export const spanStatuses: SpanStatus[] = ['unset', 'ok', 'error'];
-
 type Json = Record<string, unknown>;
 
 function fail(path: string, expected: string): never {
@@ -63,15 +70,21 @@ function hexId(value: unknown, path: string, digits: number): string {
   return value.toLowerCase();
 }
 
-function optionalHexId(value: unknown, path: string): string | undefined {
-  return value === undefined || value === '' ? undefined : hexId(value, path, 16);
+/** Absent or empty: not set (a root span's parent, a log record written outside any span). */
+function optionalHexId(value: unknown, path: string, digits: number): string | undefined {
+  return value === undefined || value === '' ? undefined : hexId(value, path, digits);
 }
 
 /** Nanoseconds since the epoch (a decimal string, or a number) as milliseconds. */
 function nanosAsMs(value: unknown, path: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value / 1e6;
-  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return Number(BigInt(value) / 1000n) / 1000;
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return nanosToMs(BigInt(value));
   fail(path, 'nanoseconds since the epoch (a decimal string)');
+}
+
+/** Absent (OTLP JSON leaves out what is unset) or 0: not set. */
+function optionalNanosAsMs(value: unknown, path: string): number | undefined {
+  return value === undefined ? undefined : nanosAsMs(value, path) || undefined;
 }
 
 function anyValue(value: unknown, path: string): AttributeValue {
@@ -98,30 +111,28 @@ function attributes(value: unknown, path: string): Record<string, AttributeValue
   return result;
 }
 
-function span(value: unknown, path: string, service: string): SpanRecord {
+function span(value: unknown, path: string): DecodedSpan {
   const s = object(value, path);
   if (typeof s.name !== 'string') fail(`${path}.name`, 'a string');
   const startMs = nanosAsMs(s.startTimeUnixNano, `${path}.startTimeUnixNano`);
-  const endMs = nanosAsMs(s.endTimeUnixNano ?? s.startTimeUnixNano, `${path}.endTimeUnixNano`);
+  const endMs = optionalNanosAsMs(s.endTimeUnixNano, `${path}.endTimeUnixNano`);
   const status = s.status === undefined ? {} : object(s.status, `${path}.status`);
-  const code = Number(status.code ?? 0);
   return {
     traceId: hexId(s.traceId, `${path}.traceId`, 32),
     spanId: hexId(s.spanId, `${path}.spanId`, 16),
-    parentSpanId: optionalHexId(s.parentSpanId, `${path}.parentSpanId`),
+    parentSpanId: optionalHexId(s.parentSpanId, `${path}.parentSpanId`, 16),
     name: s.name,
-    kind: spanKinds[Number(s.kind ?? 0)] ?? 'unspecified',
-    service,
+    kind: Number(s.kind ?? 0),
     startMs,
-    durationMs: Math.max(0, endMs - startMs),
-    status: spanStatuses[code] ?? 'unset',
-    statusMessage: typeof status.message === 'string' && status.message !== '' ? status.message : undefined,
+    endMs,
+    statusCode: Number(status.code ?? 0),
+    statusMessage: typeof status.message === 'string' ? status.message : undefined,
     attributes: attributes(s.attributes, `${path}.attributes`),
     events: list(s.events, `${path}.events`).map((item, i) => {
       const event = object(item, `${path}.events[${i}]`);
       return {
         name: String(event.name ?? ''),
-        timeMs: nanosAsMs(event.timeUnixNano ?? s.startTimeUnixNano, `${path}.events[${i}].timeUnixNano`),
+        timeMs: optionalNanosAsMs(event.timeUnixNano, `${path}.events[${i}].timeUnixNano`),
         attributes: attributes(event.attributes, `${path}.events[${i}].attributes`),
       };
     }),
@@ -135,25 +146,64 @@ function span(value: unknown, path: string, service: string): SpanRecord {
   };
 }
 
-/** The spans of an ExportTraceServiceRequest in the OTLP JSON mapping; throws OtlpInputError. */
-export function readOtlpTraces(body: unknown): SpanRecord[] {
+function logRecord(value: unknown, path: string): DecodedLogRecord {
+  const r = object(value, path);
+  const severityNumber = r.severityNumber ?? 0;
+  if (typeof severityNumber !== 'number' || !Number.isInteger(severityNumber)) {
+    fail(`${path}.severityNumber`, 'an integer (OTLP JSON writes enums as numbers)');
+  }
+  const severityText = r.severityText ?? '';
+  if (typeof severityText !== 'string') fail(`${path}.severityText`, 'a string');
+  return {
+    timeMs: optionalNanosAsMs(r.timeUnixNano, `${path}.timeUnixNano`),
+    observedTimeMs: optionalNanosAsMs(r.observedTimeUnixNano, `${path}.observedTimeUnixNano`),
+    severityNumber,
+    severityText,
+    body: r.body === undefined ? undefined : anyValue(r.body, `${path}.body`),
+    attributes: attributes(r.attributes, `${path}.attributes`),
+    traceId: optionalHexId(r.traceId, `${path}.traceId`, 32),
+    spanId: optionalHexId(r.spanId, `${path}.spanId`, 16),
+  };
+}
+
+/**
+ * `read` of each item of `request[resources][].[scopes][].[items][]`, with its path
+ * and its resource's attributes: the layout both signals share.
+ */
+function eachItem<T>(
+  body: unknown,
+  [resources, scopes, items]: readonly [string, string, string],
+  read: (item: unknown, path: string, resource: Record<string, AttributeValue>) => T,
+): T[] {
   const request = object(body, 'request');
-  const spans: SpanRecord[] = [];
-  for (const [r, item] of list(request.resourceSpans, 'resourceSpans').entries()) {
-    const path = `resourceSpans[${r}]`;
-    const resourceSpans = object(item, path);
+  const found: T[] = [];
+  for (const [r, one] of list(request[resources], resources).entries()) {
+    const path = `${resources}[${r}]`;
+    const resourceItems = object(one, path);
     const resource =
-      resourceSpans.resource === undefined ? {} : object(resourceSpans.resource, `${path}.resource`);
-    const service = String(
-      attributes(resource.attributes, `${path}.resource.attributes`)['service.name'] ?? '?',
-    );
-    for (const [s, scope] of list(resourceSpans.scopeSpans, `${path}.scopeSpans`).entries()) {
-      const scopePath = `${path}.scopeSpans[${s}]`;
-      const scopeSpans = object(scope, scopePath);
-      for (const [i, one] of list(scopeSpans.spans, `${scopePath}.spans`).entries()) {
-        spans.push(span(one, `${scopePath}.spans[${i}]`, service));
+      resourceItems.resource === undefined ? {} : object(resourceItems.resource, `${path}.resource`);
+    const resourceAttributes = attributes(resource.attributes, `${path}.resource.attributes`);
+    for (const [s, scope] of list(resourceItems[scopes], `${path}.${scopes}`).entries()) {
+      const scopePath = `${path}.${scopes}[${s}]`;
+      const scopeItems = object(scope, scopePath);
+      for (const [i, item] of list(scopeItems[items], `${scopePath}.${items}`).entries()) {
+        found.push(read(item, `${scopePath}.${items}[${i}]`, resourceAttributes));
       }
     }
   }
-  return spans;
+  return found;
+}
+
+/** The spans of an ExportTraceServiceRequest in the OTLP JSON mapping; throws OtlpInputError. */
+export function readOtlpTraces(body: unknown): SpanRecord[] {
+  return eachItem(body, ['resourceSpans', 'scopeSpans', 'spans'], (item, path, resource) =>
+    spanRecord(span(item, path), serviceOf(resource)),
+  );
+}
+
+/** The log records of an ExportLogsServiceRequest in the OTLP JSON mapping; throws OtlpInputError. */
+export function readOtlpLogs(body: unknown): LogEntry[] {
+  return eachItem(body, ['resourceLogs', 'scopeLogs', 'logRecords'], (item, path, resource) =>
+    logEntry(logRecord(item, path), resource),
+  );
 }

@@ -1,74 +1,106 @@
 /**
  * OTLP/HTTP with protobuf encoding, the default of the standard SDKs (Go, Python,
- * Java, JavaScript's `http/protobuf`): a binary ExportTraceServiceRequest
- * (proto/opentelemetry, generated into src/gen/opentelemetry), read into the same
- * flat spans as the JSON mapping (otlp-json.ts), so the store and views take
- * either. A body that is not such a message, or whose ids have the wrong length,
- * is an OtlpInputError naming what is wrong.
+ * Java, JavaScript's `http/protobuf`): a binary ExportTraceServiceRequest or
+ * ExportLogsServiceRequest (proto/opentelemetry, generated into src/gen/opentelemetry),
+ * read into the same flat spans and log lines as the JSON mapping (otlp-json.ts,
+ * both through otlp-records.ts), so the store and views take either. A body that is
+ * not such a message, or whose ids have the wrong length, is an OtlpInputError
+ * naming what is wrong.
  */
-import { fromBinary, toJsonString } from '@bufbuild/protobuf';
+import { type DescMessage, fromBinary, type MessageShape, toJsonString } from '@bufbuild/protobuf';
+import { ExportLogsServiceRequestSchema } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import { ExportTraceServiceRequestSchema } from '../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import {
   type AnyValue,
   AnyValueSchema,
   type KeyValue,
 } from '../gen/opentelemetry/proto/common/v1/common_pb.js';
+import type { LogRecord } from '../gen/opentelemetry/proto/logs/v1/logs_pb.js';
 import type { Span } from '../gen/opentelemetry/proto/trace/v1/trace_pb.js';
+import type { LogEntry } from './log-buffer.ts';
+import { type AttributeValue, OtlpInputError, type SpanRecord } from './otlp-json.ts';
 import {
-  type AttributeValue,
-  OtlpInputError,
-  type SpanRecord,
-  spanKinds,
-  spanStatuses,
-} from './otlp-json.ts';
+  type DecodedLogRecord,
+  type DecodedSpan,
+  logEntry,
+  nanosToMs,
+  serviceOf,
+  spanRecord,
+} from './otlp-records.ts';
 
 /** The spans of a binary ExportTraceServiceRequest; throws OtlpInputError. */
 export function readOtlpTracesProto(body: Uint8Array): SpanRecord[] {
-  let request: ReturnType<typeof fromBinary<typeof ExportTraceServiceRequestSchema>>;
-  try {
-    request = fromBinary(ExportTraceServiceRequestSchema, body);
-  } catch (error) {
-    throw new OtlpInputError(
-      `the body is not a protobuf ExportTraceServiceRequest: ${(error as Error).message}`,
-    );
-  }
-  const spans: SpanRecord[] = [];
-  for (const [r, resourceSpans] of request.resourceSpans.entries()) {
-    const service = String(attributes(resourceSpans.resource?.attributes ?? [])['service.name'] ?? '?');
+  const records: SpanRecord[] = [];
+  for (const [r, resourceSpans] of decode(ExportTraceServiceRequestSchema, body).resourceSpans.entries()) {
+    const service = serviceOf(attributes(resourceSpans.resource?.attributes ?? []));
     for (const [s, scopeSpans] of resourceSpans.scopeSpans.entries()) {
       for (const [i, one] of scopeSpans.spans.entries()) {
-        spans.push(span(one, `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`, service));
+        records.push(spanRecord(span(one, `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`), service));
       }
     }
   }
-  return spans;
+  return records;
 }
 
-function span(s: Span, path: string, service: string): SpanRecord {
-  const startMs = nanosAsMs(s.startTimeUnixNano);
-  // An unset end (0) reads as the start, as the JSON receiver reads a missing one.
-  const endMs = s.endTimeUnixNano === 0n ? startMs : nanosAsMs(s.endTimeUnixNano);
+/** The log records of a binary ExportLogsServiceRequest; throws OtlpInputError. */
+export function readOtlpLogsProto(body: Uint8Array): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const [r, resourceLogs] of decode(ExportLogsServiceRequestSchema, body).resourceLogs.entries()) {
+    const resource = attributes(resourceLogs.resource?.attributes ?? []);
+    for (const [s, scopeLogs] of resourceLogs.scopeLogs.entries()) {
+      for (const [i, one] of scopeLogs.logRecords.entries()) {
+        entries.push(
+          logEntry(logRecord(one, `resourceLogs[${r}].scopeLogs[${s}].logRecords[${i}]`), resource),
+        );
+      }
+    }
+  }
+  return entries;
+}
+
+function decode<Desc extends DescMessage>(schema: Desc, body: Uint8Array): MessageShape<Desc> {
+  try {
+    return fromBinary(schema, body);
+  } catch (error) {
+    const name = schema.typeName.split('.').pop();
+    throw new OtlpInputError(`the body is not a protobuf ${name}: ${(error as Error).message}`);
+  }
+}
+
+function span(s: Span, path: string): DecodedSpan {
   return {
     traceId: hexId(s.traceId, `${path}.traceId`, 16),
     spanId: hexId(s.spanId, `${path}.spanId`, 8),
-    parentSpanId: s.parentSpanId.length === 0 ? undefined : hexId(s.parentSpanId, `${path}.parentSpanId`, 8),
+    parentSpanId: optionalHexId(s.parentSpanId, `${path}.parentSpanId`, 8),
     name: s.name,
-    kind: spanKinds[s.kind] ?? 'unspecified',
-    service,
-    startMs,
-    durationMs: Math.max(0, endMs - startMs),
-    status: spanStatuses[s.status?.code ?? 0] ?? 'unset',
-    statusMessage: s.status?.message || undefined,
+    kind: s.kind,
+    startMs: nanosToMs(s.startTimeUnixNano),
+    endMs: optionalNanosToMs(s.endTimeUnixNano),
+    statusCode: s.status?.code ?? 0,
+    statusMessage: s.status?.message,
     attributes: attributes(s.attributes),
     events: s.events.map((event) => ({
       name: event.name,
-      timeMs: event.timeUnixNano === 0n ? startMs : nanosAsMs(event.timeUnixNano),
+      timeMs: optionalNanosToMs(event.timeUnixNano),
       attributes: attributes(event.attributes),
     })),
     links: s.links.map((link, i) => ({
       traceId: hexId(link.traceId, `${path}.links[${i}].traceId`, 16),
       spanId: hexId(link.spanId, `${path}.links[${i}].spanId`, 8),
     })),
+  };
+}
+
+function logRecord(r: LogRecord, path: string): DecodedLogRecord {
+  return {
+    timeMs: optionalNanosToMs(r.timeUnixNano),
+    observedTimeMs: optionalNanosToMs(r.observedTimeUnixNano),
+    severityNumber: r.severityNumber,
+    severityText: r.severityText,
+    body: r.body === undefined ? undefined : anyValue(r.body),
+    attributes: attributes(r.attributes),
+    traceId: optionalHexId(r.traceId, `${path}.traceId`, 16),
+    spanId: optionalHexId(r.spanId, `${path}.spanId`, 8),
   };
 }
 
@@ -79,8 +111,14 @@ function hexId(bytes: Uint8Array, path: string, length: number): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
-function nanosAsMs(nanos: bigint): number {
-  return Number(nanos / 1000n) / 1000;
+/** Empty: not set (a root span's parent, a log record written outside any span). */
+function optionalHexId(bytes: Uint8Array, path: string, length: number): string | undefined {
+  return bytes.length === 0 ? undefined : hexId(bytes, path, length);
+}
+
+/** Protobuf cannot leave a number out: 0 is unset. */
+function optionalNanosToMs(nanos: bigint): number | undefined {
+  return nanos === 0n ? undefined : nanosToMs(nanos);
 }
 
 function attributes(list: readonly KeyValue[]): Record<string, AttributeValue> {
