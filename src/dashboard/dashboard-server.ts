@@ -11,6 +11,7 @@
  *   GET  /api/logs?after=&service=&level=&text=&trace=
  *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
  *   GET  /api/metrics           per service and method over the last scrapes of each instance's and the gateway's /metrics
+ *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
  *   GET  /api/events            outboxes by topic, parked events
@@ -31,6 +32,7 @@ import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
+import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
 import { MetricsView } from './metrics-view.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
@@ -79,6 +81,7 @@ const modules = [
   'app',
   'dom',
   'span-tree',
+  'line-chart',
   'page-api',
   'page-events',
   'page-logs',
@@ -106,6 +109,7 @@ export class Dashboard {
   readonly #options: DashboardOptions;
   readonly #server: Server;
   readonly #metrics = new MetricsView();
+  readonly #metricsHistory = new MetricsHistory();
   readonly #explorer = new ApiExplorer();
   #events: EventsView | undefined;
 
@@ -238,16 +242,19 @@ export class Dashboard {
         const traces = this.spans.list({ service: query('service'), errors: query('errors') === '1', limit });
         return sendJson(res, 200, { traces, tracesElsewhere: this.#options.tracesElsewhere });
       }
-      case 'GET /api/metrics':
-        return sendJson(res, 200, {
-          methods: await this.#metrics.scrape(
-            [...ready('gateway'), ...ready('service')].map((p) => ({
-              instance: p.instance,
-              address: p.address!,
-              measuredAt: p.kind === 'gateway' ? 'gateway' : 'service',
-            })),
-          ),
-        });
+      case 'GET /api/metrics': {
+        const methods = await this.#metrics.scrape(
+          [...ready('gateway'), ...ready('service')].map((p) => ({
+            instance: p.instance,
+            address: p.address!,
+            measuredAt: p.kind === 'gateway' ? 'gateway' : 'service',
+          })),
+        );
+        this.#metricsHistory.record(Date.now(), methods);
+        return sendJson(res, 200, { methods });
+      }
+      case 'GET /api/metrics/history':
+        return sendJson(res, 200, this.#metricsHistory.query(historyQueryOf(url.searchParams)));
       case 'GET /api/services':
         return sendJson(res, 200, {
           services: await this.#explorer.services(

@@ -8,23 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import { afterEach, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { assertAccessible } from '../../examples/shippy/ui/test/browser.ts';
+import type { Browser, Page } from 'playwright-core';
 import type { RunState } from '../../src/runner/state.ts';
-import { BerthRun, berth, repoRoot, rpc } from '../runner/berth-run.ts';
+import { BerthRun, berth, rpc } from '../runner/berth-run.ts';
 import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
+import { launchChromium, openDashboard, photograph as photographPage } from './support/browser.ts';
 
-/** `DASHBOARD_SCREENSHOTS=docs/images` renews the docs' pictures; by default they go to the temp dir. */
-const images = resolve(
-  repoRoot,
-  process.env.DASHBOARD_SCREENSHOTS ?? join(tmpdir(), 'berth-dashboard-screenshots'),
-);
 const cleanup = fileCleanup();
 let run: BerthRun;
 let state: RunState;
@@ -34,47 +26,21 @@ let page: Page;
 const pageErrors: Error[] = [];
 
 before(async () => {
-  await mkdir(images, { recursive: true });
   // NATS_URL empty: the direct broker, whatever the environment of the tests says.
   run = await BerthRun.start({ target: 'examples/shippy', cleanup, env: { NO_COLOR: '1', NATS_URL: '' } });
   state = run.state();
   assert.ok(state.dashboard, 'state.json names the dashboard');
   assert.match(run.output, new RegExp(`dashboard +${state.dashboard.url}/#t=${state.dashboard.token}`));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
-  cleanup(() => browser.close());
-  // axe-core is injected as an inline script, which the dashboard's CSP (rightly) refuses;
-  // the last test checks that the pages themselves need no exception.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(`${state.dashboard.url}/#t=${state.dashboard.token}`);
+  browser = await launchChromium(cleanup);
   // The page keeps the token for the tab and takes it out of the address bar.
-  await page.getByRole('heading', { name: 'Resources', level: 1 }).waitFor();
-  assert.equal(new URL(page.url()).hash, '#resources');
+  page = await openDashboard(browser, `${state.dashboard.url}/#t=${state.dashboard.token}`, pageErrors);
 });
 
 afterEach(() => {
   assert.deepEqual(pageErrors.splice(0), [], 'errors thrown in the page');
 });
 
-/** axe-core and a full-page screenshot at each width, then back to 1280 px. */
-async function photograph(name: string): Promise<void> {
-  for (const width of [1280, 360]) {
-    await page.setViewportSize({ width, height: 800 });
-    await assertAccessible(page, `${name} at ${width} px`);
-    await page.screenshot({ path: join(images, `dashboard-${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+const photograph = (name: string) => photographPage(page, name);
 
 const stateOf = (instance: string) => page.locator(`tr[data-instance="${instance}"] .state`);
 
