@@ -12,23 +12,13 @@ import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-t
 import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
-
-const runtime: DashboardRuntime = {
-  system: 'testsys',
-  environment: 'dev',
-  processes: () => [],
-  stop: async () => {},
-  start: async () => {},
-  gateway: () => undefined,
-  databases: () => new Map(),
-  broker: () => ({ kind: 'direct' }),
-};
+import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
+import { idleRuntime } from './support/idle-runtime.ts';
 
 const limit = 64 * 1024;
 let dashboard: Dashboard;
 before(async () => {
-  dashboard = await Dashboard.start({ runtime, bodyLimitBytes: limit });
+  dashboard = await Dashboard.start({ runtime: idleRuntime, bodyLimitBytes: limit });
 });
 after(() => dashboard.close());
 

@@ -7,18 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
-
-const runtime: DashboardRuntime = {
-  system: 'testsys',
-  environment: 'dev',
-  processes: () => [],
-  stop: async () => {},
-  start: async () => {},
-  gateway: () => undefined,
-  databases: () => new Map(),
-  broker: () => ({ kind: 'direct' }),
-};
+import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
+import { idleRuntime } from './support/idle-runtime.ts';
 
 const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
 const spanId = '00f067aa0ba902b7';
@@ -36,7 +26,7 @@ let page: Page;
 const pageErrors: Error[] = [];
 
 before(async () => {
-  dashboard = await Dashboard.start({ runtime });
+  dashboard = await Dashboard.start({ runtime: idleRuntime });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [

@@ -9,29 +9,19 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
-import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
+import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import type { LogLine } from '../../src/dashboard/log-buffer.ts';
 import { ExportLogsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { AnyValueSchema } from '../../src/gen/opentelemetry/proto/common/v1/common_pb.js';
-
-const runtime: DashboardRuntime = {
-  system: 'testsys',
-  environment: 'dev',
-  processes: () => [],
-  stop: async () => {},
-  start: async () => {},
-  gateway: () => undefined,
-  databases: () => new Map(),
-  broker: () => ({ kind: 'direct' }),
-};
+import { idleRuntime } from './support/idle-runtime.ts';
 
 const limit = 64 * 1024;
 let viaJson: Dashboard;
 let viaProtobuf: Dashboard;
 before(async () => {
   [viaJson, viaProtobuf] = await Promise.all([
-    Dashboard.start({ runtime, bodyLimitBytes: limit, logLines: 5 }),
-    Dashboard.start({ runtime, bodyLimitBytes: limit, logLines: 5 }),
+    Dashboard.start({ runtime: idleRuntime, bodyLimitBytes: limit, logLines: 5 }),
+    Dashboard.start({ runtime: idleRuntime, bodyLimitBytes: limit, logLines: 5 }),
   ]);
 });
 after(() => Promise.all([viaJson.close(), viaProtobuf.close()]));

@@ -12,26 +12,16 @@ import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
+import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
-
-const runtime: DashboardRuntime = {
-  system: 'testsys',
-  environment: 'dev',
-  processes: () => [],
-  stop: async () => {},
-  start: async () => {},
-  gateway: () => undefined,
-  databases: () => new Map(),
-  broker: () => ({ kind: 'direct' }),
-};
+import { idleRuntime } from './support/idle-runtime.ts';
 
 let viaProtobuf: Dashboard;
 let viaJson: Dashboard;
 before(async () => {
   [viaProtobuf, viaJson] = await Promise.all([
-    Dashboard.start({ runtime, bodyLimitBytes: 64 * 1024 }),
-    Dashboard.start({ runtime, bodyLimitBytes: 64 * 1024 }),
+    Dashboard.start({ runtime: idleRuntime, bodyLimitBytes: 64 * 1024 }),
+    Dashboard.start({ runtime: idleRuntime, bodyLimitBytes: 64 * 1024 }),
   ]);
 });
 after(() => Promise.all([viaProtobuf.close(), viaJson.close()]));
