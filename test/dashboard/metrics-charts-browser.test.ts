@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from '../../src/metrics/metrics.ts';
 import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
 import { launchChromium, openDashboard, photograph } from './support/browser.ts';
+import { idleRuntime } from './support/idle-runtime.ts';
 
 // Named as berth's services name them: long enough to test the page at 360 px.
 const find = 'VesselService.FindAvailable';
@@ -59,16 +60,10 @@ before(async () => {
   const address = `127.0.0.1:${(instance.address() as AddressInfo).port}`;
   dashboard = await Dashboard.start({
     runtime: {
-      system: 'charts',
-      environment: 'dev',
+      ...idleRuntime,
       processes: () => [
         { instance: 'vessel-1', service: 'vessel', kind: 'service', address, status: 'ready' },
       ],
-      stop: async () => {},
-      start: async () => {},
-      gateway: () => undefined,
-      databases: () => new Map(),
-      broker: () => ({ kind: 'direct' }),
     },
   });
   cleanup(() => dashboard.close());

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
+import { idleRuntime } from './support/idle-runtime.ts';
 
 const vessel = createMetrics({ service: 'vessel', instance: 'vessel-1', defaultMetrics: false });
 const metricsServer = createServer((_req, res) => {
@@ -25,16 +26,10 @@ before(async () => {
   const address = `127.0.0.1:${(metricsServer.address() as AddressInfo).port}`;
   dashboard = await Dashboard.start({
     runtime: {
-      system: 'testsys',
-      environment: 'dev',
+      ...idleRuntime,
       processes: () => [
         { instance: 'vessel-1', service: 'vessel', kind: 'service', address, status: 'ready' },
       ],
-      stop: async () => {},
-      start: async () => {},
-      gateway: () => undefined,
-      databases: () => new Map(),
-      broker: () => ({ kind: 'direct' }),
     },
   });
   get = (path, token = dashboard.token) =>
