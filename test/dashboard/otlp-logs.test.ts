@@ -2,8 +2,9 @@
  * POST /v1/logs: OTLP log records, JSON or protobuf (gzip or not), from a process
  * that is not berth's, shown on the Logs page as its lines are: service, level,
  * text and the ids that link a line to its trace; bad input is refused as on
- * /v1/traces. The requests are built here, in each encoding, from one description
- * (the OpenTelemetry logs exporters are not among the dependencies).
+ * /v1/traces. The requests are built here, in each encoding, from one description,
+ * to reach what an exporter never sends (bad ids, old severities, bodies past the
+ * limit); otlp-logs-exporters.test.ts feeds the real exporters.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
