@@ -37,14 +37,15 @@ import { acquireDeployLock, type DeployLockOptions, DeployRefusedError } from '.
 import { ensureSecrets } from './deploy-secrets.ts';
 import { renderRelease, validate } from './dry-run.ts';
 import { jobFailure } from './job-wait.ts';
-import type { KubeClient } from './kube-client.ts';
+import { KubeApiError, type KubeClient } from './kube-client.ts';
 import type { ObjectRef } from './object-meta.ts';
 import type { Progress } from './progress.ts';
 import { prune } from './prune.ts';
 import type { Release } from './release.ts';
 import { type BakeResult, bakeRelease } from './release-bake.ts';
 import { readHistory, recordHistory } from './release-history.ts';
-import { ReleaseSnapshot, type RestoreResult } from './release-snapshot.ts';
+import { rollBackRelease, type ServiceOutcome } from './release-rollback.ts';
+import { ReleaseSnapshot } from './release-snapshot.ts';
 import {
   rolloutFailure,
   statefulSetFailure,
@@ -67,18 +68,6 @@ export interface DeployOptions {
   readonly bakeSeconds?: number;
   readonly bakeGate?: GateOptions;
 }
-
-export type ServiceOutcome =
-  | { readonly name: string; readonly result: 'unchanged' | 'updated'; readonly revision: number }
-  | {
-      readonly name: string;
-      /** `failed`: its own rollout (or StatefulSet) failed; `rolled-back`: it went back because another one failed. */
-      readonly result: 'failed' | 'rolled-back';
-      readonly reason: string;
-      readonly rolledBackTo?: number;
-      /** Whether it runs again exactly what it ran before this deploy. */
-      readonly restored: boolean;
-    };
 
 /** How a deploy that ran ended: `rolled-back` if every object it changed is back as before, else `failed`. */
 export type DeployOutcome = 'deployed' | 'unchanged' | 'rolled-back' | 'failed';
@@ -103,6 +92,17 @@ export interface DeployResult {
 }
 
 /** Applied after the configuration objects, each kind in its own step (a Job runs once PostgreSQL is ready). */
+/** An object the API server refused to apply, by `<Kind>/<name>`, with its reason. */
+class ApplyRefused extends Error {
+  readonly ref: string;
+  readonly reason: string;
+  constructor(object: KubernetesObject, error: KubeApiError) {
+    super(error.message);
+    this.ref = `${object.kind}/${object.metadata!.name}`;
+    this.reason = `the API server refused it after the dry run had passed: ${error.status} ${error.reason}: ${error.detail}`;
+  }
+}
+
 const workloadKinds = new Set(['Deployment', 'StatefulSet', 'Job']);
 
 /**
@@ -134,78 +134,6 @@ const waitsOf = (options: DeployOptions): WaitContext => ({
   progress: options.progress,
   timeoutMs: options.timeoutMs ?? 300_000,
 });
-
-interface FailedRelease {
-  /** Why each failed Deployment or StatefulSet failed, by name. */
-  readonly failures: ReadonlyMap<string, string>;
-  /** The StatefulSets applied (all are waited for), and the Deployments this deploy changed. */
-  readonly statefulSets: readonly V1StatefulSet[];
-  readonly rolling: readonly string[];
-  /** Each Deployment as it was before this deploy (undefined: new). */
-  readonly before: ReadonlyMap<string, V1Deployment | undefined>;
-}
-
-/**
- * Undoes the whole release (release-snapshot.ts), then waits for each workload
- * it put back; one outcome per Deployment this deploy changed and per StatefulSet
- * that failed or went back.
- */
-async function rollBackRelease(
-  options: DeployOptions,
-  snapshot: ReleaseSnapshot,
-  failed: FailedRelease,
-): Promise<{ services: ServiceOutcome[]; restore: RestoreResult }> {
-  const { client, progress } = options;
-  const { failures, before } = failed;
-  const waits = waitsOf(options);
-  const namespace = options.release.system.namespace;
-  progress.note(
-    `${[...failures.keys()].join(', ')} failed: rolling back the whole release (every object this deploy changed)`,
-  );
-  const restore = await snapshot.restore(client, progress);
-  const restored = (kind: string, name: string) =>
-    restore.restored.some((ref) => ref.kind === kind && ref.name === name);
-  const outcomeOf = async (kind: 'Deployment' | 'StatefulSet', name: string): Promise<ServiceOutcome> => {
-    const reason = failures.get(name);
-    const because = reason ?? 'rolled back because another service failed';
-    const result = reason ? 'failed' : 'rolled-back';
-    const problem = restore.problems.find((line) => line.startsWith(`${kind}/${name}: `));
-    if (problem) return { name, result, reason: `${because}; could not undo ${problem}`, restored: false };
-    if (snapshot.created(kind, name))
-      return { name, result, reason: `${because}; removed (new in this deploy)`, restored: true };
-    // A StatefulSet that failed without having changed is as it was: nothing to wait for.
-    if (!restored(kind, name)) return { name, result, reason: because, restored: true };
-    const statefulSet =
-      kind === 'StatefulSet'
-        ? failed.statefulSets.find((candidate) => candidate.metadata?.name === name)
-        : undefined;
-    const problemAfter = statefulSet
-      ? await statefulSetFailure(waits, statefulSet, options.signal)
-      : await rolloutFailure(waits, namespace, name, `${name} (rollback)`, options.signal);
-    return {
-      name,
-      result,
-      reason: problemAfter ? `${because}; rollback did not complete: ${problemAfter}` : because,
-      ...(statefulSet ? {} : { rolledBackTo: revisionOf(before.get(name)) }),
-      restored: problemAfter === undefined,
-    };
-  };
-  const statefulSets = failed.statefulSets
-    .map((statefulSet) => statefulSet.metadata!.name!)
-    .filter((name) => failures.has(name) || restored('StatefulSet', name));
-  // A failed Job (the database roles') is no workload to wait for: the restore deleted it.
-  const workloads = new Set([
-    ...failed.statefulSets.map(({ metadata }) => metadata!.name!),
-    ...failed.rolling,
-  ]);
-  const jobs = [...failures].filter(([name]) => !workloads.has(name));
-  const services = await Promise.all([
-    ...statefulSets.map((name) => outcomeOf('StatefulSet', name)),
-    ...failed.rolling.map((name) => outcomeOf('Deployment', name)),
-    ...jobs.map(([name, reason]): ServiceOutcome => ({ name, result: 'failed', reason, restored: true })),
-  ]);
-  return { services, restore };
-}
 
 export async function deploy(options: DeployOptions): Promise<DeployResult> {
   const { client, release } = options;
@@ -255,9 +183,20 @@ async function deployLocked(
     );
   }
   for (const name of await ensureSecrets(client, release, progress)) changed.push({ kind: 'Secret', name });
-  /** Applies `object` over `current`; when that changed it, notes it for the result and for a rollback. */
+  /**
+   * Applies `object` over `current`; when that changed it, notes it for the result and for a rollback.
+   * One the API server refuses although the dry run passed (a quota that the release's objects
+   * exceed together, a webhook, a race) stops the deploy: ApplyRefused, and the release is undone.
+   */
   const applyNoting = async (object: KubernetesObject, current: KubernetesObject | undefined) => {
-    if (!(await applyChanges(client, object, current))) return false;
+    let applied: boolean;
+    try {
+      applied = await applyChanges(client, object, current);
+    } catch (error) {
+      if (error instanceof KubeApiError) throw new ApplyRefused(object, error);
+      throw error;
+    }
+    if (!applied) return false;
     changed.push({ kind: object.kind!, name: object.metadata!.name! });
     snapshot.note(object, current);
     return true;
@@ -306,12 +245,13 @@ async function deployLocked(
     rolling: readonly string[],
     bake?: BakeResult,
   ): Promise<DeployResult> => {
-    const { services, restore } = await rollBackRelease(options, snapshot, {
-      failures,
-      statefulSets,
-      rolling,
-      before,
-    });
+    const { services, restore } = await rollBackRelease(
+      waitsOf(options),
+      system.namespace,
+      snapshot,
+      { failures, statefulSets, rolling, before },
+      options.signal,
+    );
     const back =
       restore.problems.length === 0 &&
       services.every((outcome) => !('restored' in outcome) || outcome.restored);
@@ -330,80 +270,98 @@ async function deployLocked(
     };
   };
 
-  for (const object of objects) {
-    if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
-    await applyNoting(object, await currentOf(client, object));
-  }
-  // PostgreSQL and NATS start side by side; services start once both are ready.
-  for (const statefulSet of statefulSets)
-    await applyNoting(statefulSet, await currentOf(client, statefulSet));
-  const dependencyFailures = await waitUntilFirstFailure(
-    statefulSets.map((statefulSet) => statefulSet.metadata!.name!),
-    (name, signal) =>
-      statefulSetFailure(waits, statefulSets.find((candidate) => candidate.metadata?.name === name)!, signal),
-    options.signal,
-  );
-  if (dependencyFailures.size > 0) return await rolledBack(dependencyFailures, []);
-  // The services' database roles, before any service logs in with one (database-roles.ts).
-  const jobs = objects.filter((object) => object.kind === 'Job') as V1Job[];
-  for (const job of jobs) await applyNoting(job, await currentOf(client, job));
-  const jobFailures = await waitUntilFirstFailure(
-    jobs.map((job) => job.metadata!.name!),
-    (name, signal) =>
-      jobFailure(client, jobs.find((job) => job.metadata?.name === name)!, { progress, label: name, signal }),
-    options.signal,
-  );
-  if (jobFailures.size > 0) return await rolledBack(jobFailures, []);
-
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    before.set(name, await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name));
-  }
   const rolling: string[] = [];
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    const previous = before.get(name);
-    await handOverReplicas(client, deployment, previous);
-    if (await applyNoting(deployment, previous)) rolling.push(name);
-  }
-  for (const deployment of deployments) {
-    const name = deployment.metadata!.name!;
-    if (!rolling.includes(name))
-      progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
+  try {
+    return await applyAndWait();
+  } catch (error) {
+    if (error instanceof ApplyRefused) return await rolledBack(new Map([[error.ref, error.reason]]), rolling);
+    throw error;
   }
 
-  const failures = await waitUntilFirstFailure(
-    rolling,
-    (name, signal) => rolloutFailure(waits, system.namespace, name, name, signal),
-    options.signal,
-  );
-  if (failures.size > 0) return await rolledBack(failures, rolling);
-  const { bake, failures: degraded } = await bakeRelease({
-    ...options,
-    system,
-    services: rolling,
-    seconds: options.bakeSeconds,
-    gate: options.bakeGate,
-  });
-  if (degraded.size > 0) return await rolledBack(degraded, rolling, bake);
+  async function applyAndWait(): Promise<DeployResult> {
+    for (const object of objects) {
+      if (object.kind === 'Namespace' || workloadKinds.has(object.kind!)) continue;
+      await applyNoting(object, await currentOf(client, object));
+    }
+    // PostgreSQL and NATS start side by side; services start once both are ready.
+    for (const statefulSet of statefulSets)
+      await applyNoting(statefulSet, await currentOf(client, statefulSet));
+    const dependencyFailures = await waitUntilFirstFailure(
+      statefulSets.map((statefulSet) => statefulSet.metadata!.name!),
+      (name, signal) =>
+        statefulSetFailure(
+          waits,
+          statefulSets.find((candidate) => candidate.metadata?.name === name)!,
+          signal,
+        ),
+      options.signal,
+    );
+    if (dependencyFailures.size > 0) return await rolledBack(dependencyFailures, []);
+    // The services' database roles, before any service logs in with one (database-roles.ts).
+    const jobs = objects.filter((object) => object.kind === 'Job') as V1Job[];
+    for (const job of jobs) await applyNoting(job, await currentOf(client, job));
+    const jobFailures = await waitUntilFirstFailure(
+      jobs.map((job) => job.metadata!.name!),
+      (name, signal) =>
+        jobFailure(client, jobs.find((job) => job.metadata?.name === name)!, {
+          progress,
+          label: name,
+          signal,
+        }),
+      options.signal,
+    );
+    if (jobFailures.size > 0) return await rolledBack(jobFailures, []);
 
-  const pruned = await prune(client, release, objects);
-  for (const { kind, name } of pruned) progress.note(`pruned ${kind}/${name} (no longer in ${system.file})`);
-  await finish(true);
-  const services: ServiceOutcome[] = deployments.map(({ metadata }) => ({
-    name: metadata!.name!,
-    result: rolling.includes(metadata!.name!) ? 'updated' : 'unchanged',
-    revision: revisions[metadata!.name!]!,
-  }));
-  return {
-    outcome: changed.length === 0 && pruned.length === 0 ? 'unchanged' : 'deployed',
-    deployNumber,
-    services,
-    changed,
-    pruned,
-    restored: [],
-    deleted: [],
-    revisions: revisionChanges(),
-    ...(bake.services.length > 0 ? { bake } : {}),
-  };
+    for (const deployment of deployments) {
+      const name = deployment.metadata!.name!;
+      before.set(name, await client.get<V1Deployment>('apps/v1', 'Deployment', system.namespace, name));
+    }
+    for (const deployment of deployments) {
+      const name = deployment.metadata!.name!;
+      const previous = before.get(name);
+      await handOverReplicas(client, deployment, previous);
+      if (await applyNoting(deployment, previous)) rolling.push(name);
+    }
+    for (const deployment of deployments) {
+      const name = deployment.metadata!.name!;
+      if (!rolling.includes(name))
+        progress.update(name, `✓ unchanged (revision ${revisionOf(before.get(name))})`);
+    }
+
+    const failures = await waitUntilFirstFailure(
+      rolling,
+      (name, signal) => rolloutFailure(waits, system.namespace, name, name, signal),
+      options.signal,
+    );
+    if (failures.size > 0) return await rolledBack(failures, rolling);
+    const { bake, failures: degraded } = await bakeRelease({
+      ...options,
+      system,
+      services: rolling,
+      seconds: options.bakeSeconds,
+      gate: options.bakeGate,
+    });
+    if (degraded.size > 0) return await rolledBack(degraded, rolling, bake);
+
+    const pruned = await prune(client, release, objects);
+    for (const { kind, name } of pruned)
+      progress.note(`pruned ${kind}/${name} (no longer in ${system.file})`);
+    await finish(true);
+    const services: ServiceOutcome[] = deployments.map(({ metadata }) => ({
+      name: metadata!.name!,
+      result: rolling.includes(metadata!.name!) ? 'updated' : 'unchanged',
+      revision: revisions[metadata!.name!]!,
+    }));
+    return {
+      outcome: changed.length === 0 && pruned.length === 0 ? 'unchanged' : 'deployed',
+      deployNumber,
+      services,
+      changed,
+      pruned,
+      restored: [],
+      deleted: [],
+      revisions: revisionChanges(),
+      ...(bake.services.length > 0 ? { bake } : {}),
+    };
+  }
 }

@@ -27,6 +27,7 @@ const kinds: Record<string, ResourceKind> = {
   'v1/Service': { plural: 'services', namespaced: true },
   'v1/Pod': { plural: 'pods', namespaced: true },
   'v1/Event': { plural: 'events', namespaced: true },
+  'v1/ResourceQuota': { plural: 'resourcequotas', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'apps/v1/ReplicaSet': { plural: 'replicasets', namespaced: true },
   'apps/v1/StatefulSet': { plural: 'statefulsets', namespaced: true },

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readHistory } from '../../src/kube/release-history.ts';
 import { repoRoot } from '../support/processes.ts';
+import { waitFor } from '../support/wait.ts';
 import { berth, type SystemYaml, shippyNamespace, show } from './cluster.ts';
 import { assertSameObjects, systemObjects } from './system-objects.ts';
 
@@ -154,4 +155,52 @@ test('a failed release that stops autoscaling leaves the replica count as it was
   const result = await berth(kube.cluster, deployArgs('test', 'vessel=never-ready-r3'));
   assert.equal(result.code, 1 /* rolled back */, show(result));
   assertSameObjects(await systemObjects(kube.client, namespace), releaseAutoscaled);
+});
+
+test('an object the API server refuses after the dry run passed (a quota the new objects exceed together) rolls the release back', async () => {
+  // Back to the autoscaled release, now with two new services: two ConfigMaps more.
+  kube.shippy.edit((system: SystemYaml) => {
+    const overlay = system.environments.test!.services!.vessel!;
+    delete overlay.replicas;
+    overlay.autoscale = { min: 2, max: 4, cpu: 70 };
+  });
+  assert.equal((await berth(kube.cluster, deployArgs('test'))).code, 4 /* unchanged */);
+  const before = await systemObjects(kube.client, namespace);
+  kube.shippy.edit((system: SystemYaml) => {
+    for (const name of ['audit', 'ledger']) {
+      system.services[name] = { path: join(repoRoot, 'examples/shippy/vessel'), serves: [] };
+    }
+  });
+  // Room for one ConfigMap more: each passes the dry run alone, the second is refused.
+  const configMaps = (await kube.client.list('v1', 'ConfigMap', namespace)).items.length;
+  await kube.client.create({
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'configmaps', namespace },
+    spec: { hard: { 'count/configmaps': String(configMaps + 1) } },
+  });
+  await waitFor(
+    async () => {
+      const quota = await kube.client.get<{ status?: { used?: Record<string, string> } }>(
+        'v1',
+        'ResourceQuota',
+        namespace,
+        'configmaps',
+      );
+      return quota?.status?.used?.['count/configmaps'] === String(configMaps);
+    },
+    { what: 'the quota controller to count the ConfigMaps' },
+  );
+
+  const result = await berth(kube.cluster, deployArgs('test'));
+  await kube.client.delete('v1', 'ResourceQuota', namespace, 'configmaps');
+  assert.equal(result.code, 1 /* rolled back */, show(result));
+  assert.match(
+    result.stderr,
+    /\n {2}ConfigMap\/ledger-config: the API server refused it after the dry run had passed: 403 Forbidden: .*exceeded quota: configmaps/,
+  );
+  assert.match(result.stderr, /\n {2}deleted \(new in this deploy\): .*ConfigMap\/audit-config/);
+  assertSameObjects(await systemObjects(kube.client, namespace), before);
+  const history = await readHistory(kube.client, 'shippy', namespace);
+  assert.deepEqual(history.at(-1)?.ok, false);
 });
