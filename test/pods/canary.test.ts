@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { canaryWeightAnnotation } from '../../src/kube/object-meta.ts';
 import { berth, type CliResult, show } from '../kube/cluster.ts';
 import { fileCleanup } from '../support/cleanup.ts';
@@ -176,4 +176,64 @@ test('a healthy canary is promoted by the error-rate gate', async () => {
   assert.equal(await vesselVersion(), tag, 'vessel now runs the canary release');
   await assertCanaryGone();
   assert.equal(failures.length, 0, describeFailures(failures));
+});
+
+test('a canary that never becomes ready is not counted by the stable budget: a stable vessel pod can still be evicted', async () => {
+  const stableVersion = await vesselVersion();
+  // Never loaded into the node: the canary pod cannot start, and stays not ready.
+  const canary = await berth(
+    on.cluster,
+    [
+      'canary',
+      'vessel',
+      ...on.release(`vessel=never-loaded-${on.runId}`),
+      '--weight',
+      '30',
+      '--timeout',
+      '60',
+    ],
+    deployTimeoutMs,
+  );
+  assert.equal(canary.code, 1, show(canary));
+  const canaryPods = (await vesselPods()).filter(
+    (pod) => pod.metadata?.labels?.['berth.dev/track'] === 'canary',
+  );
+  assert.equal(canaryPods.length, 1, 'the failed canary is kept, to abort or fix');
+  // Counting the canary, the budget would expect 3 pods with 2 healthy and allow no eviction.
+  await waitFor(
+    async () => {
+      const budget = await on.client.get<V1PodDisruptionBudget>(
+        'policy/v1',
+        'PodDisruptionBudget',
+        on.namespace,
+        'vessel',
+      );
+      const status = budget?.status;
+      return status?.expectedPods === 2 && status.currentHealthy === 2 && status.disruptionsAllowed === 1;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: "vessel's budget to count its two stable pods only" },
+  );
+  const [victim] = (await vesselPods()).filter(
+    (pod) => pod.metadata?.labels?.['berth.dev/track'] !== 'canary',
+  );
+  assert.equal(await on.client.evict(on.namespace, victim!.metadata!.name!), 'evicted');
+  // The kubelet stops it, and its ReplicaSet starts another on the node.
+  await waitFor(
+    async () => {
+      const stable = (await vesselPods()).filter(
+        (pod) =>
+          pod.metadata?.labels?.['berth.dev/track'] !== 'canary' &&
+          pod.metadata?.name !== victim!.metadata!.name,
+      );
+      return (
+        stable.length === 2 &&
+        stable.every((pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      );
+    },
+    { timeoutMs: 180_000, intervalMs: 1000, what: 'two ready stable vessel pods again' },
+  );
+  const aborted = await berth(on.cluster, ['canary', 'abort', 'vessel', ...on.release()], deployTimeoutMs);
+  assert.equal(aborted.code, 0, show(aborted));
+  await assertCanaryGone();
+  assert.equal(await vesselVersion(), stableVersion, 'the stable vessel is unchanged');
 });
