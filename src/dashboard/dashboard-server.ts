@@ -14,6 +14,7 @@
  *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
+ *   POST /api/stream            {service, method, request | requests, token?} a streaming method, through its Connect pass-through
  *   GET  /api/events            outboxes by topic, parked events
  *   POST /api/events/retry      {database, schema, id}
  *
@@ -27,7 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { closeAfterAnswer } from '../service/unread-requests.ts';
 import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
-import { ApiExplorer, callRequestOf } from './api-explorer.ts';
+import { ApiExplorer, callRequestOf, streamRequestOf } from './api-explorer.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
@@ -36,6 +37,7 @@ import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
 import { MetricsView } from './metrics-view.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
+import type { StreamLimits } from './stream-call.ts';
 
 /** A process as the dashboard reads it; the Resources page shows whatever else it holds (pid, uptime, restarts). */
 export interface DashboardProcess {
@@ -74,6 +76,8 @@ export interface DashboardOptions {
   /** Largest request body; default 4 MiB (an OTLP batch of 512 spans is well under 1 MiB). */
   readonly bodyLimitBytes?: number;
   readonly logLines?: number;
+  /** What the API explorer keeps of a streaming call's answer; stream-call.ts has the defaults. */
+  readonly streamLimits?: StreamLimits;
 }
 
 const assetsDir = join(import.meta.dirname, 'assets');
@@ -110,11 +114,12 @@ export class Dashboard {
   readonly #server: Server;
   readonly #metrics = new MetricsView();
   readonly #metricsHistory = new MetricsHistory();
-  readonly #explorer = new ApiExplorer();
+  readonly #explorer: ApiExplorer;
   #events: EventsView | undefined;
 
   private constructor(options: DashboardOptions) {
     this.#options = options;
+    this.#explorer = new ApiExplorer(options.streamLimits);
     this.spans = new SpanStore(options.spanLimits);
     this.logs = new LogBuffer(options.logLines);
     this.#server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
@@ -266,6 +271,12 @@ export class Dashboard {
         const gateway = runtime.gateway();
         if (!gateway) throw new HttpError(503, 'the gateway is not running');
         return sendJson(res, 200, await this.#explorer.call(gateway, call));
+      }
+      case 'POST /api/stream': {
+        const call = streamRequestOf(await readJson(req, res, this.#bodyLimit));
+        const gateway = runtime.gateway();
+        if (!gateway) throw new HttpError(503, 'the gateway is not running');
+        return sendJson(res, 200, await this.#explorer.stream(gateway, call));
       }
       case 'GET /api/events':
         return sendJson(res, 200, await this.#eventsView().snapshot());
