@@ -7,7 +7,7 @@
  *   POST /v1/logs               the same for log records, from any process that exports its logs (otlp-receiver.ts)
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
- *   POST /api/resources/<stop|start|restart>  {"services": [...]}: the runner does it
+ *   POST /api/resources/<stop|start|restart>  {"services": [...]}: services, `gateway`, `postgres`; the runner does it
  *   GET  /api/logs?after=&service=&level=&text=&trace=
  *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
  *   GET  /api/metrics           per service and method over the last scrapes of each instance's and the gateway's /metrics
@@ -55,9 +55,12 @@ export interface DashboardRuntime {
   readonly system: string;
   readonly environment: string;
   processes(): readonly DashboardProcess[];
-  /** Reject with HttpError 400 when the request is at fault (an unknown service). */
-  stop(services: readonly string[]): Promise<void>;
-  start(services: readonly string[]): Promise<void>;
+  /**
+   * Units by name: a service (every instance), `gateway`, `postgres`. Reject with
+   * HttpError 400 when the request is at fault (an unknown name, the broker).
+   */
+  stop(names: readonly string[]): Promise<void>;
+  start(names: readonly string[]): Promise<void>;
   /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
   gateway(): string | undefined;
   /** Each database of the run by a name to show (`embedded`, `vessel`), with its URL (a secret). */

@@ -19,8 +19,9 @@ export interface RunDashboardHost {
   /** `--dashboard-port`; any free port when undefined. */
   readonly port: number | undefined;
   processes(): readonly ProcessState[];
-  stopServices(names: readonly string[]): Promise<void>;
-  startServices(names: readonly string[]): Promise<void>;
+  /** Services, the gateway, postgres by name (Runner.stopUnits). */
+  stopUnits(names: readonly string[]): Promise<void>;
+  startUnits(names: readonly string[]): Promise<void>;
   /** `http://127.0.0.1:<port>` of the gateway, when it runs. */
   gateway(): string | undefined;
   /** The plan, once made (the dashboard starts before it): its databases and broker. */
@@ -28,7 +29,7 @@ export interface RunDashboardHost {
 }
 
 export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
-  // A service the runner does not know is the request's mistake: a 400 with the runner's message.
+  // A unit the runner does not know (or cannot stop) is the request's mistake: a 400 with the runner's message.
   const asked = (action: Promise<void>) =>
     action.catch((error: unknown) => {
       throw error instanceof ControlRequestError ? new HttpError(400, error.message) : error;
@@ -40,8 +41,8 @@ export function startRunDashboard(host: RunDashboardHost): Promise<Dashboard> {
       system: host.system.system,
       environment: host.system.environment,
       processes: () => host.processes(),
-      stop: (services) => asked(host.stopServices(services)),
-      start: (services) => asked(host.startServices(services)),
+      stop: (names) => asked(host.stopUnits(names)),
+      start: (names) => asked(host.startUnits(names)),
       gateway: () => host.gateway(),
       databases: () => databasesOf(host.plan()),
       broker: () => brokerOf(host.plan()),
@@ -59,4 +60,18 @@ export function linesToDashboard(dashboard: Dashboard, plan: Plan): (instance: s
 export function brokerOf(plan: Plan): DashboardBroker {
   const url = plan.units.flatMap((unit) => unit.processes).find((p) => p.env.NATS_URL)?.env.NATS_URL;
   return url ? { kind: 'nats', url } : { kind: 'direct' };
+}
+
+/**
+ * Why the broker's Resources row (broker-resource.ts names it `nats` or `broker`)
+ * has no stop or start; undefined for any other name.
+ */
+export function brokerNotStoppable(broker: DashboardBroker, name: string): string | undefined {
+  if (broker.kind === 'nats' && name === 'nats') {
+    return 'nats is the NATS server the run was given (NATS_URL), not a process of berth run: stop it where it runs';
+  }
+  if (broker.kind === 'direct' && name === 'broker') {
+    return 'broker is the direct broker: services deliver events to each other, there is no process to stop or start';
+  }
+  return undefined;
 }

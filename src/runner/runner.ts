@@ -9,7 +9,8 @@
  *               gateway                                             ├─► ready summary
  *               services, each after its dependsOn (and postgres) ─┘
  *   running:  crashed processes restart with backoff; the state file tracks pids,
- *             addresses and restarts; the control endpoint stops/starts services;
+ *             addresses and restarts; the control endpoint and the dashboard stop and
+ *             start units by name (a service, the gateway, postgres);
  *             with `watch`, changed files reload their services (watch.ts).
  *   stop():   the gateway first (no new requests), then each service after
  *             everything that depends on it, then postgres: SIGTERM, SIGKILL after
@@ -46,7 +47,7 @@ import {
   type HealthPolicy,
   POSTGRES_HEALTH,
 } from './restart-policy.ts';
-import { linesToDashboard, startRunDashboard } from './run-dashboard.ts';
+import { brokerNotStoppable, brokerOf, linesToDashboard, startRunDashboard } from './run-dashboard.ts';
 import {
   isRunning,
   type ProcessState,
@@ -153,8 +154,8 @@ export class Runner {
     this.#log = log;
     this.#registry = new LocalRegistry({ dir: plan.registryDir });
     this.#control = await ControlServer.start({
-      stop: (services) => this.stopServices(services),
-      start: (services) => this.startServices(services),
+      stop: (names) => this.stopUnits(names),
+      start: (names) => this.startUnits(names),
       shutdown: () => this.#requestShutdown(),
     });
     const watched = this.#options.watch ? prepareWatch(dataDir) : undefined;
@@ -206,21 +207,23 @@ export class Runner {
     }
   }
 
-  /** Stops these services (all their instances) until startServices; the rest keeps running. */
-  async stopServices(names: readonly string[]): Promise<void> {
-    const units = this.#serviceUnits(names);
-    await bringDown(units);
+  /**
+   * Stops these units (a service's every instance, the gateway, postgres) until
+   * startUnits; the rest keeps running, as `docker compose stop` leaves dependants
+   * up: while postgres is down its services answer errors (the health check does
+   * not restart them for it, #healthFor; one that exits is restarted with backoff,
+   * as after any crash); while the gateway is down nothing is routed.
+   */
+  async stopUnits(names: readonly string[]): Promise<void> {
+    await bringDown(this.#unitsNamed(names));
     this.#log?.note(`stopped ${names.join(', ')}`);
   }
 
-  /** Starts these services and whatever they depend on that is not running; resolves once ready. */
-  async startServices(names: readonly string[]): Promise<void> {
-    const units = this.#serviceUnits(names);
+  /** Starts these units and whatever they depend on that is not running; resolves once ready. */
+  async startUnits(names: readonly string[]): Promise<void> {
+    this.#unitsNamed(names); // an unknown name refuses the request before anything starts
     const signal = AbortSignal.timeout((this.#options.readyTimeoutMs ?? 60_000) * 2);
-    await this.#bringUp(
-      units.map((unit) => unit.plan.name),
-      signal,
-    );
+    await this.#bringUp(names, signal);
     await this.#untilGatewaySees(signal);
     this.#log?.note(`started ${names.join(', ')}`);
   }
@@ -250,25 +253,27 @@ export class Runner {
       env: this.#options.env,
       port: this.#options.dashboardPort,
       processes: () => this.processes,
-      stopServices: (services) => this.stopServices(services),
-      startServices: (services) => this.startServices(services),
+      stopUnits: (names) => this.stopUnits(names),
+      startUnits: (names) => this.startUnits(names),
       gateway: () => (this.#units.has('gateway') ? `http://127.0.0.1:${this.#plan!.gatewayPort}` : undefined),
       plan: () => this.#plan!,
     });
   }
 
-  #serviceUnits(names: readonly string[]): Unit[] {
+  /** The units a stop or start names; a name that is none is the request's mistake. */
+  #unitsNamed(names: readonly string[]): Unit[] {
     return names.map((name) => {
       const unit = this.#units.get(name);
-      if (unit?.plan.kind !== 'service') {
-        const known = [...this.#units.values()]
-          .filter((u) => u.plan.kind === 'service')
-          .map((u) => u.plan.name);
-        throw new ControlRequestError(
-          `unknown service "${name}"; ${this.#options.system.system} has: ${known.join(', ')}`,
-        );
-      }
-      return unit;
+      if (unit) return unit;
+      const notOurs = brokerNotStoppable(brokerOf(this.#plan!), name);
+      if (notOurs) throw new ControlRequestError(notOurs);
+      const units = [...this.#units.values()];
+      const named = (kind: Unit['plan']['kind']) =>
+        units.filter((u) => u.plan.kind === kind).map((u) => u.plan.name);
+      throw new ControlRequestError(
+        `unknown service "${name}"; ${this.#options.system.system} has: ${named('service').join(', ')}, ` +
+          `and the runner's ${[...named('gateway'), ...named('postgres')].join(', ')}`,
+      );
     });
   }
 
@@ -297,9 +302,13 @@ export class Runner {
     });
   }
 
-  /** Until the gateway routes to every ready service instance (its cache lags the registry by a scan). */
+  /**
+   * Until the gateway routes to every ready service instance (its cache lags the
+   * registry by a scan); at once while the gateway is stopped (stopUnits).
+   */
   async #untilGatewaySees(signal: AbortSignal): Promise<void> {
     const gateway = this.#units.get('gateway')!.processes[0]!;
+    if (gateway.status !== 'ready') return;
     const expected = new Map<string, number>();
     for (const unit of this.#units.values()) {
       const ready = unit.processes.filter((process) => process.status === 'ready').length;

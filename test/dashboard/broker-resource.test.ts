@@ -54,8 +54,8 @@ async function brokerRow(plan: Plan): Promise<Row> {
     env: {},
     port: undefined,
     processes: () => [],
-    stopServices: async () => {},
-    startServices: async () => {},
+    stopUnits: async () => {},
+    startUnits: async () => {},
     gateway: () => undefined,
     plan: () => plan,
   });

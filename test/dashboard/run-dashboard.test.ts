@@ -17,10 +17,10 @@ test('an unknown service is a 400 with the runner’s message; a user’s traces
     env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' },
     port: undefined,
     processes: () => [],
-    stopServices: async (names) => {
+    stopUnits: async (names) => {
       throw new ControlRequestError(`unknown service "${names[0]}"`);
     },
-    startServices: async () => {},
+    startUnits: async () => {},
     gateway: () => undefined,
     plan: () => {
       throw new Error('not asked for in this test');

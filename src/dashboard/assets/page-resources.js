@@ -1,6 +1,7 @@
 // Resources: every process of the run — state, pid, address, uptime, restarts,
-// readiness checks — with stop / start / restart for services (the runner does them),
-// and the broker: the user's NATS server (checked, not stopped) or the direct one.
+// readiness checks — with stop / start / restart for services, the gateway and postgres
+// (the runner does them), and the broker: the user's NATS server (checked, not stopped)
+// or the direct one (no process), whose row says why it has no buttons.
 import { api, h, poll, say, table, uptime } from './dom.js';
 
 const stateLabels = {
@@ -62,10 +63,16 @@ async function act(action, service, refresh) {
   await refresh();
 }
 
+// Why the broker's row has no buttons (broker-resource.ts: kind `nats` or `broker`).
+const notStoppable = {
+  nats: 'not stopped here: the NATS server is yours (NATS_URL)',
+  broker: 'nothing to stop: no process',
+};
+
 function actions(process, refresh, busy) {
-  if (process.kind !== 'service') return '';
+  if (process.kind in notStoppable) return h('span', { class: 'hint' }, notStoppable[process.kind]);
   // One set of buttons per service (its first instance's row): they act on every instance.
-  if (!process.instance.endsWith('-1')) return '';
+  if (process.kind === 'service' && !process.instance.endsWith('-1')) return '';
   const button = (action, label, disabled) =>
     h(
       'button',
