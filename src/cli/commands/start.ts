@@ -8,8 +8,8 @@ export const startCommand: Command = {
   usage: `Usage: berth start <service ...>
 
 Starts the named services of the system "berth run" is running (after "berth stop",
-or left out by "berth run --only"), and what they depend on if it is not running;
-returns once they are ready.`,
+or left out by "berth run --only"), or its gateway or embedded postgres, and what
+they depend on if it is not running; returns once they are ready.`,
   async run({ positionals }, io) {
     if (positionals.length === 0) throw new UsageError('name the services to start');
     const state = findRunningSystem({ cwd: io.cwd, env: io.env });

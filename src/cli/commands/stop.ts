@@ -9,6 +9,8 @@ export const stopCommand: Command = {
 
 Stops every instance of the named services of the system "berth run" is running
 (the one of this folder, else the only one running; BERTH_DATA_DIR picks another).
+The gateway and the embedded postgres are stopped by name too ("berth stop
+postgres": the services using it stay up and see errors, as with docker compose).
 They stay stopped, not restarted, until "berth start <service>". Without a
 service, the whole system stops and "berth run" exits.`,
   async run({ positionals }, io) {
