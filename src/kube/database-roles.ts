@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
-import { embeddedPostgres, postgresSecret } from './in-cluster.ts';
+import { embeddedPostgres, passwordEnv, passwordsFromSecrets, postgresSecret } from './in-cluster.ts';
 import { labelsFor, namespaced, selectorFor } from './object-meta.ts';
 import { nonRootSecurity } from './pod-security.ts';
 import { resourcesOf } from './workload.ts';
@@ -66,7 +66,6 @@ export function databaseCredentials(
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const passwordVariable = (user: string) => `password_${user.replaceAll('-', '_')}`;
-const passwordEnv = (user: string) => `BERTH_PASSWORD_${user.replaceAll('-', '_').toUpperCase()}`;
 
 /** The psql script: for each user, its role, its rights on the database, and its schema handed over. */
 export function rolesScript(users: readonly string[]): string {
@@ -114,10 +113,7 @@ export function renderDatabaseRoles(system: SystemFile): KubernetesObject[] {
     { name: 'PGDATABASE', value: 'postgres' },
     { name: 'PGCONNECT_TIMEOUT', value: '10' },
     { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: postgresSecret, key: 'password' } } },
-    ...users.map((user) => ({
-      name: passwordEnv(user),
-      valueFrom: { secretKeyRef: { name: databaseSecret(user), key: 'password' } },
-    })),
+    ...passwordsFromSecrets(users, databaseSecret),
   ];
   const job: V1Job = {
     apiVersion: 'batch/v1',

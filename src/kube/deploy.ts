@@ -246,7 +246,7 @@ async function deployLocked(
     bake?: BakeResult,
   ): Promise<DeployResult> => {
     const { services, restore } = await rollBackRelease(
-      waitsOf(options),
+      waits,
       system.namespace,
       snapshot,
       { failures, statefulSets, rolling, before },

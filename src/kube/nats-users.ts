@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { V1ConfigMap, V1EnvVar } from '@kubernetes/client-node';
 import type { SystemFile } from '../config/system-file.ts';
-import { inCluster } from './in-cluster.ts';
+import { inCluster, passwordEnv, passwordsFromSecrets } from './in-cluster.ts';
 import { labelsFor, namespaced } from './object-meta.ts';
 
 /** `<service>-nats`: the service's NATS password and the URL it connects with. */
@@ -48,8 +48,6 @@ export function natsCredentials(
   return { password, url: `nats://${user}:${password}@nats.${system.namespace}.svc:4222` };
 }
 
-const passwordEnv = (user: string) => `BERTH_PASSWORD_${user.replaceAll('-', '_').toUpperCase()}`;
-
 /** nats-server's configuration: the users, each password from the environment. */
 export function natsConfig(system: SystemFile): V1ConfigMap {
   const users = natsUsers(system).map(
@@ -65,8 +63,5 @@ export function natsConfig(system: SystemFile): V1ConfigMap {
 
 /** The StatefulSet's environment: each user's password from its Secret. */
 export function natsPasswordsEnv(system: SystemFile): V1EnvVar[] {
-  return natsUsers(system).map((user) => ({
-    name: passwordEnv(user),
-    valueFrom: { secretKeyRef: { name: natsSecret(user), key: 'password' } },
-  }));
+  return passwordsFromSecrets(natsUsers(system), natsSecret);
 }
