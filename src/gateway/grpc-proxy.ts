@@ -19,7 +19,7 @@ import { resetWhenAnswered } from '../service/unread-requests.ts';
 import type { CallSpan } from '../telemetry/rpc-tracing.ts';
 import { sendProtocolError } from './error-answers.ts';
 
-const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS } = constants;
+const { HTTP2_HEADER_PATH, HTTP2_HEADER_METHOD, HTTP2_HEADER_STATUS, NGHTTP2_FLAG_END_STREAM } = constants;
 
 export class Http2Upstreams {
   readonly #sessions = new Map<string, ClientHttp2Session>();
@@ -107,11 +107,15 @@ export function relayHttp2(
       given.header === 'grpc-timeout' ? formatGrpcTimeout(timeoutMs) : String(timeoutMs);
   }
   /** gRPC fails on an HTTP 200: the span learns how the call ended from the trailers. */
+  let trailersSent = false;
   const addTrailers = (trailers: Record<string, string | string[]>) => {
+    trailersSent = true;
     const grpcStatus = trailers['grpc-status'];
     if (span !== undefined && typeof grpcStatus === 'string') span.setGrpcStatus(Number(grpcStatus));
     res.addTrailers(trailers);
   };
+  const contentType = req.headers['content-type'] ?? '';
+  const grpc = contentType.startsWith('application/grpc') && !contentType.startsWith('application/grpc-web');
   let upstream: ReturnType<ClientHttp2Session['request']>;
   try {
     // Relayed as sent: node:http2 would end a GET's or DELETE's stream at once,
@@ -133,12 +137,8 @@ export function relayHttp2(
     upstream.unpipe(res.stream);
     if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
     if (!res.writableEnded && !res.stream.destroyed) {
-      const contentType = req.headers['content-type'];
       if (!res.headersSent) sendProtocolError(res, contentType, new ConnectError(message, code));
-      else if (
-        contentType?.startsWith('application/grpc') &&
-        !contentType.startsWith('application/grpc-web')
-      ) {
+      else if (grpc) {
         addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
         res.end();
       } else res.stream.close(constants.NGHTTP2_CANCEL);
@@ -155,15 +155,15 @@ export function relayHttp2(
       req.unpipe(upstream);
     });
   };
+  const deadlineAt = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   const deadline =
-    timeoutMs === undefined
+    deadlineAt === undefined
       ? { cancel() {} }
-      : deadlines.add(Date.now() + timeoutMs, () =>
+      : deadlines.add(deadlineAt, () =>
           endWithStatus(Code.DeadlineExceeded, `deadline of ${timeoutMs} ms exceeded at the gateway`),
         );
   // Enveloped streams (gRPC, gRPC-Web, Connect streaming) are limited per message,
   // so a long-lived stream is not cut off after the limit in all; other bodies as a whole.
-  const contentType = req.headers['content-type'] ?? '';
   const meter =
     contentType.startsWith('application/grpc') || contentType.startsWith('application/connect+')
       ? new EnvelopeMeter()
@@ -189,12 +189,21 @@ export function relayHttp2(
     }
   };
   req.on('data', countBytes);
-  upstream.on('response', (responseHeaders) => {
+  upstream.on('response', (responseHeaders, flags) => {
     settle({ reached: true, connectFailure: false });
     const status = Number(responseHeaders[HTTP2_HEADER_STATUS] ?? 200);
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(responseHeaders)) {
       if (value !== undefined && !name.startsWith(':')) out[name] = value as string | string[];
+    }
+    // A trailers-only answer (gRPC's error before any message) stays one: relayed as
+    // headers and an empty end, gRPC clients would find no status.
+    if (grpc && flags & NGHTTP2_FLAG_END_STREAM && out['grpc-status'] !== undefined) {
+      const { 'content-type': type, date, ...trailers } = out;
+      res.writeHead(status, { 'content-type': String(type ?? 'application/grpc') });
+      addTrailers(trailers);
+      upstream.resume();
+      return;
     }
     res.writeHead(status, out);
     upstream.pipe(res.stream, { end: false });
@@ -206,9 +215,25 @@ export function relayHttp2(
     }
     addTrailers(out);
   });
+  /**
+   * A gRPC client needs a status in trailers: an instance's stream that ended or
+   * was reset without them (its deadline, its crash) gets one from the gateway.
+   */
+  const endGrpcWithoutTrailers = () => {
+    if (grpc && res.headersSent && !trailersSent) {
+      const [code, message] = unfinishedStreamStatus(
+        upstream.rstCode,
+        deadlineAt !== undefined && Date.now() >= deadlineAt,
+        address,
+      );
+      addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
+    }
+    res.end();
+  };
   upstream.on('end', () => {
     deadline.cancel();
-    if (res.writableEnded) return;
+    // Without trailers, a gRPC stream waits for 'close' and its reset code to be given a status.
+    if (res.writableEnded || (grpc && !trailersSent)) return;
     res.end();
     stopRelaying();
   });
@@ -222,12 +247,40 @@ export function relayHttp2(
       stopRelaying();
     } else res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   });
-  // Closed before any answer and without an error: the client gave up first.
-  upstream.on('close', () => settle({ reached: false, connectFailure: false }));
+  upstream.on('close', () => {
+    // Closed before any answer and without an error: the client gave up first.
+    settle({ reached: false, connectFailure: false });
+    // Reset by the instance after its headers, with a code that is no error (CANCEL).
+    if (!endedByGateway && res.headersSent && !res.writableEnded && !res.stream.destroyed) {
+      deadline.cancel();
+      if (grpc) endGrpcWithoutTrailers();
+      else res.stream.close(constants.NGHTTP2_CANCEL);
+      stopRelaying();
+    }
+  });
   req.pipe(upstream);
   // The client went away (reset, or its connection closed): nobody waits for the instance.
   res.stream.once('close', () => {
     deadline.cancel();
     if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
   });
+}
+
+/**
+ * The status of an instance's gRPC stream that ended without one, as gRPC maps
+ * HTTP/2 resets: past the call's deadline it is DEADLINE_EXCEEDED whatever the
+ * instance did; a CANCEL is CANCELLED, REFUSED_STREAM UNAVAILABLE, the rest INTERNAL.
+ */
+function unfinishedStreamStatus(
+  rstCode: number | undefined,
+  pastDeadline: boolean,
+  address: string,
+): [Code, string] {
+  if (pastDeadline)
+    return [Code.DeadlineExceeded, `the deadline passed before instance ${address} answered in full`];
+  if (rstCode === constants.NGHTTP2_CANCEL)
+    return [Code.Canceled, `instance ${address} cancelled the stream`];
+  if (rstCode === constants.NGHTTP2_REFUSED_STREAM)
+    return [Code.Unavailable, `instance ${address} refused the stream`];
+  return [Code.Internal, `instance ${address} ended the stream without a gRPC status`];
 }
