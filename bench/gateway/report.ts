@@ -123,6 +123,9 @@ function goals(input: ReportInput): Goal[] {
     rssGoal('(c) berth gateway'),
     // Only when (g) ran (--tracing): tracing every request costs at most 10% of (c)'s throughput.
     ...(by.has('g') ? [atLeast('(g) traced ≥ 0.9× (c) req/s', ratio('g', 'c'), 0.9)] : []),
+    // (h) and (i) bound what any exporter could reach: (g) cannot beat its spans with none sent.
+    ...(by.has('h') ? [atLeast('(h) spans dropped ≥ 0.9× (c) req/s', ratio('h', 'c'), 0.9)] : []),
+    ...(by.has('i') ? [atLeast('(i) nothing sampled ≥ 0.9× (c) req/s', ratio('i', 'c'), 0.9)] : []),
   ];
 }
 

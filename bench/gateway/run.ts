@@ -13,6 +13,10 @@
  *   (g) as (c), traced: every request sampled (OTEL_TRACES_SAMPLER=always_on, or
  *       --trace-ratio), its spans exported over OTLP/HTTP protobuf to a local sink
  *       that drops them (otlp-sink.ts); only with --tracing or in --targets
+ *   (h) as (g), its spans dropped in the process instead of exported
+ *       (dropped-spans.ts): tracing's cost without the export; only in --targets
+ *   (i) as (h) with OTEL_TRACES_SAMPLER=always_off: spans made and propagated,
+ *       none recorded, the SDK's floor; only in --targets
  *
  * Load: wrk with a POST script. Each target's processes are started fresh, given a
  * short idle (their RSS is read then), warmed up, measured (CPU time per request,
@@ -50,7 +54,7 @@ import { type Measurement, machineFacts, type ProcessMemory, renderReport } from
 import { expectedAnswer, specification } from './vessels.ts';
 import { assertWrkInstalled, killWrk, runWrk, type WrkResult } from './wrk.ts';
 
-export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g';
+export type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i';
 
 interface Started {
   readonly processes: ServerProcess[];
@@ -191,6 +195,22 @@ const targets: readonly Target[] = [
       return { ...pair, processes: [...pair.processes, sink] };
     },
   },
+  {
+    id: 'h',
+    title: 'berth Gateway /rpc → berth Service, traced, spans dropped (no export)',
+    start: (launch) =>
+      startBerthPair(
+        launch,
+        { BENCH_SPANS: 'dropped', OTEL_TRACES_SAMPLER: 'always_on' },
+        ' (spans dropped)',
+      ),
+  },
+  {
+    id: 'i',
+    title: 'berth Gateway /rpc → berth Service, SDK on, nothing sampled',
+    start: (launch) =>
+      startBerthPair(launch, { BENCH_SPANS: 'dropped', OTEL_TRACES_SAMPLER: 'always_off' }, ' (unsampled)'),
+  },
 ];
 
 /** Waits until the target answers the benchmark request correctly (the gateway may not see the service yet). */
@@ -244,7 +264,7 @@ function options() {
   const wanted = (values.targets ?? env.BENCH_TARGETS ?? 'a,b,c,d,e,f').split(',').map((t) => t.trim());
   for (const id of wanted) {
     if (!targets.some((t) => t.id === id))
-      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e,f,g)`);
+      throw new Error(`--targets: unknown target "${id}" (use a,b,c,d,e,f,g,h,i)`);
   }
   if ((values.tracing ?? env.BENCH_TRACING === '1') && !wanted.includes('g')) wanted.push('g');
   const connections = positive('connections', values.connections ?? env.BENCH_CONNECTIONS, 50);

@@ -17,6 +17,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { droppingExporter } from '../gateway/dropped-spans.ts';
 import { ServerProcess } from '../gateway/processes.ts';
 
 type Case = 'drop' | 'otlp-proto' | 'otlp-json';
@@ -32,7 +33,7 @@ async function measure(kind: Case, endpoint: string): Promise<number> {
       ? new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter()
       : kind === 'otlp-json'
         ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-        : { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+        : droppingExporter;
   const tracing = registerTracing({ serviceName: 'bench', exporters: [exporter] });
   const rpc = (await import('../../src/telemetry/active.ts')).activeTracing!;
   const attributes = {
