@@ -36,6 +36,7 @@ import { LogBuffer } from './log-buffer.ts';
 import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
 import { MetricsView } from './metrics-view.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
+import { otlpStatusAnswer } from './otlp-status.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
 import type { StreamLimits } from './stream-call.ts';
 
@@ -322,8 +323,11 @@ export class Dashboard {
     const message = error instanceof Error ? error.message : String(error);
     // Whatever is left of a refused body is not read: close the connection (gently) after answering.
     if (!req.complete) closeAfterAnswer(req, res);
-    const wantsJson = (req.url ?? '').startsWith('/api/') || (req.url ?? '').startsWith('/v1/');
-    if (wantsJson) sendJson(res, status, { error: message });
+    const path = req.url ?? '';
+    if (path.startsWith('/v1/')) {
+      const { contentType, body } = otlpStatusAnswer(req.headers['content-type'], status, message);
+      send(res, status, contentType, body);
+    } else if (path.startsWith('/api/')) sendJson(res, status, { error: message });
     else send(res, status, 'text/plain; charset=utf-8', `${message}\n`);
   }
 }

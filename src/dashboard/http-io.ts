@@ -25,7 +25,12 @@ export const securityHeaders = {
   'x-frame-options': 'DENY',
 };
 
-export function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Uint8Array,
+): void {
   res.writeHead(status, {
     ...securityHeaders,
     'content-type': contentType,

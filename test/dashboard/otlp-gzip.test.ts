@@ -14,6 +14,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { idleRuntime } from './support/idle-runtime.ts';
+import { errorOf } from './support/otlp-status.ts';
 
 const limit = 64 * 1024;
 let dashboard: Dashboard;
@@ -32,8 +33,6 @@ function post(body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {
     body,
   });
 }
-
-const errorOf = async (answer: Response) => ((await answer.json()) as { error: string }).error;
 
 /** Zeros, gzipped: 16 MiB in about 16 KiB, well under the limit before inflating and far over it after. */
 const bomb = new Uint8Array(gzipSync(Buffer.alloc(16 * 1024 * 1024)));

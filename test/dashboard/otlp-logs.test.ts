@@ -15,6 +15,7 @@ import type { LogLine } from '../../src/dashboard/log-buffer.ts';
 import { ExportLogsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
 import type { AnyValueSchema } from '../../src/gen/opentelemetry/proto/common/v1/common_pb.js';
 import { idleRuntime } from './support/idle-runtime.ts';
+import { errorOf } from './support/otlp-status.ts';
 
 const limit = 64 * 1024;
 let viaJson: Dashboard;
@@ -133,8 +134,6 @@ async function logsOf(dashboard: Dashboard, query = ''): Promise<LogLine[]> {
   });
   return ((await answer.json()) as { lines: LogLine[] }).lines;
 }
-
-const errorOf = async (answer: Response) => ((await answer.json()) as { error: string }).error;
 
 const records: Described[] = [
   { severityNumber: 9, severityText: 'INFO', body: 'charging card', attributes: { amount: 1250 } },

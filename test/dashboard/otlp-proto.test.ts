@@ -15,6 +15,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { idleRuntime } from './support/idle-runtime.ts';
+import { errorOf } from './support/otlp-status.ts';
 
 let viaProtobuf: Dashboard;
 let viaJson: Dashboard;
@@ -35,8 +36,6 @@ function post(body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {
     body,
   });
 }
-
-const errorOf = async (answer: Response) => ((await answer.json()) as { error: string }).error;
 
 test('spans from the real protobuf exporter are kept as the JSON exporter’s are', async () => {
   // One provider, both exporters: the very same spans go to each dashboard.
@@ -97,10 +96,15 @@ test('spans from the real protobuf exporter are kept as the JSON exporter’s ar
   assert.deepEqual([client?.status, client?.statusMessage], ['error', 'the disk is gone']);
 });
 
-test('a malformed protobuf body is a 400 naming what is wrong, and the dashboard keeps serving', async () => {
+test('a malformed protobuf body is a 400 naming what is wrong (a protobuf google.rpc.Status), and the dashboard keeps serving', async () => {
   const before = viaProtobuf.spans.spanCount;
   const garbage = await post(Buffer.from([0x0a, 0xff, 0xff]));
   assert.equal(garbage.status, 400);
+  assert.equal(
+    garbage.headers.get('content-type'),
+    'application/x-protobuf',
+    'answered in the request encoding',
+  );
   assert.match(await errorOf(garbage), /^the body is not a protobuf ExportTraceServiceRequest: \S/);
 
   const shortId = new Uint8Array(
