@@ -1,15 +1,21 @@
 /**
  * The API explorer: every service's methods, read from its ops endpoint
  * `/descriptors` (src/service/describe-services.ts), and calls through the gateway's
- * `/rpc` as any client makes them; streaming methods through its Connect
- * pass-through instead (stream-call.ts). Each call starts a trace of its own (a W3C
+ * `/rpc` as any client makes them; streaming methods (server, client and bidi)
+ * through its Connect pass-through instead (stream-call.ts), answered line by line. Each call starts a trace of its own (a W3C
  * `traceparent` the dashboard makes, sampled), so the answer can link to it.
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '@bufbuild/protobuf';
 import type { ServiceDescription } from '../service/describe-services.ts';
 import { HttpError } from './http-io.ts';
-import { callStream, defaultStreamLimits, type StreamAnswer, type StreamLimits } from './stream-call.ts';
+import {
+  callStream,
+  defaultStreamLimits,
+  type StreamCall,
+  type StreamEnd,
+  type StreamLimits,
+} from './stream-call.ts';
 
 export interface ExplorerService {
   /** The berth service (`vessel`). */
@@ -34,7 +40,10 @@ export interface StreamRequest {
   readonly token?: string;
 }
 
-export interface StreamCallAnswer extends StreamAnswer {
+/** A line of POST /api/stream's answer: each message as it arrives, then the end. */
+export type StreamLine = { readonly message: unknown } | { readonly end: StreamCallEnd };
+
+export interface StreamCallEnd extends StreamEnd {
   readonly traceId: string;
   readonly durationMs: number;
   /** What bounded the call, so the page can say so. */
@@ -136,18 +145,21 @@ export class ApiExplorer {
       .map((service) => ({ service, protoServices: this.#found.get(service) ?? [] }));
   }
 
-  /** Through the gateway's Connect pass-through; the method's kind is what its `/descriptors` said. */
-  async stream(gateway: string, call: StreamRequest): Promise<StreamCallAnswer> {
+  /**
+   * Through the gateway's Connect pass-through; the method's kind is what its
+   * `/descriptors` said. Checked at once (an HttpError 400 before any answer), then
+   * the lines come as the service answers; `signal` cancels the call.
+   */
+  stream(gateway: string, call: StreamRequest, signal: AbortSignal): AsyncIterable<StreamLine> {
     const [short, name] = call.method.split('.') as [string, string];
     const protoService = this.#found
       .get(call.service)
       ?.find(({ typeName }) => typeName === short || typeName.endsWith(`.${short}`));
     const kind = protoService?.methods.find((m) => m.name === name)?.kind;
-    if (kind === 'bidi_streaming') {
-      // The gateway relays a call whole over HTTP/1.1, where Connect has no bidi streams (505).
-      throw new HttpError(400, `method: ${call.method} is a bidi stream, which the gateway cannot relay`);
-    }
-    if (!protoService || (kind !== 'server_streaming' && kind !== 'client_streaming')) {
+    if (
+      !protoService ||
+      (kind !== 'server_streaming' && kind !== 'client_streaming' && kind !== 'bidi_streaming')
+    ) {
       throw new HttpError(
         400,
         `method: ${call.service} describes no streaming method ${call.method} (unary methods go to /api/call; ` +
@@ -158,19 +170,29 @@ export class ApiExplorer {
       throw new HttpError(400, `requests: ${call.method} is a server stream: send one request`);
     }
     const { traceId, headers } = traceHeaders(call.token);
-    const started = performance.now();
-    const answer = await callStream(
+    return this.#lines(
       gateway,
-      {
-        protoService: protoService.typeName,
-        method: name,
-        kind,
-        requests: call.requests,
-        headers,
-      },
-      this.#streamLimits,
+      { protoService: protoService.typeName, method: name, kind, requests: call.requests, headers },
+      traceId,
+      signal,
     );
-    return { ...answer, traceId, durationMs: performance.now() - started, limits: this.#streamLimits };
+  }
+
+  async *#lines(
+    gateway: string,
+    call: StreamCall,
+    traceId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamLine> {
+    const started = performance.now();
+    for await (const event of callStream(gateway, call, this.#streamLimits, signal)) {
+      if ('message' in event) yield event;
+      else {
+        yield {
+          end: { ...event.end, traceId, durationMs: performance.now() - started, limits: this.#streamLimits },
+        };
+      }
+    }
   }
 
   async call(gateway: string, call: CallRequest): Promise<CallAnswer> {

@@ -14,7 +14,8 @@
  *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
- *   POST /api/stream            {service, method, request | requests, token?} a streaming method, through its Connect pass-through
+ *   POST /api/stream            {service, method, request | requests, token?} a streaming method, through its Connect pass-through;
+ *                               answered as NDJSON: {message} per message as it arrives, then {end} (api-explorer.ts)
  *   GET  /api/events            outboxes by topic, parked events
  *   POST /api/events/retry      {database, schema, id}
  *
@@ -31,7 +32,7 @@ import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf, streamRequestOf } from './api-explorer.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
-import { HttpError, readJson, send, sendJson, servicesOf } from './http-io.ts';
+import { HttpError, readJson, send, sendJson, sendNdjson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
 import { MetricsView } from './metrics-view.ts';
@@ -280,7 +281,10 @@ export class Dashboard {
         const call = streamRequestOf(await readJson(req, res, this.#bodyLimit));
         const gateway = runtime.gateway();
         if (!gateway) throw new HttpError(503, 'the gateway is not running');
-        return sendJson(res, 200, await this.#explorer.stream(gateway, call));
+        // The browser stopped the call or went away: the call to the service is cancelled.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
+        return sendNdjson(res, this.#explorer.stream(gateway, call, gone.signal));
       }
       case 'GET /api/events':
         return sendJson(res, 200, await this.#eventsView().snapshot());

@@ -45,6 +45,37 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /**
+ * A 200 of newline-delimited JSON (application/x-ndjson): each of `lines` written as
+ * it comes, so the client reads it before the next. Once the client has gone, the
+ * rest is read (so `lines` can finish its work) and not written.
+ */
+export async function sendNdjson(res: ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
+  res.writeHead(200, {
+    ...securityHeaders,
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+  });
+  res.flushHeaders();
+  for await (const line of lines) {
+    if (res.destroyed) continue;
+    if (!res.write(`${JSON.stringify(line)}\n`)) await drainedOrClosed(res);
+  }
+  res.end();
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
  * The whole body, or HttpError 413 once it passes `limitBytes`: the rest is not
  * read, and the connection closes gently after the answer (src/service/read-body.ts),
  * so a client still sending reads the 413 rather than a reset.

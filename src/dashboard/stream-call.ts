@@ -10,9 +10,9 @@
  * request goes on the wire as the user wrote it and each answer comes back as the
  * service wrote it. The service checks the fields; its error ends the stream.
  *
- * Bounded: at most `maxMessages` answers and `maxBytes` of their JSON are kept
- * (then the call is cancelled and the answer says which limit cut it), and the
- * call has a deadline of `timeoutMs`, sent to the service as `connect-timeout-ms`.
+ * Bounded: at most `maxMessages` answers and `maxBytes` of their JSON are passed on
+ * (then the call is cancelled and the end says which limit cut it), and the call
+ * has a deadline of `timeoutMs`, sent to the service as `connect-timeout-ms`.
  */
 import {
   create,
@@ -28,7 +28,7 @@ import {
   type MethodDescriptorProto,
   StructSchema,
 } from '@bufbuild/protobuf/wkt';
-import { createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { ConnectError, codeName } from '../errors/berth-error.ts';
 
 export type StreamingKind = 'server_streaming' | 'client_streaming' | 'bidi_streaming';
@@ -56,8 +56,10 @@ export interface StreamCall {
   readonly headers: Record<string, string>;
 }
 
-export interface StreamAnswer {
-  readonly messages: unknown[];
+/** One line of a streaming call's answer: each message as it arrives, then how the call ended. */
+export type StreamEvent = { readonly message: unknown } | { readonly end: StreamEnd };
+
+export interface StreamEnd {
   readonly count: number;
   /** Which limit cancelled the call, when one did. */
   readonly truncated?: 'messages' | 'bytes';
@@ -114,28 +116,37 @@ async function* each<T>(items: readonly T[]): AsyncIterable<T> {
   yield* items;
 }
 
-/** Calls `call` through the gateway at `gateway` (`http://host:port`), keeping what `limits` allow. */
-export async function callStream(
+/**
+ * Calls `call` through the gateway at `gateway` (`http://host:port`), yielding each
+ * message that `limits` allow as it arrives, then the end. Over HTTP/2 (h2c, which the
+ * gateway serves beside HTTP/1.1): its relay passes each message on as it comes, and
+ * Connect has bidi streams only there. `signal` cancels the call (the caller went away).
+ */
+export async function* callStream(
   gateway: string,
   call: StreamCall,
   limits: StreamLimits,
-): Promise<StreamAnswer> {
+  signal: AbortSignal,
+): AsyncGenerator<StreamEvent> {
+  // A connection of the call's own, closed with it: nothing lingers after the answer.
+  const session = new Http2SessionManager(gateway);
   const transport = createConnectTransport({
     baseUrl: gateway,
-    httpVersion: '1.1',
+    httpVersion: '2',
+    sessionManager: session,
     useBinaryFormat: false,
     readMaxBytes: limits.maxBytes,
   });
   const method = structMethod(call.protoService, call.method, call.kind);
   // Cancels the call once a limit is reached: the service sees the client go away.
   const cut = new AbortController();
-  const messages: unknown[] = [];
+  let count = 0;
   let bytes = 0;
-  let truncated: StreamAnswer['truncated'];
+  let truncated: StreamEnd['truncated'];
   try {
     const response = await transport.stream(
       method,
-      cut.signal,
+      AbortSignal.any([cut.signal, signal]),
       limits.timeoutMs,
       call.headers,
       each(call.requests.map((request) => fromJson(StructSchema, request))),
@@ -146,26 +157,24 @@ export async function callStream(
       if (truncated) continue;
       const json = toJson(StructSchema, message);
       const size = JSON.stringify(json).length;
-      if (messages.length >= limits.maxMessages || bytes + size > limits.maxBytes) {
-        truncated = messages.length >= limits.maxMessages ? 'messages' : 'bytes';
+      if (count >= limits.maxMessages || bytes + size > limits.maxBytes) {
+        truncated = count >= limits.maxMessages ? 'messages' : 'bytes';
         cut.abort();
         continue;
       }
-      messages.push(json);
+      count++;
       bytes += size;
+      yield { message: json };
     }
-    return {
-      messages,
-      count: messages.length,
-      ...(truncated ? { truncated } : {}),
-      trailers: headersOf(response.trailer),
-    };
+    yield { end: { count, ...(truncated ? { truncated } : {}), trailers: headersOf(response.trailer) } };
   } catch (error) {
     const failure = ConnectError.from(error);
-    const answer = { messages, count: messages.length, trailers: headersOf(failure.metadata) };
+    const end = { count, trailers: headersOf(failure.metadata) };
     // Cancelled by the cut: the limit is how it ended.
-    if (truncated) return { ...answer, truncated };
-    return { ...answer, error: { code: codeName(failure.code), message: failure.rawMessage } };
+    if (truncated) yield { end: { ...end, truncated } };
+    else yield { end: { ...end, error: { code: codeName(failure.code), message: failure.rawMessage } } };
+  } finally {
+    session.abort();
   }
 }
 

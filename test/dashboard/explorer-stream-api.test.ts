@@ -1,8 +1,10 @@
 /**
- * The API explorer's streaming calls (POST /api/stream) on a real dashboard, through
- * a real gateway to a real Countdown service: the messages of a server stream, the
- * error that ends a stream, a client stream's list of requests, the limits on what
- * is kept (messages, bytes, deadline), and the 400s naming the field that is wrong.
+ * The API explorer's streaming calls (POST /api/stream, answered as NDJSON) on a
+ * real dashboard, through a real gateway to a real Countdown service: a server
+ * stream's messages, each as it arrives; the error that ends a stream; a client and
+ * a bidi stream's list of requests; a call the client stops is cancelled at the
+ * service; the limits on what is passed on (messages, bytes, deadline); and the
+ * 400s naming the field that is wrong.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -14,6 +16,7 @@ import { registerTracing } from '../../src/telemetry/sdk.ts';
 import { fileCleanup } from '../support/cleanup.ts';
 import { waitFor } from '../support/wait.ts';
 import { type CountdownSystem, startCountdownSystem } from './support/countdown-system.ts';
+import { ndjsonLines } from './support/ndjson.ts';
 
 const cleanup = fileCleanup();
 let system: CountdownSystem;
@@ -43,10 +46,37 @@ async function dashboardWith(streamLimits?: StreamLimits) {
   const listed = await fetch(`${dashboard.url}/api/services`, {
     headers: { authorization: `Bearer ${dashboard.token}` },
   });
-  return { call, services: (await listed.json()) as { services: unknown[] } };
+  /** POST /api/stream, its lines as they come. */
+  const open = async (body: unknown, signal?: AbortSignal) => {
+    const response = await fetch(`${dashboard.url}/api/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${dashboard.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/x-ndjson/);
+    return ndjsonLines(response.body!);
+  };
+  /** POST /api/stream read to its end: the messages, and the last line's end. */
+  const stream = async (body: unknown) => {
+    const messages: unknown[] = [];
+    let end: Record<string, unknown> | undefined;
+    for await (const line of await open(body)) {
+      assert.equal(end, undefined, 'nothing after the end');
+      const { message, end: last } = line as { message?: unknown; end?: Record<string, unknown> };
+      if (last) end = last;
+      else messages.push(message);
+    }
+    assert.ok(end, 'the answer ends with its end');
+    return { messages, end };
+  };
+  return { call, open, stream, services: (await listed.json()) as { services: unknown[] } };
 }
 
 const count = (request: unknown) => ({ service: 'countdown', method: 'Countdown.Count', request });
+/** `{value: 0}` as proto3 JSON writes it: a field at its default is left out. */
+const valueZero = {};
 
 test('the streaming methods are listed with their kinds', async () => {
   const { services } = await dashboardWith();
@@ -68,11 +98,10 @@ test('the streaming methods are listed with their kinds', async () => {
 });
 
 test('a server stream answers every message, its trace id, the deadline it was given', async () => {
-  const { call } = await dashboardWith();
+  const { stream } = await dashboardWith();
   const deadlinesBefore = system.deadlines.length;
-  const { status, body } = await call('/api/stream', count({ from: 3 }));
-  assert.equal(status, 200);
-  assert.deepEqual(body.messages, [{ value: 3 }, { value: 2 }, { value: 1 }]);
+  const { messages, end: body } = await stream(count({ from: 3 }));
+  assert.deepEqual(messages, [{ value: 3 }, { value: 2 }, { value: 1 }]);
   assert.equal(body.count, 3);
   assert.equal(body.error, undefined);
   assert.equal(body.truncated, undefined);
@@ -93,65 +122,99 @@ test('a server stream answers every message, its trace id, the deadline it was g
   assert.deepEqual(body.limits, { maxMessages: 100, maxBytes: 256 * 1024, timeoutMs: 30_000 });
 });
 
+test("a server stream's first message arrives while the stream is still open", async () => {
+  // A deadline short of connect's 30 s, so that the old whole answer fails this test soon.
+  const { open } = await dashboardWith({ maxMessages: 100, maxBytes: 1024, timeoutMs: 10_000 });
+  const lines = await open(count({ from: 0 }));
+  // The service holds the stream open after {value: 0} until released, which comes only now.
+  assert.deepEqual((await lines.next()).value, { message: valueZero });
+  system.releaseHeld();
+  const rest = [];
+  for await (const line of lines) rest.push(line);
+  assert.equal(rest.length, 1);
+  const { end } = rest[0] as { end: Record<string, unknown> };
+  assert.equal(end.count, 1);
+  assert.equal(end.error, undefined);
+});
+
+test("stopping a call (the client goes away) cancels the service's", async () => {
+  const { open } = await dashboardWith({ maxMessages: 100, maxBytes: 1024, timeoutMs: 10_000 });
+  const cancelledBefore = system.cancelledCount();
+  const stop = new AbortController();
+  const lines = await open(count({ from: 0 }), stop.signal);
+  assert.deepEqual((await lines.next()).value, { message: valueZero });
+  stop.abort();
+  await assert.rejects(lines.next(), { name: 'AbortError' });
+  await waitFor(() => system.cancelledCount() > cancelledBefore, {
+    what: 'the service to see its call cancelled',
+  });
+});
+
 test('a stream that fails ends with its error, after the messages sent before', async () => {
-  const { call } = await dashboardWith();
-  const { status, body } = await call('/api/stream', count({ from: 5, failAfter: 2 }));
-  assert.equal(status, 200);
-  assert.deepEqual(body.messages, [{ value: 5 }, { value: 4 }]);
-  assert.deepEqual(body.error, { code: 'internal', message: 'the counter broke' });
+  const { stream } = await dashboardWith();
+  const { messages, end } = await stream(count({ from: 5, failAfter: 2 }));
+  assert.deepEqual(messages, [{ value: 5 }, { value: 4 }]);
+  assert.deepEqual(end.error, { code: 'internal', message: 'the counter broke' });
 });
 
 test('a request the service cannot read is its invalid_argument at the end of the stream', async () => {
-  const { call } = await dashboardWith();
-  const { status, body } = await call('/api/stream', count({ from: 'three' }));
-  assert.equal(status, 200);
-  assert.equal(body.count, 0);
-  assert.equal((body.error as { code: string }).code, 'invalid_argument');
+  const { stream } = await dashboardWith();
+  const { end } = await stream(count({ from: 'three' }));
+  assert.equal(end.count, 0);
+  assert.equal((end.error as { code: string }).code, 'invalid_argument');
 });
 
 test('a client stream sends its list of requests and answers once', async () => {
-  const { call } = await dashboardWith();
-  const { status, body } = await call('/api/stream', {
+  const { stream } = await dashboardWith();
+  const { messages, end } = await stream({
     service: 'countdown',
     method: 'Tally.Sum',
     requests: [{ value: 1 }, { value: 41 }],
   });
-  assert.equal(status, 200, JSON.stringify(body));
-  assert.deepEqual(body.messages, [{ total: 42 }]);
-  assert.equal(body.error, undefined);
+  assert.deepEqual(messages, [{ total: 42 }]);
+  assert.equal(end.error, undefined);
 });
 
-test('at most maxMessages are kept, then the call is cancelled', async () => {
-  const { call } = await dashboardWith({ maxMessages: 2, maxBytes: 1024, timeoutMs: 30_000 });
-  const { body } = await call('/api/stream', count({ from: 5 }));
-  assert.deepEqual(body.messages, [{ value: 5 }, { value: 4 }]);
-  assert.equal(body.truncated, 'messages');
-  assert.equal(body.error, undefined);
+test('a bidi stream sends its list of requests, half-closes, and answers each', async () => {
+  const { stream } = await dashboardWith();
+  const { messages, end } = await stream({
+    service: 'countdown',
+    method: 'Countdown.Double',
+    requests: [{ value: 1 }, { value: 2 }, { value: 21 }],
+  });
+  assert.deepEqual(messages, [{ value: 2 }, { value: 4 }, { value: 42 }]);
+  // Double answers until its requests end: an end `ok` is the half-close seen.
+  assert.equal(end.error, undefined);
+  assert.equal(end.count, 3);
+  assert.match(String(end.traceId), /^[0-9a-f]{32}$/);
 });
 
-test('at most maxBytes of JSON are kept', async () => {
+test('at most maxMessages are passed on, then the call is cancelled', async () => {
+  const { stream } = await dashboardWith({ maxMessages: 2, maxBytes: 1024, timeoutMs: 30_000 });
+  const { messages, end } = await stream(count({ from: 5 }));
+  assert.deepEqual(messages, [{ value: 5 }, { value: 4 }]);
+  assert.equal(end.truncated, 'messages');
+  assert.equal(end.error, undefined);
+});
+
+test('at most maxBytes of JSON are passed on', async () => {
   // {"value":5} is 11 characters: two fit in 25, the third does not.
-  const { call } = await dashboardWith({ maxMessages: 100, maxBytes: 25, timeoutMs: 30_000 });
-  const { body } = await call('/api/stream', count({ from: 5 }));
-  assert.deepEqual(body.messages, [{ value: 5 }, { value: 4 }]);
-  assert.equal(body.truncated, 'bytes');
+  const { stream } = await dashboardWith({ maxMessages: 100, maxBytes: 25, timeoutMs: 30_000 });
+  const { messages, end } = await stream(count({ from: 5 }));
+  assert.deepEqual(messages, [{ value: 5 }, { value: 4 }]);
+  assert.equal(end.truncated, 'bytes');
 });
 
-test('a stream still open at the deadline ends with deadline_exceeded', async () => {
-  const { call } = await dashboardWith({ maxMessages: 100, maxBytes: 1024, timeoutMs: 300 });
-  const { body } = await call('/api/stream', count({ from: 0 }));
-  // The gateway relays a response whole, so the message sent before the deadline never came.
-  assert.deepEqual(body.messages, []);
-  assert.equal((body.error as { code: string }).code, 'deadline_exceeded');
+test('a stream still open at the deadline ends with deadline_exceeded, after the message that came', async () => {
+  const { stream } = await dashboardWith({ maxMessages: 100, maxBytes: 1024, timeoutMs: 300 });
+  const { messages, end } = await stream(count({ from: 0 }));
+  assert.deepEqual(messages, [valueZero]);
+  assert.equal((end.error as { code: string }).code, 'deadline_exceeded');
 });
 
 test('bad requests are 400s naming the field', async () => {
   const { call } = await dashboardWith();
   const cases: [unknown, RegExp][] = [
-    [
-      { service: 'countdown', method: 'Countdown.Double', requests: [{}] },
-      /^method: .* bidi stream, which the gateway cannot relay/,
-    ],
     [{ service: 'countdown', method: 'Countdown.Double', requests: {} }, /^requests: expected a list/],
     [
       { service: 'countdown', method: 'Countdown.Double', requests: [{}, 3] },

@@ -2,8 +2,8 @@
  * A real streaming service behind a real gateway, for the API explorer's streaming
  * calls: `countdown` serves countdown.v1.Countdown (src/service/fixtures), whose
  * Count sends from, from-1, …, 1 (fails with `internal` after `failAfter` messages;
- * for `from` 0 sends one message and then waits until the system closes), and
- * Double answers each message doubled; and tally.v1.Tally, whose client stream Sum
+ * for `from` 0 sends one message and then holds the stream open until the test
+ * releases it or the caller cancels), and Double answers each message doubled; and tally.v1.Tally, whose client stream Sum
  * answers `{total}`, the sum of its requests' `value`s. The runtime shows the
  * dashboard the service and the gateway as ready.
  */
@@ -24,6 +24,10 @@ export interface CountdownSystem {
   readonly runtime: DashboardRuntime;
   /** The deadline each Count call had (from `connect-timeout-ms`), as the service saw it. */
   readonly deadlines: (number | undefined)[];
+  /** Ends (ok) each Count `{from: 0}` held open after its message. */
+  releaseHeld(): void;
+  /** How many Count `{from: 0}` calls the service saw cancelled by their caller while held. */
+  cancelledCount(): number;
 }
 
 export async function startCountdownSystem(
@@ -31,20 +35,25 @@ export async function startCountdownSystem(
   gatewayOptions: Partial<GatewayOptions> = {},
 ): Promise<CountdownSystem> {
   const registry = new MemoryRegistry();
-  let close!: () => void;
-  const closed = new Promise<void>((resolve) => {
-    close = resolve;
-  });
+  const held = new Set<() => void>();
+  const releaseHeld = () => {
+    for (const release of held) release();
+    held.clear();
+  };
+  let cancelled = 0;
   const deadlines: CountdownSystem['deadlines'] = [];
   const service = new Service({ name: 'countdown', registry, deregisterDelayMs: 0 }).handle(Countdown, {
     async *count(request, context) {
       deadlines.push(context.timeoutMs());
       if (request.from === 0) {
+        // Held before the message goes out, so a test that has read it can release it.
+        const released = new Promise<'released'>((resolve) => held.add(() => resolve('released')));
         yield { value: 0 };
-        await Promise.race([
-          closed,
-          new Promise((resolve) => context.signal.addEventListener('abort', resolve)),
-        ]);
+        const aborted = new Promise<'cancelled'>((resolve) => {
+          if (context.signal.aborted) resolve('cancelled');
+          context.signal.addEventListener('abort', () => resolve('cancelled'));
+        });
+        if ((await Promise.race([released, aborted])) === 'cancelled') cancelled++;
         return;
       }
       for (let value = request.from; value > 0; value--) {
@@ -75,7 +84,7 @@ export async function startCountdownSystem(
   const gateway = new Gateway({ registry, port: 0, ...gatewayOptions });
   const { port } = await gateway.start();
   cleanup(async () => {
-    close();
+    releaseHeld();
     await gateway.stop(0);
     await service.stop();
   });
@@ -94,6 +103,8 @@ export async function startCountdownSystem(
   };
   return {
     deadlines,
+    releaseHeld,
+    cancelledCount: () => cancelled,
     runtime: {
       system: 'testsys',
       environment: 'dev',
