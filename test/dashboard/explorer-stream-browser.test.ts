@@ -1,25 +1,28 @@
 /**
  * The API explorer's streaming methods in a real browser (Debian's Chromium driven
- * by playwright-core), the dashboard before a real gateway and Countdown service:
- * the server stream listed (the bidi one not), called, each of its messages shown
- * with the count, how it ended and a link to its trace; a stream that fails shows
- * its error after the messages that came. Checked with axe-core and photographed.
+ * by playwright-core, 1280 px), the dashboard before a real gateway and Countdown
+ * service: the server, client and bidi streams listed and called, each message shown
+ * as it arrives (while the stream is still open), then the count, how it ended and a
+ * link to its trace; a stream that fails shows its error after the messages that
+ * came; Stop cancels the call at the service. Checked with axe-core and photographed.
  */
 import assert from 'node:assert/strict';
 import { afterEach, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { fileCleanup } from '../support/cleanup.ts';
+import { waitFor } from '../support/wait.ts';
 import { launchChromium, openDashboard, photograph } from './support/browser.ts';
-import { startCountdownSystem } from './support/countdown-system.ts';
+import { type CountdownSystem, startCountdownSystem } from './support/countdown-system.ts';
 
 const cleanup = fileCleanup();
+let system: CountdownSystem;
 let dashboard: Dashboard;
 let page: Page;
 const pageErrors: Error[] = [];
 
 before(async () => {
-  const system = await startCountdownSystem(cleanup);
+  system = await startCountdownSystem(cleanup);
   dashboard = await Dashboard.start({ runtime: system.runtime });
   cleanup(() => dashboard.close());
   const browser = await launchChromium(cleanup);
@@ -34,9 +37,9 @@ async function callCount(request: unknown) {
   await page.goto(`${dashboard.url}/#api`);
   const method = page.getByLabel('Method');
   await method.locator('option', { hasText: 'Countdown.Count' }).waitFor({ state: 'attached' });
-  // Double, a bidi stream, is not listed: the gateway cannot relay it.
   assert.deepEqual(await method.locator('option').allTextContents(), [
     'Countdown.Count (server stream)',
+    'Countdown.Double (bidi stream: a list of requests)',
     'Tally.Sum (client stream: a list of requests)',
   ]);
   await method.selectOption({ label: 'Countdown.Count (server stream)' });
@@ -68,17 +71,55 @@ test('a stream that fails shows the messages that came, then its error', async (
   assert.equal(await answer.getByRole('listitem').count(), 2);
 });
 
-test('a client stream takes a list of requests and shows its one answer', async () => {
+test('a message shows while its stream is still open; Stop cancels the call at the service', async () => {
+  const cancelledBefore = system.cancelledCount();
+  // {from: 0}: the service sends one message, then holds the stream open.
+  const answer = await callCount({ from: 0 });
+  await answer.getByRole('listitem').waitFor();
+  assert.deepEqual(JSON.parse((await answer.getByRole('listitem').textContent()) ?? ''), {});
+  await answer.getByText('1 message so far, the stream is open…').waitFor();
+  const stop = page.getByRole('button', { name: 'Stop' });
+  assert.ok(await page.getByRole('button', { name: 'Call' }).isDisabled(), 'one call at a time');
+  await photograph(page, 'api-stream-open');
+  await stop.click();
+  await answer.getByText('Stopped after 1 message: the call was cancelled').waitFor();
+  assert.ok(await stop.isDisabled(), 'nothing left to stop');
+  await waitFor(() => system.cancelledCount() > cancelledBefore, {
+    what: 'the service to see its call cancelled',
+  });
+});
+
+/** Chooses `label`, checks its request is prefilled with a list, sends `requests`. */
+async function callWithList(label: string, requests: unknown[]) {
   await page.goto(`${dashboard.url}/#api`);
   const method = page.getByLabel('Method');
-  const label = 'Tally.Sum (client stream: a list of requests)';
   await method.locator('option', { hasText: label }).waitFor({ state: 'attached' });
   await method.selectOption({ label });
   const field = page.getByLabel('Request (JSON)');
   assert.ok(Array.isArray(JSON.parse(await field.inputValue())), 'prefilled with a list');
-  await field.fill(JSON.stringify([{ value: 1 }, { value: 41 }]));
+  await field.fill(JSON.stringify(requests));
   await page.getByRole('button', { name: 'Call' }).click();
-  const answer = page.getByRole('region', { name: 'Answer' });
+  return page.getByRole('region', { name: 'Answer' });
+}
+
+test('a client stream takes a list of requests and shows its one answer', async () => {
+  const answer = await callWithList('Tally.Sum (client stream: a list of requests)', [
+    { value: 1 },
+    { value: 41 },
+  ]);
   await answer.getByText(/^1 message, ended ok, in/).waitFor();
   assert.deepEqual(JSON.parse((await answer.getByRole('listitem').textContent()) ?? ''), { total: 42 });
+});
+
+test('a bidi stream takes a list of requests and shows each answer', async () => {
+  const answer = await callWithList('Countdown.Double (bidi stream: a list of requests)', [
+    { value: 1 },
+    { value: 21 },
+  ]);
+  await answer.getByText(/^2 messages, ended ok, in/).waitFor();
+  assert.deepEqual(
+    (await answer.getByRole('listitem').allTextContents()).map((text) => JSON.parse(text)),
+    [{ value: 2 }, { value: 42 }],
+  );
+  await photograph(page, 'api-bidi');
 });

@@ -36,17 +36,51 @@ export function keepToken() {
   history.replaceState(null, '', '/#resources');
 }
 
+function authorized(headers) {
+  return { authorization: `Bearer ${sessionStorage.getItem(tokenKey) ?? ''}`, ...headers };
+}
+
 /** GET or POST JSON to the dashboard's API, with its token; rejects with the API's error message. */
 export async function api(path, body) {
-  const authorization = `Bearer ${sessionStorage.getItem(tokenKey) ?? ''}`;
   const response = await fetch(path, {
     method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? { authorization } : { authorization, 'content-type': 'application/json' },
+    headers: authorized(body === undefined ? {} : { 'content-type': 'application/json' }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(answer.error ?? `HTTP ${response.status}`);
   return answer;
+}
+
+/**
+ * POST JSON to an API that answers NDJSON (POST /api/stream): yields each line,
+ * parsed, as it arrives. Rejects with the API's error message, or with an
+ * AbortError once `signal` aborts.
+ */
+export async function* apiLines(path, body, signal) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: authorized({ 'content-type': 'application/json' }),
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({}));
+    throw new Error(answer.error ?? `HTTP ${response.status}`);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    pending += value;
+    let newline = pending.indexOf('\n');
+    while (newline >= 0) {
+      yield JSON.parse(pending.slice(0, newline));
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf('\n');
+    }
+  }
 }
 
 /**

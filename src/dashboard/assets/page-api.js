@@ -1,16 +1,19 @@
 // API explorer: every service's methods (from its /descriptors), a request prefilled
 // from the message's fields, an optional token, Call → the answer and its trace.
-// Unary methods go to /api/call; server and client streams to /api/stream, which
-// answers every message at once (the gateway relays a stream whole) with how it ended.
-// Bidi streams are not listed: the gateway cannot relay them (api-explorer.ts).
-import { api, h, ms, say } from './dom.js';
+// Unary methods go to /api/call; server, client and bidi streams to /api/stream,
+// whose NDJSON lines (each message as it arrives, then the end) are shown as they
+// come; Stop aborts the fetch, and the dashboard cancels the call.
+import { api, apiLines, h, ms, say } from './dom.js';
 
 /** What each callable kind is called in the list, and how its request is written. */
 const kinds = {
   unary: { note: '', requestOf: (example) => example },
   server_streaming: { note: ' (server stream)', requestOf: (example) => example },
   client_streaming: { note: ' (client stream: a list of requests)', requestOf: (example) => [example] },
+  bidi_streaming: { note: ' (bidi stream: a list of requests)', requestOf: (example) => [example] },
 };
+
+const plural = (count) => `${count} message${count === 1 ? '' : 's'}`;
 
 function unaryAnswer(result) {
   return [
@@ -28,30 +31,51 @@ function unaryAnswer(result) {
   ];
 }
 
-function streamAnswer(result) {
+/** How a stream ended (its last line), with a link to its trace. */
+function streamEnd(end) {
   const cut = {
-    messages: ` (stopped: at most ${result.limits.maxMessages} messages are kept)`,
-    bytes: ` (stopped: at most ${result.limits.maxBytes} bytes are kept)`,
+    messages: ` (stopped: at most ${end.limits.maxMessages} messages are shown)`,
+    bytes: ` (stopped: at most ${end.limits.maxBytes} bytes are shown)`,
   };
-  const ending = result.error ? `ended with ${result.error.code}: ${result.error.message}` : 'ended ok';
+  const ending = end.error ? `ended with ${end.error.code}: ${end.error.message}` : 'ended ok';
   return [
     h(
       'p',
-      { class: result.error ? 'bad' : 'ok' },
-      `${result.count} message${result.count === 1 ? '' : 's'}${cut[result.truncated] ?? ''}, ${ending}, in ${ms(result.durationMs)} · `,
-      h('a', { href: `#trace/${result.traceId}` }, 'view its trace'),
+      { class: end.error ? 'bad' : 'ok' },
+      `${plural(end.count)}${cut[end.truncated] ?? ''}, ${ending}, in ${ms(end.durationMs)} · `,
+      h('a', { href: `#trace/${end.traceId}` }, 'view its trace'),
     ),
-    h(
-      'ol',
-      { class: 'messages', 'aria-label': 'Messages' },
-      ...result.messages.map((message) =>
-        h('li', {}, h('pre', { class: 'json' }, JSON.stringify(message, null, 2))),
-      ),
-    ),
-    ...(Object.keys(result.trailers).length > 0
-      ? [h('pre', { class: 'json', 'aria-label': 'Trailers' }, JSON.stringify(result.trailers, null, 2))]
+    ...(Object.keys(end.trailers).length > 0
+      ? [h('pre', { class: 'json', 'aria-label': 'Trailers' }, JSON.stringify(end.trailers, null, 2))]
       : []),
   ];
+}
+
+/**
+ * Calls a stream into `answer`: each message appended as it arrives under a line
+ * saying the stream is open, which its end replaces. Resolves to what to announce.
+ */
+async function streamInto(answer, body, signal) {
+  const status = h('p', {}, 'Waiting for the first message…');
+  const list = h('ol', { class: 'messages', 'aria-label': 'Messages' });
+  answer.replaceChildren(status, list);
+  let count = 0;
+  try {
+    for await (const line of apiLines('/api/stream', body, signal)) {
+      if (line.end) {
+        status.replaceWith(...streamEnd(line.end));
+        return `answered ${plural(line.end.count)}`;
+      }
+      list.append(h('li', {}, h('pre', { class: 'json' }, JSON.stringify(line.message, null, 2))));
+      count++;
+      status.textContent = `${plural(count)} so far, the stream is open…`;
+    }
+    throw new Error(`the answer ended without saying how the stream ended (after ${plural(count)})`);
+  } catch (error) {
+    if (error.name !== 'AbortError') throw error;
+    status.replaceWith(h('p', { class: 'bad' }, `Stopped after ${plural(count)}: the call was cancelled`));
+    return 'was stopped';
+  }
 }
 
 export function apiPage(main) {
@@ -66,6 +90,9 @@ export function apiPage(main) {
   const answer = h('section', { class: 'answer', 'aria-label': 'Answer', 'aria-live': 'polite' });
   const methods = new Map();
   const call = h('button', { type: 'submit' }, 'Call');
+  // Aborts the stream being called, when one is.
+  let running;
+  const stop = h('button', { type: 'button', disabled: true, onclick: () => running?.abort() }, 'Stop');
   main.append(
     h('h1', {}, 'API explorer'),
     h(
@@ -96,14 +123,16 @@ export function apiPage(main) {
               answer.replaceChildren(...unaryAnswer(result));
               say(`${chosen.label} answered HTTP ${result.status}`);
             } else {
-              const messages = chosen.kind === 'client_streaming' ? { requests: body } : { request: body };
-              const result = await api('/api/stream', { ...target, ...messages });
-              answer.replaceChildren(...streamAnswer(result));
-              say(`${chosen.label} answered ${result.count} messages`);
+              const messages = chosen.kind === 'server_streaming' ? { request: body } : { requests: body };
+              running = new AbortController();
+              stop.disabled = false;
+              say(`${chosen.label} ${await streamInto(answer, { ...target, ...messages }, running.signal)}`);
             }
           } catch (error) {
             answer.replaceChildren(h('p', { class: 'bad' }, error.message));
           } finally {
+            running = undefined;
+            stop.disabled = true;
             call.disabled = false;
           }
         },
@@ -114,7 +143,7 @@ export function apiPage(main) {
       request,
       h('label', { for: 'api-token' }, 'Token (optional)'),
       token,
-      h('div', {}, call),
+      h('div', { class: 'actions' }, call, stop),
     ),
     answer,
   );
