@@ -121,5 +121,12 @@ test('a bidi stream takes a list of requests and shows each answer', async () =>
     (await answer.getByRole('listitem').allTextContents()).map((text) => JSON.parse(text)),
     [{ value: 2 }, { value: 42 }],
   );
+  // The longest method name in the list: at 360 px the page still does not scroll sideways.
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.ok(
+    (await page.evaluate(() => document.documentElement.scrollWidth)) <= 360,
+    'no sideways scroll at 360 px',
+  );
+  await page.setViewportSize({ width: 1280, height: 800 });
   await photograph(page, 'api-bidi');
 });
