@@ -9,8 +9,9 @@
  *                 (`berth traces`, state.json). No cookie: a cookie is not scoped to a
  *                 port, so any server on 127.0.0.1 the browser visits would get it.
  *   ingest token  in the children's OTEL_EXPORTER_OTLP_TRACES_HEADERS: good for
- *                 the OTLP receiver (POST /v1/traces, /v1/logs) and nothing else
- *                 (and the page token not there).
+ *                 the OTLP receivers (POST /v1/traces, /v1/logs; their gRPC
+ *                 Export methods, otlp-grpc.ts) and nothing else (and the page
+ *                 token not there).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -25,7 +26,9 @@ export function newTokens(): DashboardTokens {
   return { page: randomBytes(24).toString('base64url'), ingest: randomBytes(24).toString('base64url') };
 }
 
-function same(given: string | undefined, token: string): boolean {
+/** Whether an Authorization value (an HTTP header, gRPC metadata) is `Bearer <token>`. */
+export function isBearer(authorization: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
   if (given === undefined) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(token);
@@ -34,6 +37,5 @@ function same(given: string | undefined, token: string): boolean {
 
 /** Whether the request's bearer token is the one its path requires (the ingest token for the OTLP paths only). */
 export function hasAccess(req: IncomingMessage, path: string, tokens: DashboardTokens): boolean {
-  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  return same(bearer, otlpPaths.includes(path) ? tokens.ingest : tokens.page);
+  return isBearer(req.headers.authorization, otlpPaths.includes(path) ? tokens.ingest : tokens.page);
 }

@@ -8,8 +8,14 @@
  * naming what is wrong.
  */
 import { type DescMessage, fromBinary, type MessageShape, toJsonString } from '@bufbuild/protobuf';
-import { ExportLogsServiceRequestSchema } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
-import { ExportTraceServiceRequestSchema } from '../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
+import {
+  type ExportLogsServiceRequest,
+  ExportLogsServiceRequestSchema,
+} from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from '../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import {
   type AnyValue,
   AnyValueSchema,
@@ -30,8 +36,13 @@ import {
 
 /** The spans of a binary ExportTraceServiceRequest; throws OtlpInputError. */
 export function readOtlpTracesProto(body: Uint8Array): SpanRecord[] {
+  return spansOfExport(decode(ExportTraceServiceRequestSchema, body));
+}
+
+/** The spans of an ExportTraceServiceRequest already decoded (the gRPC receiver's, otlp-grpc.ts); throws OtlpInputError. */
+export function spansOfExport(request: ExportTraceServiceRequest): SpanRecord[] {
   const records: SpanRecord[] = [];
-  for (const [r, resourceSpans] of decode(ExportTraceServiceRequestSchema, body).resourceSpans.entries()) {
+  for (const [r, resourceSpans] of request.resourceSpans.entries()) {
     const service = serviceOf(attributes(resourceSpans.resource?.attributes ?? []));
     for (const [s, scopeSpans] of resourceSpans.scopeSpans.entries()) {
       for (const [i, one] of scopeSpans.spans.entries()) {
@@ -44,8 +55,13 @@ export function readOtlpTracesProto(body: Uint8Array): SpanRecord[] {
 
 /** The log records of a binary ExportLogsServiceRequest; throws OtlpInputError. */
 export function readOtlpLogsProto(body: Uint8Array): LogEntry[] {
+  return logEntriesOfExport(decode(ExportLogsServiceRequestSchema, body));
+}
+
+/** The log records of an ExportLogsServiceRequest already decoded; throws OtlpInputError. */
+export function logEntriesOfExport(request: ExportLogsServiceRequest): LogEntry[] {
   const entries: LogEntry[] = [];
-  for (const [r, resourceLogs] of decode(ExportLogsServiceRequestSchema, body).resourceLogs.entries()) {
+  for (const [r, resourceLogs] of request.resourceLogs.entries()) {
     const resource = attributes(resourceLogs.resource?.attributes ?? []);
     for (const [s, scopeLogs] of resourceLogs.scopeLogs.entries()) {
       for (const [i, one] of scopeLogs.logRecords.entries()) {
