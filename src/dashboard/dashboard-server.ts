@@ -5,6 +5,7 @@
  *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
  *   POST /v1/traces             OTLP/HTTP, protobuf or JSON, gzip or not, from the services (their OTEL_EXPORTER_OTLP_*) and any other process
  *   POST /v1/logs               the same for log records, from any process that exports its logs (otlp-receiver.ts)
+ *   HTTP/2 (h2c)                OTLP/gRPC: TraceService/Export, LogsService/Export (otlp-grpc.ts)
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: services, `gateway`, `postgres`; the runner does it
@@ -24,9 +25,9 @@
  * Host is not the dashboard's is refused (DNS rebinding). Bodies are bounded; bad JSON is a 400 naming the problem.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { createDualProtocolServer, type DualProtocolServer } from '../service/dual-protocol-server.ts';
 import { closeAfterAnswer } from '../service/unread-requests.ts';
 import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf, streamRequestOf } from './api-explorer.ts';
@@ -36,6 +37,7 @@ import { HttpError, readJson, send, sendJson, sendNdjson, servicesOf } from './h
 import { LogBuffer } from './log-buffer.ts';
 import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
 import { MetricsView } from './metrics-view.ts';
+import { otlpGrpcHandler } from './otlp-grpc.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { otlpStatusAnswer } from './otlp-status.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
@@ -116,7 +118,7 @@ export class Dashboard {
   /** `http://127.0.0.1:<port>`, once started. */
   url = '';
   readonly #options: DashboardOptions;
-  readonly #server: Server;
+  readonly #server: DualProtocolServer;
   readonly #metrics = new MetricsView();
   readonly #metricsHistory = new MetricsHistory();
   readonly #explorer: ApiExplorer;
@@ -127,23 +129,22 @@ export class Dashboard {
     this.#explorer = new ApiExplorer(options.streamLimits);
     this.spans = new SpanStore(options.spanLimits);
     this.logs = new LogBuffer(options.logLines);
-    this.#server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
-    this.#server.on('request', (req, res) => {
-      this.#handle(req, res).catch((error: unknown) => this.#fail(req, res, error));
-    });
+    this.#server = createDualProtocolServer(
+      (req, res) => {
+        this.#handle(req, res).catch((error: unknown) => this.#fail(req, res, error));
+      },
+      otlpGrpcHandler({ sinks: this, ingestToken: this.#tokens.ingest, limitBytes: this.#bodyLimit }),
+      undefined,
+      { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
+    );
   }
 
   static async start(options: DashboardOptions): Promise<Dashboard> {
     const dashboard = new Dashboard(options);
-    await new Promise<void>((resolve, reject) => {
-      dashboard.#server.once('error', (error) =>
-        reject(
-          new Error(`cannot listen on 127.0.0.1:${options.port ?? 0} for the dashboard: ${error.message}`),
-        ),
-      );
-      dashboard.#server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    const { port } = await dashboard.#server.listen(options.port ?? 0, '127.0.0.1').catch((error: Error) => {
+      throw new Error(`cannot listen on 127.0.0.1:${options.port ?? 0} for the dashboard: ${error.message}`);
     });
-    dashboard.url = `http://127.0.0.1:${(dashboard.#server.address() as AddressInfo).port}`;
+    dashboard.url = `http://127.0.0.1:${port}`;
     return dashboard;
   }
 
@@ -163,8 +164,8 @@ export class Dashboard {
   }
 
   async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise((resolve) => this.#server.close(resolve));
+    this.#server.stopAccepting();
+    await this.#server.drain(0);
     await this.#events?.close();
   }
 
