@@ -13,6 +13,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dashboard, type DashboardRuntime } from '../../src/dashboard/dashboard-server.ts';
 import type { ProcessState } from '../../src/runner/state.ts';
+import { errorOf } from './support/otlp-status.ts';
 
 const vessel: ProcessState = {
   instance: 'vessel-1',
@@ -160,7 +161,7 @@ describe('the tokens', () => {
     assert.deepEqual(actions, []);
     const withPageToken = await otlp(otlpRequest('ab'.repeat(16), 1), auth);
     assert.equal(withPageToken.status, 401);
-    assert.match(((await withPageToken.json()) as { error: string }).error, /ingest token/);
+    assert.match(await errorOf(withPageToken), /ingest token/);
     assert.equal(dashboard.spans.trace('ab'.repeat(16)), undefined);
   });
 
@@ -223,18 +224,18 @@ describe('the OTLP/HTTP JSON receiver', () => {
   test('bad input: 400 naming the problem, 415 for what is not OTLP, 413 past the body limit', async () => {
     const notJson = await otlp('{"resourceSpans": [');
     assert.equal(notJson.status, 400);
-    assert.match(((await notJson.json()) as { error: string }).error, /^the body is not JSON/);
+    assert.match(await errorOf(notJson), /^the body is not JSON/);
 
     const badId = otlpRequest('not-hex', 1);
     const wrong = await otlp(badId);
     assert.equal(wrong.status, 400);
     assert.equal(
-      ((await wrong.json()) as { error: string }).error,
+      await errorOf(wrong),
       'resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 32 hex digits',
     );
 
     const notArray = await otlp({ resourceSpans: {} });
-    assert.equal(((await notArray.json()) as { error: string }).error, 'resourceSpans: expected an array');
+    assert.equal(await errorOf(notArray), 'resourceSpans: expected an array');
 
     const form = await fetch(`${dashboard.url}/v1/traces`, {
       method: 'POST',
@@ -242,10 +243,7 @@ describe('the OTLP/HTTP JSON receiver', () => {
       body: 'resourceSpans=',
     });
     assert.equal(form.status, 415);
-    assert.match(
-      ((await form.json()) as { error: string }).error,
-      /application\/x-protobuf or application\/json/,
-    );
+    assert.match(await errorOf(form), /application\/x-protobuf or application\/json/);
 
     const big = await raw('/v1/traces', {
       method: 'POST',
