@@ -11,7 +11,7 @@
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: services, `gateway`, `postgres`; the runner does it
  *   GET  /api/logs?after=&service=&level=&text=&trace=
  *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
- *   GET  /api/metrics           per service and method over the last scrapes of each instance's and the gateway's /metrics
+ *   GET  /api/metrics           per service and method over the last two scrapes of each instance's and the gateway's /metrics (metrics-scraper.ts: every 5 s while the dashboard runs)
  *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
@@ -35,8 +35,9 @@ import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, sendNdjson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
-import { historyQueryOf, MetricsHistory } from './metrics-history.ts';
-import { MetricsView } from './metrics-view.ts';
+import { historyQueryOf } from './metrics-history.ts';
+import { MetricsScraper } from './metrics-scraper.ts';
+import type { ScrapeTarget } from './metrics-view.ts';
 import { otlpGrpcHandler } from './otlp-grpc.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { otlpStatusAnswer } from './otlp-status.ts';
@@ -85,6 +86,8 @@ export interface DashboardOptions {
   readonly logLines?: number;
   /** What the API explorer keeps of a streaming call's answer; stream-call.ts has the defaults. */
   readonly streamLimits?: StreamLimits;
+  /** How often the dashboard scrapes every instance's and the gateway's /metrics; default 5 s (metrics-scraper.ts). */
+  readonly metricsScrapeIntervalMs?: number;
 }
 
 const assetsDir = join(import.meta.dirname, 'assets');
@@ -119,8 +122,7 @@ export class Dashboard {
   url = '';
   readonly #options: DashboardOptions;
   readonly #server: DualProtocolServer;
-  readonly #metrics = new MetricsView();
-  readonly #metricsHistory = new MetricsHistory();
+  readonly #metrics: MetricsScraper;
   readonly #explorer: ApiExplorer;
   #events: EventsView | undefined;
 
@@ -129,6 +131,7 @@ export class Dashboard {
     this.#explorer = new ApiExplorer(options.streamLimits);
     this.spans = new SpanStore(options.spanLimits);
     this.logs = new LogBuffer(options.logLines);
+    this.#metrics = new MetricsScraper(() => this.#scrapeTargets(), options.metricsScrapeIntervalMs);
     this.#server = createDualProtocolServer(
       (req, res) => {
         this.#handle(req, res).catch((error: unknown) => this.#fail(req, res, error));
@@ -145,6 +148,7 @@ export class Dashboard {
       throw new Error(`cannot listen on 127.0.0.1:${options.port ?? 0} for the dashboard: ${error.message}`);
     });
     dashboard.url = `http://127.0.0.1:${port}`;
+    dashboard.#metrics.start();
     return dashboard;
   }
 
@@ -164,6 +168,7 @@ export class Dashboard {
   }
 
   async close(): Promise<void> {
+    await this.#metrics.close();
     this.#server.stopAccepting();
     await this.#server.drain(0);
     await this.#events?.close();
@@ -213,8 +218,6 @@ export class Dashboard {
     const runtime = this.#options.runtime;
     const route = `${req.method} ${url.pathname}`;
     const query = (name: string) => url.searchParams.get(name) || undefined;
-    const ready = (kind: string) =>
-      runtime.processes().filter((p) => p.kind === kind && p.status === 'ready' && p.address !== undefined);
     switch (route) {
       case 'GET /api/overview':
         return sendJson(res, 200, {
@@ -253,23 +256,14 @@ export class Dashboard {
         const traces = this.spans.list({ service: query('service'), errors: query('errors') === '1', limit });
         return sendJson(res, 200, { traces, tracesElsewhere: this.#options.tracesElsewhere });
       }
-      case 'GET /api/metrics': {
-        const methods = await this.#metrics.scrape(
-          [...ready('gateway'), ...ready('service')].map((p) => ({
-            instance: p.instance,
-            address: p.address!,
-            measuredAt: p.kind === 'gateway' ? 'gateway' : 'service',
-          })),
-        );
-        this.#metricsHistory.record(Date.now(), methods);
-        return sendJson(res, 200, { methods });
-      }
+      case 'GET /api/metrics':
+        return sendJson(res, 200, this.#metrics.latest);
       case 'GET /api/metrics/history':
-        return sendJson(res, 200, this.#metricsHistory.query(historyQueryOf(url.searchParams)));
+        return sendJson(res, 200, this.#metrics.history.query(historyQueryOf(url.searchParams)));
       case 'GET /api/services':
         return sendJson(res, 200, {
           services: await this.#explorer.services(
-            new Map(ready('service').map((p) => [p.service, p.address!])),
+            new Map(this.#ready('service').map((p) => [p.service, p.address!])),
           ),
         });
       case 'POST /api/call': {
@@ -306,6 +300,20 @@ export class Dashboard {
       return sendJson(res, 200, { traceId: trace[1]!.toLowerCase(), spans });
     }
     throw new HttpError(404, `no such API: ${route}`);
+  }
+
+  #ready(kind: DashboardProcess['kind']): DashboardProcess[] {
+    return this.#options.runtime
+      .processes()
+      .filter((p) => p.kind === kind && p.status === 'ready' && p.address !== undefined);
+  }
+
+  #scrapeTargets(): ScrapeTarget[] {
+    return [...this.#ready('gateway'), ...this.#ready('service')].map((p) => ({
+      instance: p.instance,
+      address: p.address!,
+      measuredAt: p.kind === 'gateway' ? 'gateway' : 'service',
+    }));
   }
 
   #eventsView(): EventsView {

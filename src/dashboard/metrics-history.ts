@@ -21,7 +21,7 @@ export interface MetricsHistoryLimits {
   readonly maxSeries: number;
 }
 
-/** 15 minutes at the page's one scrape per 5 s; 200 series of 180 points is a few MB at most. */
+/** 15 minutes at the dashboard's one scrape per 5 s (metrics-scraper.ts); 200 series of 180 points is a few MB at most. */
 export const DEFAULT_HISTORY_LIMITS: MetricsHistoryLimits = {
   maxAgeMs: 15 * 60_000,
   maxPoints: 180,
@@ -152,8 +152,8 @@ export class MetricsHistory {
 const lastAt = (series: StoredSeries): number => series.points.at(-1)?.atMs ?? Number.NEGATIVE_INFINITY;
 
 /**
- * Two pages polling at once can finish their scrapes out of order: a point goes
- * where its time puts it, so a series is always oldest first.
+ * The scrapes come one at a time, but the wall clock can step back (NTP): a point
+ * goes where its time puts it, so a series is always oldest first.
  */
 function insertInOrder(points: HistoryPoint[], point: HistoryPoint): void {
   let index = points.length;
