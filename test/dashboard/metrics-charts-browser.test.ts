@@ -2,10 +2,11 @@
  * The Metrics page's charts in a real browser (Debian's Chromium, playwright-core)
  * against a real dashboard server whose one instance is an in-test HTTP server:
  * its /metrics is prom-client text, as the services render it, that moves on at
- * each scrape by a known schedule (and restarts from zero once). The charts must
- * show a point per window and say in their text alternative what the schedule
- * makes (latest, max), at 1280 and 360 px, and the page's polling must neither
- * take the focus nor lose the series chosen.
+ * each scrape by a known schedule (and restarts from zero once). The dashboard
+ * scrapes on its own timer (every second here), so the charts must show at once
+ * the windows measured before the page was opened, a point per window, and say in
+ * their text alternative what the schedule makes (latest, max), at 1280 and 360 px;
+ * and the page's polling must neither take the focus nor lose the series chosen.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -47,7 +48,7 @@ function callsOfWindow(n: number): void {
 before(async () => {
   const instance = createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(200).end('{"ready":true}');
-    // Each scrape finds the calls of one more window: the page's polls are the only scrapes.
+    // Each scrape finds the calls of one more window, whoever looks.
     if (scrapes > 0) callsOfWindow(scrapes);
     scrapes += 1;
     vessel
@@ -65,6 +66,8 @@ before(async () => {
         { instance: 'vessel-1', service: 'vessel', kind: 'service', address, status: 'ready' },
       ],
     },
+    // A second, not 5: the windows of the tests come five times sooner.
+    metricsScrapeIntervalMs: 1000,
   });
   cleanup(() => dashboard.close());
   page = await openDashboard(await launchChromium(cleanup), dashboard.pageUrl, pageErrors);
@@ -156,6 +159,23 @@ async function checkFindCharts(windows: number): Promise<void> {
 }
 
 describe('the Metrics page’s charts', () => {
+  test('the windows measured before the page was opened are charted at once', async () => {
+    // The page is on Resources: nobody asks for the metrics, and the history fills all the same.
+    assert.equal(new URL(page.url()).hash, '#resources');
+    const before = await waitFor(async () => (await historyOf(find)).length >= 3 && historyOf(find), {
+      timeoutMs: 30_000,
+      what: 'three windows in the history',
+    });
+    await page.goto(`${dashboard.url}/#metrics`);
+    // The first charts drawn: the history there before, not the windows from the page's own polls.
+    const first = await waitFor(async () => {
+      const shown = await charts();
+      return shown.length === 3 && shown;
+    });
+    for (const chart of first)
+      assert.ok(chart.points >= before.length, `${chart.title}: ${chart.points} dots`);
+  });
+
   test('a dot per window; the text alternative says the latest and the max, at 1280 and 360 px', async () => {
     await page.goto(`${dashboard.url}/#metrics`);
     await page.getByRole('heading', { name: 'Over time', level: 2 }).waitFor();

@@ -1,7 +1,9 @@
 // Metrics: requests/s, error rate and latency per service and method, from each
-// instance's and the gateway's /metrics (the dashboard scrapes when the page asks):
+// instance's and the gateway's /metrics (the dashboard scrapes them every 5 s from
+// the start of berth run, whatever page is open; the page reads its latest scrape):
 // all but the total over the window between the last two scrapes; and, for the
-// series chosen, those windows over time as charts (the dashboard keeps them).
+// series chosen, those windows over time as charts (the dashboard keeps them, so
+// the charts show at once what was measured before the page was opened).
 // Each poll redraws the charts and the table's rows only: the chooser and the
 // table's region are never replaced, so focus and the choice stay where they are.
 import { api, field, h, ms, poll, table } from './dom.js';
@@ -80,9 +82,10 @@ export function metricsPage(main) {
     h(
       'p',
       { class: 'hint' },
-      'From each instance’s and the gateway’s /metrics, every 5 s while this page is open. Requests is ' +
-        'the total since each started; the rest is over the window between the last two scrapes. At ' +
-        '“gateway”: the calls as the gateway forwarded them, network included.',
+      'From each instance’s and the gateway’s /metrics, which the dashboard scrapes every 5 s from the start ' +
+        'of berth run, whether this page is open or not. Requests is the total since each started; the rest ' +
+        'is over the window between the last two scrapes. At “gateway”: the calls as the gateway forwarded ' +
+        'them, network included.',
     ),
     windowNote,
     h(
@@ -150,10 +153,11 @@ export function metricsPage(main) {
   });
 
   const refresh = async () => {
-    const { methods } = await api('/api/metrics');
+    const { methods, scrapeError } = await api('/api/metrics');
     const seconds = Math.max(0, ...methods.map((m) => m.windowSeconds ?? 0));
     windowNote.textContent =
-      seconds > 0 ? `Window: the last ${seconds.toFixed(1)} s.` : 'Window: from the next scrape on.';
+      (seconds > 0 ? `Window: the last ${seconds.toFixed(1)} s.` : 'Window: from the next scrape on.') +
+      (scrapeError ? ` The last scrape failed (${scrapeError}): these are the one before.` : '');
     offer(methods);
     await drawHistory();
     if (methods.length === 0) {
