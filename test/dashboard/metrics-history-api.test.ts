@@ -4,7 +4,8 @@
  * is prom-client text (as the services render it) moving on by a known schedule
  * at each scrape. The history fills with no page open and no GET /api/metrics;
  * GET /api/metrics answers the latest scrape and never scrapes; an instance down
- * or slow neither stops the loop nor makes scrapes overlap; close() stops it. The
+ * or slow, or a scrape that fails, never stops the loop, and scrapes never overlap;
+ * close() stops it. The
  * history is behind the page token, and a bad query parameter is a 400 naming it.
  */
 import assert from 'node:assert/strict';
@@ -106,6 +107,7 @@ async function history(dashboard: Dashboard, query = ''): Promise<HistoryAnswer>
 
 interface MetricsAnswer {
   scrapedAtMs?: number;
+  scrapeError?: string;
   scrapeIntervalMs: number;
   methods: Array<{ service: string; method: string; requests: number; windowSeconds?: number }>;
 }
@@ -207,6 +209,31 @@ test('an instance down or slow to answer neither stops the scrapes nor makes the
   // A hundred ticks passed while cargo-1 hung: each skipped, not a scrape more.
   assert.equal(slow.mostAtOnce(), 1);
   assert.equal(instance.mostAtOnce(), 1);
+});
+
+test('a scrape that fails is said in the answer, and the next tick scrapes again', async (t) => {
+  const vessel = vesselMetrics();
+  const instance = await fakeInstance(t, vessel, () => vessel.observeRpc('Find', 'ok', 0.001));
+  let asked = 0;
+  const dashboard = await Dashboard.start({
+    runtime: {
+      ...idleRuntime,
+      processes: () => {
+        asked += 1;
+        if (asked <= 3) throw new Error('the runner is busy');
+        return [serviceAt('vessel-1', instance.address)];
+      },
+    },
+    metricsScrapeIntervalMs: 20,
+  });
+  t.after(() => dashboard.close());
+  const failed = await waitFor(async () => {
+    const answer = await latest(dashboard);
+    return answer.scrapeError !== undefined && answer;
+  });
+  assert.deepEqual(failed, { scrapeIntervalMs: 20, methods: [], scrapeError: 'the runner is busy' });
+  await pointsOf(dashboard, 'vessel', 2);
+  assert.equal((await latest(dashboard)).scrapeError, undefined);
 });
 
 test('close() stops the scrapes', async (t) => {
