@@ -7,14 +7,7 @@
  * is an OtlpInputError naming the field.
  */
 import type { LogEntry } from './log-buffer.ts';
-import {
-  type DecodedLogRecord,
-  type DecodedSpan,
-  logEntry,
-  nanosToMs,
-  serviceOf,
-  spanRecord,
-} from './otlp-records.ts';
+import { type DecodedLogRecord, type DecodedSpan, logEntry, nanosToMs, spanRecord } from './otlp-records.ts';
 
 export type SpanStatus = 'unset' | 'ok' | 'error';
 export type AttributeValue = string | number | boolean | readonly AttributeValue[];
@@ -39,6 +32,8 @@ export interface SpanRecord {
   readonly status: SpanStatus;
   readonly statusMessage: string | undefined;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
+  /** Its resource's attributes (`service.name`, `service.instance.id`, …), shared by the spans of one resource. */
+  readonly resource: Readonly<Record<string, AttributeValue>>;
   readonly events: readonly SpanEvent[];
   /** Trace ids of linked spans (a consumer linked to its producer). */
   readonly links: readonly { readonly traceId: string; readonly spanId: string }[];
@@ -197,7 +192,7 @@ function eachItem<T>(
 /** The spans of an ExportTraceServiceRequest in the OTLP JSON mapping; throws OtlpInputError. */
 export function readOtlpTraces(body: unknown): SpanRecord[] {
   return eachItem(body, ['resourceSpans', 'scopeSpans', 'spans'], (item, path, resource) =>
-    spanRecord(span(item, path), serviceOf(resource)),
+    spanRecord(span(item, path), resource),
   );
 }
 

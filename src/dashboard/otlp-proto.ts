@@ -25,14 +25,7 @@ import type { LogRecord } from '../gen/opentelemetry/proto/logs/v1/logs_pb.js';
 import type { Span } from '../gen/opentelemetry/proto/trace/v1/trace_pb.js';
 import type { LogEntry } from './log-buffer.ts';
 import { type AttributeValue, OtlpInputError, type SpanRecord } from './otlp-json.ts';
-import {
-  type DecodedLogRecord,
-  type DecodedSpan,
-  logEntry,
-  nanosToMs,
-  serviceOf,
-  spanRecord,
-} from './otlp-records.ts';
+import { type DecodedLogRecord, type DecodedSpan, logEntry, nanosToMs, spanRecord } from './otlp-records.ts';
 
 /** The spans of a binary ExportTraceServiceRequest; throws OtlpInputError. */
 export function readOtlpTracesProto(body: Uint8Array): SpanRecord[] {
@@ -43,10 +36,10 @@ export function readOtlpTracesProto(body: Uint8Array): SpanRecord[] {
 export function spansOfExport(request: ExportTraceServiceRequest): SpanRecord[] {
   const records: SpanRecord[] = [];
   for (const [r, resourceSpans] of request.resourceSpans.entries()) {
-    const service = serviceOf(attributes(resourceSpans.resource?.attributes ?? []));
+    const resource = attributes(resourceSpans.resource?.attributes ?? []);
     for (const [s, scopeSpans] of resourceSpans.scopeSpans.entries()) {
       for (const [i, one] of scopeSpans.spans.entries()) {
-        records.push(spanRecord(span(one, `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`), service));
+        records.push(spanRecord(span(one, `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`), resource));
       }
     }
   }

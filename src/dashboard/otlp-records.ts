@@ -58,11 +58,11 @@ export function nanosToMs(nanos: bigint): number {
 }
 
 /** The `service.name` of a resource's attributes; `?` without one. */
-export function serviceOf(resource: Attributes): string {
+function serviceOf(resource: Attributes): string {
   return String(resource['service.name'] ?? '?');
 }
 
-export function spanRecord(span: DecodedSpan, service: string): SpanRecord {
+export function spanRecord(span: DecodedSpan, resource: Attributes): SpanRecord {
   // An unset end reads as the start: an exporter that sends no end sent an instant.
   const endMs = span.endMs ?? span.startMs;
   return {
@@ -71,12 +71,13 @@ export function spanRecord(span: DecodedSpan, service: string): SpanRecord {
     parentSpanId: span.parentSpanId,
     name: span.name,
     kind: spanKinds[span.kind] ?? 'unspecified',
-    service,
+    service: serviceOf(resource),
     startMs: span.startMs,
     durationMs: Math.max(0, endMs - span.startMs),
     status: spanStatuses[span.statusCode] ?? 'unset',
     statusMessage: span.statusMessage || undefined,
     attributes: span.attributes,
+    resource,
     events: span.events.map((event) => ({
       name: event.name,
       timeMs: event.timeMs ?? span.startMs,

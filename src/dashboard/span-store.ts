@@ -6,6 +6,7 @@
  * hostile exporter cannot grow the runner's heap without end. A span received
  * again (exporters retry a batch whose answer they missed) is kept once.
  */
+import { type AttributeFilter, matchesAll } from './attribute-filter.ts';
 import type { AttributeValue, SpanRecord } from './otlp-json.ts';
 
 export interface SpanStoreLimits {
@@ -52,6 +53,8 @@ interface StoredTrace {
 export interface TraceQuery {
   readonly service?: string;
   readonly errors?: boolean;
+  /** Each must match one of the trace's spans (attribute-filter.ts). */
+  readonly attributes?: readonly AttributeFilter[];
   readonly limit?: number;
 }
 
@@ -71,6 +74,8 @@ export class SpanStore {
   }
 
   add(spans: readonly SpanRecord[]): void {
+    // The spans of one resource share its attributes; bounded, they still share one copy.
+    const resources = new Map<SpanRecord['resource'], SpanRecord['resource']>();
     for (const span of spans) {
       let trace = this.#traces.get(span.traceId);
       if (!trace) {
@@ -83,7 +88,7 @@ export class SpanStore {
         continue;
       }
       trace.ids.add(span.spanId);
-      trace.spans.push(bounded(span, this.#limits));
+      trace.spans.push(bounded(span, this.#limits, resources));
       this.#spanCount += 1;
     }
     while (this.#traces.size > this.#limits.maxTraces || this.#spanCount > this.#limits.maxSpans) {
@@ -106,6 +111,7 @@ export class SpanStore {
       const summary = summarise(traceId, trace);
       if (query.service !== undefined && !summary.services.includes(query.service)) continue;
       if (query.errors && summary.errorCount === 0) continue;
+      if (query.attributes && !matchesAll(trace.spans, query.attributes)) continue;
       summaries.push(summary);
     }
     summaries.sort((a, b) => b.startMs - a.startMs);
@@ -113,19 +119,29 @@ export class SpanStore {
   }
 }
 
-/** The span with its strings and events within the limits. */
-function bounded(span: SpanRecord, limits: SpanStoreLimits): SpanRecord {
+/** The span with its strings and events within the limits; `resources`: its resource already bounded, by the one given. */
+function bounded(
+  span: SpanRecord,
+  limits: SpanStoreLimits,
+  resources: Map<SpanRecord['resource'], SpanRecord['resource']>,
+): SpanRecord {
   const cut = (text: string) =>
     text.length > limits.maxValueChars ? `${text.slice(0, limits.maxValueChars)}…` : text;
   const value = (item: AttributeValue): AttributeValue =>
     typeof item === 'string' ? cut(item) : Array.isArray(item) ? item.map(value) : item;
   const attributes = (record: Readonly<Record<string, AttributeValue>>) =>
     Object.fromEntries(Object.entries(record).map(([key, item]) => [cut(key), value(item)]));
+  let resource = resources.get(span.resource);
+  if (!resource) {
+    resource = attributes(span.resource);
+    resources.set(span.resource, resource);
+  }
   return {
     ...span,
     name: cut(span.name),
     statusMessage: span.statusMessage === undefined ? undefined : cut(span.statusMessage),
     attributes: attributes(span.attributes),
+    resource,
     events: span.events.slice(0, limits.maxEventsPerSpan).map((event) => ({
       ...event,
       name: cut(event.name),
