@@ -8,6 +8,7 @@
  * items does. Bounded for the store's sake: at most 10 filters, of keys and values
  * of at most 256 characters, compared plainly (no patterns from users).
  */
+import { HttpError } from './http-io.ts';
 import type { AttributeValue, SpanRecord } from './otlp-json.ts';
 
 export interface AttributeFilter {
@@ -43,6 +44,16 @@ export function parseAttributeFilters(texts: readonly string[]): AttributeFilter
     }
     return { key, value };
   });
+}
+
+/** The `attr` parameters of GET /api/traces; a bad one is a 400 naming it. */
+export function attributeFiltersOf(params: readonly string[]): AttributeFilter[] {
+  try {
+    return parseAttributeFilters(params);
+  } catch (error) {
+    if (error instanceof AttributeFilterError) throw new HttpError(400, `attr: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Every filter matches some span of `spans` (or its resource). */

@@ -10,7 +10,7 @@
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: services, `gateway`, `postgres`; the runner does it
  *   GET  /api/logs?after=&service=&level=&text=&trace=
- *   GET  /api/traces?service=&errors=1&limit=   GET /api/traces/<trace id>
+ *   GET  /api/traces?service=&errors=1&attr=key=value&limit=   GET /api/traces/<trace id>
  *   GET  /api/metrics           per service and method over the last two scrapes of each instance's and the gateway's /metrics (metrics-scraper.ts: every 5 s while the dashboard runs)
  *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
  *   GET  /api/services          methods from each service's /descriptors
@@ -31,6 +31,7 @@ import { createDualProtocolServer, type DualProtocolServer } from '../service/du
 import { closeAfterAnswer } from '../service/unread-requests.ts';
 import { type DashboardTokens, hasAccess, newTokens } from './access-token.ts';
 import { ApiExplorer, callRequestOf, streamRequestOf } from './api-explorer.ts';
+import { attributeFiltersOf } from './attribute-filter.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
 import { HttpError, readJson, send, sendJson, sendNdjson, servicesOf } from './http-io.ts';
@@ -253,7 +254,12 @@ export class Dashboard {
       }
       case 'GET /api/traces': {
         const limit = Math.min(1000, Math.max(1, Number(query('limit') ?? 100) || 100));
-        const traces = this.spans.list({ service: query('service'), errors: query('errors') === '1', limit });
+        const traces = this.spans.list({
+          service: query('service'),
+          errors: query('errors') === '1',
+          attributes: attributeFiltersOf(url.searchParams.getAll('attr')),
+          limit,
+        });
         return sendJson(res, 200, { traces, tracesElsewhere: this.#options.tracesElsewhere });
       }
       case 'GET /api/metrics':

@@ -324,4 +324,52 @@ describe('the API', () => {
     assert.deepEqual(await get('text=SERVING'), [['serving', 'info', null]]);
     assert.deepEqual(await get('after=2'), [['not json at all', '', null]]);
   });
+
+  test('traces by attribute: every attr filter must match, of a span or its resource; a bad one is a 400', async () => {
+    const ids = { failed: '7'.repeat(32), found: '8'.repeat(32), other: '9'.repeat(32) };
+    const string = (text: string) => ({ stringValue: text });
+    const spanOf = (traceId: string, attributes: unknown[]) => ({
+      resource: { attributes: [{ key: 'service.name', value: string('vessel') }] },
+      scopeSpans: [
+        {
+          spans: [
+            {
+              traceId,
+              spanId: '0000000000000001',
+              name: 'span',
+              startTimeUnixNano: '1700000000000000000',
+              endTimeUnixNano: '1700000000001000000',
+              attributes,
+            },
+          ],
+        },
+      ],
+    });
+    const method = { key: 'rpc.method', value: string('FindAvailable') };
+    const answer = await otlp({
+      resourceSpans: [
+        spanOf(ids.failed, [method, { key: 'http.response.status_code', value: { intValue: '503' } }]),
+        spanOf(ids.found, [method, { key: 'http.response.status_code', value: { intValue: '200' } }]),
+        spanOf(ids.other, [{ key: 'rpc.method', value: string('List') }]),
+      ],
+    });
+    assert.equal(answer.status, 200);
+    const listed = async (query: string) => {
+      const traces = await fetch(`${dashboard.url}/api/traces?${query}`, { headers: auth });
+      return ((await traces.json()) as { traces: Array<{ traceId: string }> }).traces.map((t) => t.traceId);
+    };
+    assert.deepEqual((await listed('attr=rpc.method=FindAvailable')).sort(), [ids.failed, ids.found].sort());
+    assert.deepEqual(await listed('attr=rpc.method=FindAvailable&attr=http.response.status_code=503'), [
+      ids.failed,
+    ]);
+    assert.deepEqual((await listed('attr=service.name=vessel')).length, 3);
+    for (const [query, error] of [
+      ['attr=%3D503', 'attr: "=503": empty key (expected key=value or key)'],
+      [Array(11).fill('attr=k').join('&'), 'attr: 11 filters given, at most 10'],
+    ]) {
+      const bad = await fetch(`${dashboard.url}/api/traces?${query}`, { headers: auth });
+      assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { error: string }).error, error);
+    }
+  });
 });
