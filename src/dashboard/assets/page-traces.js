@@ -4,9 +4,36 @@
 import { api, clock, field, h, ms, poll, serviceColour, table } from './dom.js';
 import { inTreeOrder } from './span-tree.js';
 
-export function tracesPage(main) {
+/**
+ * The attribute filter's text as the API's `attr` filters: `key=value` or `key`,
+ * separated by spaces; a value with spaces in "…" (`name="user created"`), the
+ * quotes dropped. No escapes: a value holding `"` cannot be asked for here.
+ */
+export function attributeFiltersOf(text) {
+  return (text.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []).map((filter) => filter.replaceAll('"', ''));
+}
+
+/** The filter text that finds `key=value`, for the span detail's links; undefined when none can say it. */
+function filterFor(key, value) {
+  if (Array.isArray(value) || /[\s="]/.test(key) || String(value).includes('"')) return undefined;
+  const text = String(value);
+  return `${key}=${/\s/.test(text) || text === '' ? `"${text}"` : text}`;
+}
+
+/** `#traces/<attribute filter>`: the filter is kept in the address, for a reload and the detail's links. */
+const tracesHash = (filter) => (filter ? `#traces/${encodeURIComponent(filter)}` : '#traces');
+
+export function tracesPage(main, filter = '') {
   const service = h('input', { id: 'trace-service', type: 'search', placeholder: 'e.g. vessel' });
   const errors = h('input', { id: 'trace-errors', type: 'checkbox' });
+  const attributes = h('input', {
+    id: 'trace-attributes',
+    type: 'search',
+    size: 40,
+    placeholder: 'e.g. rpc.method=FindAvailable http.response.status_code=503',
+    'aria-describedby': 'trace-attributes-hint',
+  });
+  attributes.value = filter;
   const body = h('div', {});
   main.append(
     h('h1', {}, 'Traces'),
@@ -15,14 +42,30 @@ export function tracesPage(main) {
       { class: 'filters', role: 'search', onsubmit: (event) => event.preventDefault() },
       field('Service', service),
       h('span', { class: 'checkbox' }, errors, h('label', { for: 'trace-errors' }, 'Only with errors')),
+      field('Attribute filter', attributes),
+      h(
+        'span',
+        { id: 'trace-attributes-hint', class: 'hint' },
+        'key=value or key, separated by spaces; "…" around a value with spaces; all must match',
+      ),
     ),
     body,
   );
+  // Typing asks again at each key: only the answer to the latest question is shown.
+  let asked = 0;
   const refresh = async () => {
+    const question = ++asked;
     const query = new URLSearchParams({ limit: '100' });
     if (service.value.trim()) query.set('service', service.value.trim());
     if (errors.checked) query.set('errors', '1');
-    const { traces, tracesElsewhere } = await api(`/api/traces?${query}`);
+    for (const attribute of attributeFiltersOf(attributes.value)) query.append('attr', attribute);
+    const answer = await api(`/api/traces?${query}`).catch((error) => ({ error }));
+    if (question !== asked) return;
+    if (answer.error) {
+      body.replaceChildren(h('p', { class: 'bad' }, answer.error.message));
+      return;
+    }
+    const { traces, tracesElsewhere } = answer;
     if (traces.length === 0) {
       body.replaceChildren(
         h(
@@ -30,7 +73,9 @@ export function tracesPage(main) {
           { class: 'empty' },
           tracesElsewhere
             ? `The services send their traces to ${tracesElsewhere} (OTEL_EXPORTER_OTLP_ENDPOINT), not here.`
-            : 'No traces yet: call a service.',
+            : query.size > 1
+              ? 'No trace matches these filters.'
+              : 'No traces yet: call a service.',
         ),
       );
       return;
@@ -56,10 +101,20 @@ export function tracesPage(main) {
     );
   };
   for (const control of [service, errors]) control.addEventListener('input', () => void refresh());
+  attributes.addEventListener('input', () => {
+    // Not a hashchange: the page stays, with its focus.
+    history.replaceState(null, '', tracesHash(attributes.value.trim()));
+    void refresh();
+  });
   return poll(refresh, 3000);
 }
 
 function attributesOf(span) {
+  const described = (key, value, label = key) => [
+    label,
+    Array.isArray(value) ? value.join(', ') : String(value),
+    filterFor(key, value),
+  ];
   const entries = [
     ['service', span.service],
     ['kind', span.kind],
@@ -67,10 +122,8 @@ function attributesOf(span) {
     ['duration', ms(span.durationMs)],
     ['span id', span.spanId],
     ...(span.parentSpanId ? [['parent span id', span.parentSpanId]] : []),
-    ...Object.entries(span.attributes).map(([key, value]) => [
-      key,
-      Array.isArray(value) ? value.join(', ') : String(value),
-    ]),
+    ...Object.entries(span.attributes).map(([key, value]) => described(key, value)),
+    ...Object.entries(span.resource).map(([key, value]) => described(key, value, `${key} (resource)`)),
     ...span.links.map((link) => ['link', `${link.traceId} / ${link.spanId}`]),
     ...span.events.map((event) => [`event ${event.name}`, JSON.stringify(event.attributes)]),
   ];
@@ -81,7 +134,28 @@ function attributesOf(span) {
     h(
       'dl',
       {},
-      entries.map(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]),
+      entries.map(([key, value, filter]) => [
+        h('dt', {}, key),
+        h(
+          'dd',
+          {},
+          value,
+          filter
+            ? [
+                ' ',
+                h(
+                  'a',
+                  {
+                    href: tracesHash(filter),
+                    class: 'filter-link',
+                    'aria-label': `Filter traces by ${filter}`,
+                  },
+                  'filter',
+                ),
+              ]
+            : '',
+        ),
+      ]),
     ),
   );
 }
