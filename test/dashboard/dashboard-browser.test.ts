@@ -264,7 +264,7 @@ describe('the dashboard of berth run', () => {
     }
   });
 
-  test('in the terminal: berth traces prints them as a table; berth list and berth logs still work', async () => {
+  test('in the terminal: berth traces prints them as a table, filtered by attribute too; berth list and berth logs still work', async () => {
     const env = { BERTH_DATA_DIR: run.dataDir, NO_COLOR: '1' };
     const traces = await berth(['traces', '--service', 'consignment', '-n', '3'], env);
     assert.equal(traces.code, 0, traces.stderr);
@@ -279,6 +279,21 @@ describe('the dashboard of berth run', () => {
       /VesselService\.List .* 1 +gateway +[0-9a-f]{32}\n/,
       'the 503 while vessel was down',
     );
+    // By attribute: the API explorer's FindAvailable (and the Creates that found a vessel through it).
+    const found = await berth(['traces', '--attr', 'rpc.method=FindAvailable', '--attr', 'rpc.system'], env);
+    assert.equal(found.code, 0, found.stderr);
+    const foundRows = found.stdout.trimEnd().split('\n').slice(1);
+    assert.ok(
+      foundRows.some((row) => / VesselService\.FindAvailable /.test(row)),
+      found.stdout,
+    );
+    for (const row of foundRows)
+      assert.match(row, / (VesselService\.FindAvailable|ConsignmentService\.Create) /);
+    const none = await berth(['traces', '--attr', 'rpc.method=NoSuchMethod'], env);
+    assert.equal(none.stdout, 'no traces yet (or none matching)\n');
+    const bad = await berth(['traces', '--attr', '=FindAvailable'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--attr: "=FindAvailable": empty key/);
     const list = await berth(['list'], env);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /vessel +vessel-\w+ +127\.0\.0\.1:\d+ .* ready/);
