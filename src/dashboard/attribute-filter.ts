@@ -17,8 +17,8 @@ export interface AttributeFilter {
   readonly value: string | undefined;
 }
 
-export const MAX_ATTRIBUTE_FILTERS = 10;
-export const MAX_ATTRIBUTE_FILTER_CHARS = 256;
+const MAX_ATTRIBUTE_FILTERS = 10;
+const MAX_ATTRIBUTE_FILTER_CHARS = 256;
 
 /** A filter that is not one; its message names it, for the caller to prefix with the parameter or flag. */
 export class AttributeFilterError extends Error {}

@@ -9,7 +9,7 @@ import { inTreeOrder } from './span-tree.js';
  * separated by spaces; a value with spaces in "…" (`name="user created"`), the
  * quotes dropped. No escapes: a value holding `"` cannot be asked for here.
  */
-export function attributeFiltersOf(text) {
+function filtersOfText(text) {
   return (text.match(/(?:[^\s"]+|"[^"]*")+/g) ?? []).map((filter) => filter.replaceAll('"', ''));
 }
 
@@ -58,7 +58,7 @@ export function tracesPage(main, filter = '') {
     const query = new URLSearchParams({ limit: '100' });
     if (service.value.trim()) query.set('service', service.value.trim());
     if (errors.checked) query.set('errors', '1');
-    for (const attribute of attributeFiltersOf(attributes.value)) query.append('attr', attribute);
+    for (const attribute of filtersOfText(attributes.value)) query.append('attr', attribute);
     const answer = await api(`/api/traces?${query}`).catch((error) => ({ error }));
     if (question !== asked) return;
     if (answer.error) {
