@@ -5,7 +5,8 @@
  *   GET  /                      the app (assets/: one HTML page, ES modules, one stylesheet; no token needed)
  *   POST /v1/traces             OTLP/HTTP, protobuf or JSON, gzip or not, from the services (their OTEL_EXPORTER_OTLP_*) and any other process
  *   POST /v1/logs               the same for log records, from any process that exports its logs (otlp-receiver.ts)
- *   HTTP/2 (h2c)                OTLP/gRPC: TraceService/Export, LogsService/Export (otlp-grpc.ts)
+ *   POST /v1/metrics            the same for metrics (otlp-metric-store.ts)
+ *   HTTP/2 (h2c)                OTLP/gRPC: TraceService/Export, LogsService/Export, MetricsService/Export (otlp-grpc.ts)
  *   GET  /api/overview          system, where traces go, how many spans are kept
  *   GET  /api/resources         every process with its state, and each one's /readyz detail; the broker
  *   POST /api/resources/<stop|start|restart>  {"services": [...]}: services, `gateway`, `postgres`; the runner does it
@@ -13,6 +14,8 @@
  *   GET  /api/traces?service=&errors=1&attr=key=value&limit=   GET /api/traces/<trace id>
  *   GET  /api/metrics           per service and method over the last two scrapes of each instance's and the gateway's /metrics (metrics-scraper.ts: every 5 s while the dashboard runs)
  *   GET  /api/metrics/history?service=&method=&at=   those rows kept over time, one point per scrape
+ *   GET  /api/otlp-metrics?service=   the series apps export over OTLP, each with its latest point
+ *   GET  /api/otlp-metrics/series?id=  one of them with its points (otlp-metrics-api.ts)
  *   GET  /api/services          methods from each service's /descriptors
  *   POST /api/call              {service, method, request, token?} through the gateway's /rpc
  *   POST /api/stream            {service, method, request | requests, token?} a streaming method, through its Connect pass-through;
@@ -40,6 +43,8 @@ import { historyQueryOf } from './metrics-history.ts';
 import { MetricsScraper } from './metrics-scraper.ts';
 import type { ScrapeTarget } from './metrics-view.ts';
 import { otlpGrpcHandler } from './otlp-grpc.ts';
+import { OtlpMetricStore } from './otlp-metric-store.ts';
+import { otlpMetricsAnswer } from './otlp-metrics-api.ts';
 import { otlpPaths, receiveOtlp } from './otlp-receiver.ts';
 import { otlpStatusAnswer } from './otlp-status.ts';
 import { SpanStore, type SpanStoreLimits } from './span-store.ts';
@@ -101,6 +106,7 @@ const modules = [
   'page-events',
   'page-logs',
   'page-metrics',
+  'page-otlp-metrics',
   'page-resources',
   'page-traces',
 ];
@@ -119,6 +125,8 @@ export class Dashboard {
   readonly #tokens: DashboardTokens = newTokens();
   readonly spans: SpanStore;
   readonly logs: LogBuffer;
+  /** What apps export to POST /v1/metrics and MetricsService/Export (not the RPC metrics the dashboard scrapes). */
+  readonly otlpMetrics = new OtlpMetricStore();
   /** `http://127.0.0.1:<port>`, once started. */
   url = '';
   readonly #options: DashboardOptions;
@@ -201,7 +209,7 @@ export class Dashboard {
         401,
         otlpPaths.includes(path)
           ? "missing or wrong ingest token: berth run gives it to its children's OTEL_EXPORTER_OTLP_TRACES_HEADERS " +
-              '(the same header opens /v1/logs: OTEL_EXPORTER_OTLP_LOGS_HEADERS)'
+              '(the same header opens /v1/logs and /v1/metrics: OTEL_EXPORTER_OTLP_LOGS_HEADERS, OTEL_EXPORTER_OTLP_METRICS_HEADERS)'
           : 'missing or wrong dashboard token: open the "dashboard" URL that berth run printed when the system was ready ' +
               '(http://127.0.0.1:PORT/#t=TOKEN), or send Authorization: Bearer <token> (state.json: dashboard.token)',
       );
@@ -299,6 +307,9 @@ export class Dashboard {
         return sendJson(res, 200, { ok: true });
       }
     }
+    const otlpMetrics =
+      req.method === 'GET' && otlpMetricsAnswer(this.otlpMetrics, url.pathname, url.searchParams);
+    if (otlpMetrics) return sendJson(res, 200, otlpMetrics);
     const trace = /^GET \/api\/traces\/([0-9a-fA-F]{32})$/.exec(route);
     if (trace) {
       const spans = this.spans.trace(trace[1]!);

@@ -1,10 +1,10 @@
 /**
- * The dashboard's OTLP/gRPC receiver: `TraceService/Export` and `LogsService/Export`
+ * The dashboard's OTLP/gRPC receiver: `TraceService/Export`, `LogsService/Export` and `MetricsService/Export`
  * on the dashboard's own port, over h2c (dual-protocol-server.ts tells HTTP/2 from
  * HTTP/1.1 by its preface), which Aspire's dashboard takes by default and SDKs send
  * with OTEL_EXPORTER_OTLP_PROTOCOL=grpc. connect-node speaks the protocol (framing,
  * `grpc-encoding: gzip`, the message limit, status trailers); each message is read
- * into the same records as an OTLP/HTTP protobuf body (otlp-proto.ts) and kept in the
+ * into the same records as an OTLP/HTTP protobuf body (otlp-proto.ts, otlp-metric-points.ts) and kept in the
  * same sinks. The ingest token comes as the `authorization` metadata, as
  * OTEL_EXPORTER_OTLP_HEADERS sends it. No Host or Origin check, unlike the pages: a
  * browser does not speak h2c, so no page can reach these.
@@ -13,10 +13,12 @@ import type { Http2ServerResponse } from 'node:http2';
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalHandlerFn } from '@connectrpc/connect/protocol';
 import { LogsService } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service_pb.js';
+import { MetricsService } from '../gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { TraceService } from '../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import type { Http2Handler } from '../service/dual-protocol-server.ts';
 import { isBearer } from './access-token.ts';
 import { OtlpInputError } from './otlp-json.ts';
+import { pointsOfExport } from './otlp-metric-points.ts';
 import { logEntriesOfExport, spansOfExport } from './otlp-proto.ts';
 import type { OtlpSinks } from './otlp-receiver.ts';
 
@@ -28,7 +30,7 @@ export interface OtlpGrpcOptions {
 }
 
 /**
- * The dashboard's HTTP/2 requests: the two Export methods, anything else a 404.
+ * The dashboard's HTTP/2 requests: the three Export methods, anything else a 404.
  * connect-node is loaded by the first one (~6 MB and ~0.2 s, connect-adapter.ts):
  * most runs never get an OTLP/gRPC export.
  */
@@ -75,6 +77,9 @@ function otlpRoutes(router: ConnectRouter, { sinks, ingestToken }: OtlpGrpcOptio
   });
   router.service(LogsService, {
     export: (request, context) => kept(context, () => sinks.logs.addEntries(logEntriesOfExport(request))),
+  });
+  router.service(MetricsService, {
+    export: (request, context) => kept(context, () => sinks.otlpMetrics.add(pointsOfExport(request))),
   });
   router.handlers.splice(0, router.handlers.length, ...router.handlers.map(undecodableAsInvalidArgument));
 }

@@ -67,7 +67,8 @@ export function logEntriesOfExport(request: ExportLogsServiceRequest): LogEntry[
   return entries;
 }
 
-function decode<Desc extends DescMessage>(schema: Desc, body: Uint8Array): MessageShape<Desc> {
+/** A binary message of `schema`; anything else an OtlpInputError naming the message expected. */
+export function decode<Desc extends DescMessage>(schema: Desc, body: Uint8Array): MessageShape<Desc> {
   try {
     return fromBinary(schema, body);
   } catch (error) {
@@ -130,7 +131,7 @@ function optionalNanosToMs(nanos: bigint): number | undefined {
   return nanos === 0n ? undefined : nanosToMs(nanos);
 }
 
-function attributes(list: readonly KeyValue[]): Record<string, AttributeValue> {
+export function attributes(list: readonly KeyValue[]): Record<string, AttributeValue> {
   const result: Record<string, AttributeValue> = {};
   for (const { key, value } of list) result[key] = value === undefined ? '' : anyValue(value);
   return result;

@@ -1,20 +1,24 @@
 /**
- * The dashboard's OTLP/HTTP receiver: POST /v1/traces and POST /v1/logs, each in
+ * The dashboard's OTLP/HTTP receiver: POST /v1/traces, /v1/logs and /v1/metrics, each in
  * either encoding by Content-Type (application/x-protobuf, application/json),
  * gzip or not by Content-Encoding (http-io.ts), read into flat records
- * (otlp-proto.ts, otlp-json.ts) and kept bounded (span-store.ts, log-buffer.ts).
+ * (otlp-proto.ts, otlp-json.ts, otlp-metric-points.ts) and kept bounded
+ * (span-store.ts, log-buffer.ts, otlp-metric-store.ts).
  * Nothing of a refused request is kept: it is read whole before any of it is.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodedBodyOf, HttpError, jsonOf, mediaTypeOf, send, sendJson } from './http-io.ts';
 import type { LogBuffer } from './log-buffer.ts';
 import { OtlpInputError, readOtlpLogs, readOtlpTraces } from './otlp-json.ts';
+import { readOtlpMetricsJson, readOtlpMetricsProto } from './otlp-metric-points.ts';
+import type { OtlpMetricStore } from './otlp-metric-store.ts';
 import { readOtlpLogsProto, readOtlpTracesProto } from './otlp-proto.ts';
 import type { SpanStore } from './span-store.ts';
 
 export interface OtlpSinks {
   readonly spans: SpanStore;
   readonly logs: LogBuffer;
+  readonly otlpMetrics: OtlpMetricStore;
 }
 
 /** Each path's body read (protobuf or JSON) and kept: a body that does not read throws before anything is kept. */
@@ -23,6 +27,8 @@ const receivers: Readonly<Record<string, (sinks: OtlpSinks, body: Buffer, protob
     sinks.spans.add(protobuf ? readOtlpTracesProto(body) : readOtlpTraces(jsonOf(body))),
   '/v1/logs': (sinks, body, protobuf) =>
     sinks.logs.addEntries(protobuf ? readOtlpLogsProto(body) : readOtlpLogs(jsonOf(body))),
+  '/v1/metrics': (sinks, body, protobuf) =>
+    sinks.otlpMetrics.add(protobuf ? readOtlpMetricsProto(body) : readOtlpMetricsJson(jsonOf(body))),
 };
 
 /** The paths this receiver answers: the ones the ingest token opens (access-token.ts). */
