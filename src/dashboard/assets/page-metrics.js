@@ -8,6 +8,7 @@
 // table's region are never replaced, so focus and the choice stay where they are.
 import { api, field, h, ms, poll, table } from './dom.js';
 import { lineChart } from './line-chart.js';
+import { otlpMetricsSection } from './page-otlp-metrics.js';
 
 const shown = (value, format) => (value === undefined || value === null ? '–' : format(value));
 const headers = ['Service', 'Method', 'At', 'Req/s', 'Requests', 'Errors', 'Mean', 'p95'];
@@ -77,6 +78,7 @@ export function metricsPage(main) {
   const names = new Map();
   // Bumped by each history request: an older answer arriving late must not replace a newer one.
   let asked = 0;
+  const exported = otlpMetricsSection();
   main.append(
     h('h1', {}, 'Metrics'),
     h(
@@ -98,6 +100,7 @@ export function metricsPage(main) {
     ),
     h('h2', {}, 'Last window'),
     rows,
+    exported.element,
   );
 
   const offer = (methods) => {
@@ -153,6 +156,8 @@ export function metricsPage(main) {
   });
 
   const refresh = async () => {
+    // Its own requests: a failed scrape or a slow chart above does not hold it up.
+    exported.refresh().catch((error) => console.warn(error));
     const { methods, scrapeError } = await api('/api/metrics');
     const seconds = Math.max(0, ...methods.map((m) => m.windowSeconds ?? 0));
     windowNote.textContent =
