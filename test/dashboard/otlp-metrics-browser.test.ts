@@ -99,7 +99,7 @@ test('the exported series show in a table and the chosen one is charted, at 1280
   ]);
 
   // The first series is chosen; the orders' counter is charted a point per export.
-  const chooser = page.getByLabel('Exported series');
+  const chooser = page.getByLabel('Exported metric', { exact: true });
   await chooser.selectOption({ label: 'orders orders.placed {region=eu-west-1}' });
   const chart = await chartWith(3);
   assert.equal(chart.title, 'orders.placed: Value');
@@ -124,9 +124,10 @@ test('the service filter narrows the table and the series offered', async () => 
   await page.getByLabel('Service', { exact: true }).selectOption('billing');
   await waitFor(async () => (await rows()).length === 1, { what: 'the billing series only' });
   assert.equal((await rows())[0]![1], 'invoices.pending gauge');
-  assert.deepEqual(await page.getByLabel('Exported series').locator('option').allTextContents(), [
-    'billing invoices.pending',
-  ]);
+  assert.deepEqual(
+    await page.getByLabel('Exported metric', { exact: true }).locator('option').allTextContents(),
+    ['billing invoices.pending'],
+  );
   const chart = await chartWith(1);
   assert.match(
     chart.label!,

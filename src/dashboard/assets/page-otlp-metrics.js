@@ -84,7 +84,7 @@ export function otlpMetricsSection() {
       'form',
       { class: 'filters', onsubmit: (event) => event.preventDefault() },
       field('Service', serviceChooser),
-      field('Exported series', seriesChooser),
+      field('Exported metric', seriesChooser),
     ),
     note,
     plot,
@@ -142,7 +142,7 @@ export function otlpMetricsSection() {
       rows.replaceChildren(h('p', { class: 'empty' }, 'No metrics exported to the dashboard yet.'));
       return;
     }
-    const fresh = table('Series exported over OTLP', headers, shown.map(row));
+    const fresh = table('Metrics exported over OTLP', headers, shown.map(row));
     const shownTable = rows.querySelector('table');
     if (shownTable) shownTable.tBodies[0].replaceWith(fresh.querySelector('tbody'));
     else rows.replaceChildren(fresh);
