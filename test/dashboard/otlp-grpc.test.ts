@@ -22,6 +22,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import type { LogLine } from '../../src/dashboard/log-buffer.ts';
+import { ExportMetricsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { idleRuntime } from './support/idle-runtime.ts';
 
@@ -260,4 +261,43 @@ test('the same port serves HTTP/1.1 beside gRPC: the page and POST /v1/traces', 
     ['05', '06'].map((id) => viaGrpc.spans.trace(id.repeat(16))?.[0]?.name),
     ['over-grpc', 'over-http'],
   );
+});
+
+test('MetricsService/Export: a malformed message is INVALID_ARGUMENT naming the field, nothing of it kept', async () => {
+  const metricsPath = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+  const ingest = bearer(viaGrpc.ingestToken);
+  const garbage = await grpcCall(metricsPath, Buffer.from([0x0a, 0xff, 0xff]), ingest);
+  assert.equal(garbage.status, '3');
+  assert.match(garbage.message, /^the message is not a protobuf ExportMetricsServiceRequest: \S/);
+  // A good metric, then one without data: the message is refused whole.
+  const message = toBinary(
+    ExportMetricsServiceRequestSchema,
+    create(ExportMetricsServiceRequestSchema, {
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'kept-not',
+                  data: {
+                    case: 'gauge',
+                    value: { dataPoints: [{ timeUnixNano: 1n, value: { case: 'asInt', value: 1n } }] },
+                  },
+                },
+                { name: 'x' },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  );
+  const noData = await grpcCall(metricsPath, message, ingest);
+  assert.deepEqual(noData, {
+    status: '3',
+    message:
+      'resourceMetrics[0].scopeMetrics[0].metrics[1]: expected its data (gauge, sum, histogram, exponentialHistogram or summary)',
+  });
+  assert.deepEqual(viaGrpc.otlpMetrics.list().series, [], 'nothing of a refused message is kept');
 });
