@@ -9,7 +9,7 @@
  *                 (`berth traces`, state.json). No cookie: a cookie is not scoped to a
  *                 port, so any server on 127.0.0.1 the browser visits would get it.
  *   ingest token  in the children's OTEL_EXPORTER_OTLP_TRACES_HEADERS: good for
- *                 the OTLP receivers (POST /v1/traces, /v1/logs; their gRPC
+ *                 the OTLP receivers (POST /v1/traces, /v1/logs, /v1/metrics; their gRPC
  *                 Export methods, otlp-grpc.ts) and nothing else (and the page
  *                 token not there).
  */

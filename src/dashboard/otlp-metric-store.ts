@@ -1,7 +1,7 @@
 /**
  * The metrics apps export to the dashboard over OTLP (POST /v1/metrics,
- * MetricsService/Export), kept as series: one per service, metric name and
- * attribute set, each with its latest point and a short history for a chart.
+ * MetricsService/Export), kept as series: one per service, metric name,
+ * attribute set (and kind), each with its latest point and a short history for a chart.
  *
  * A point's numbers are the same for either temporality: a delta Sum, Histogram or
  * ExponentialHistogram is added up from the first point the dashboard received,
@@ -97,7 +97,13 @@ export class OtlpMetricStore {
     this.#forget(nowMs - this.#limits.maxAgeMs);
     for (const point of points) {
       if (point.timeMs < nowMs - this.#limits.maxAgeMs) continue;
-      const key = JSON.stringify([point.service, point.name, Object.entries(point.attributes).sort()]);
+      // The kind too: a metric re-registered as another kind is another series, not a mix of both.
+      const key = JSON.stringify([
+        point.service,
+        point.name,
+        Object.entries(point.attributes).sort(),
+        point.kind,
+      ]);
       const known = this.#series.get(key);
       if (known) this.#append(known, point);
       else if (this.#series.size < this.#limits.maxSeries) this.#create(key, point);

@@ -3,7 +3,8 @@
  * ExportMetricsServiceRequest, or one whose metrics are not what OTLP says, is a
  * 400 with a google.rpc.Status naming the field, and nothing of it is kept; no
  * ingest token is a 401. GET /api/otlp-metrics and its series refuse a bad
- * parameter by name.
+ * parameter by name. And the kinds the real exporters of the other tests do not
+ * send: ExponentialHistogram and Summary (count and sum only), exemplars.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -148,4 +149,71 @@ test('GET /api/otlp-metrics and /api/otlp-metrics/series: a bad parameter is a 4
     assert.equal(answer.status, status, path);
     assert.match((answer.body as { error: string }).error, error, path);
   }
+});
+
+test('an ExponentialHistogram and a Summary are kept as their count and sum (a delta one added up), exemplars left', async () => {
+  const later = String(BigInt(Date.now() + 1) * 1_000_000n);
+  const exponential = (time: string, count: string, sum: number) => ({
+    name: 'payload.size',
+    unit: 'By',
+    exponentialHistogram: {
+      aggregationTemporality: 1,
+      dataPoints: [
+        { timeUnixNano: time, count, sum, scale: 3, positive: { offset: 1, bucketCounts: [count] } },
+      ],
+    },
+  });
+  const summary = {
+    name: 'gc.pause',
+    summary: {
+      dataPoints: [{ timeUnixNano, count: '4', sum: 9, quantileValues: [{ quantile: 0.5, value: 2 }] }],
+    },
+  };
+  const counter = {
+    name: 'requests',
+    sum: {
+      aggregationTemporality: 2,
+      isMonotonic: true,
+      // An exemplar's ids are hex in OTLP JSON; they are not read.
+      dataPoints: [
+        {
+          timeUnixNano,
+          asInt: '5',
+          exemplars: [
+            {
+              timeUnixNano,
+              asDouble: 1,
+              traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+              spanId: '00f067aa0ba902b7',
+            },
+          ],
+        },
+      ],
+    },
+  };
+  for (const metrics of [
+    [exponential(timeUnixNano, '4', 2.5), summary, counter],
+    [exponential(later, '3', 1.5)],
+  ]) {
+    const body = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'dotnet' } }] },
+          scopeMetrics: [{ metrics }],
+        },
+      ],
+    };
+    assert.equal((await post(JSON.stringify(body))).status, 200);
+  }
+  const { series } = (await api('/api/otlp-metrics?service=dotnet')).body as {
+    series: { name: string; kind: string; latest: Record<string, number> }[];
+  };
+  assert.deepEqual(
+    series.map(({ name, kind, latest: { count, sum, value } }) => [name, kind, count ?? value, sum ?? null]),
+    [
+      ['gc.pause', 'summary', 4, 9],
+      ['payload.size', 'exponentialHistogram', 7, 4],
+      ['requests', 'sum', 5, null],
+    ],
+  );
 });

@@ -9,8 +9,8 @@ import { lineChart } from './line-chart.js';
 const headers = ['Service', 'Metric', 'Attributes', 'Latest', 'Unit'];
 const allServices = '';
 
-/** `1234.5`, `0.0012`: four significant digits, no float noise. */
-const number = (value) => String(Number(value.toPrecision(4)));
+/** `1234.5`, `0.0012`: four significant digits, no float noise; NaN or ±Infinity (null in JSON): `–`. */
+const number = (value) => (typeof value === 'number' ? String(Number(value.toPrecision(4))) : '–');
 
 /** What a series' chart shows of each point, by the kind of metric. */
 function plotted(kind) {
