@@ -88,15 +88,19 @@ export class OtlpMetricStore {
   /** Series not kept, by key, with when one of their points last came. */
   readonly #overCap = new Map<string, number>();
   #nextId = 1;
+  readonly #now: () => number;
 
-  constructor(limits: Partial<OtlpMetricLimits> = {}) {
+  /** `now`: the clock the age of points is measured by (a test's own). */
+  constructor(limits: Partial<OtlpMetricLimits> = {}, now: () => number = Date.now) {
     this.#limits = { ...DEFAULT_OTLP_METRIC_LIMITS, ...limits };
+    this.#now = now;
   }
 
-  add(points: readonly MetricPoint[], nowMs = Date.now()): void {
-    this.#forget(nowMs - this.#limits.maxAgeMs);
+  add(points: readonly MetricPoint[]): void {
+    const nowMs = this.#now();
+    const oldestMs = this.#forget();
     for (const point of points) {
-      if (point.timeMs < nowMs - this.#limits.maxAgeMs) continue;
+      if (point.timeMs < oldestMs) continue;
       // The kind too: a metric re-registered as another kind is another series, not a mix of both.
       const key = JSON.stringify([
         point.service,
@@ -114,6 +118,7 @@ export class OtlpMetricStore {
 
   /** The kept series (of one service, given one), by service, name and attributes. */
   list(service?: string): OtlpMetricsAnswer {
+    this.#forget();
     const series = [...this.#series.entries()]
       .filter(([, s]) => service === undefined || s.summary.service === service)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -123,6 +128,7 @@ export class OtlpMetricStore {
 
   /** One series with its points; undefined when it is not (or no longer) kept. */
   series(id: number): OtlpSeries | undefined {
+    this.#forget();
     const stored = this.#byId.get(id);
     return stored && { ...stored.summary, points: [...stored.points] };
   }
@@ -168,8 +174,12 @@ export class OtlpMetricStore {
     };
   }
 
-  /** Drops points (and series left without one) from before `oldestMs`, and stops counting series over the cap not seen since. */
-  #forget(oldestMs: number): void {
+  /**
+   * Drops points (and series left without one) older than `maxAgeMs`, and stops
+   * counting the series over the cap not seen since; answers the oldest time kept.
+   */
+  #forget(): number {
+    const oldestMs = this.#now() - this.#limits.maxAgeMs;
     for (const [key, stored] of this.#series) {
       const keep = stored.points.findIndex((point) => point.timeMs >= oldestMs);
       if (keep !== -1) {
@@ -180,6 +190,7 @@ export class OtlpMetricStore {
       this.#byId.delete(stored.summary.id);
     }
     for (const [key, seenMs] of this.#overCap) if (seenMs < oldestMs) this.#overCap.delete(key);
+    return oldestMs;
   }
 }
 
