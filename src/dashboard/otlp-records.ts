@@ -58,7 +58,7 @@ export function nanosToMs(nanos: bigint): number {
 }
 
 /** The `service.name` of a resource's attributes; `?` without one. */
-function serviceOf(resource: Attributes): string {
+export function serviceOf(resource: Attributes): string {
   return String(resource['service.name'] ?? '?');
 }
 
