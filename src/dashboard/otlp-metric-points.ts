@@ -26,8 +26,8 @@ import { nanosToMs, serviceOf } from './otlp-records.ts';
 export type OtlpMetricKind = 'sum' | 'gauge' | 'histogram' | 'exponentialHistogram' | 'summary';
 export type Temporality = 'delta' | 'cumulative';
 
-/** One data point with what it belongs to; the numbers its kind has (a Sum's value, a Histogram's count…). */
-export interface MetricPoint {
+/** What a metric's points belong to: the service, the metric and its attribute set. */
+export interface MetricIdentity {
   readonly service: string;
   readonly name: string;
   readonly unit: string;
@@ -38,6 +38,10 @@ export interface MetricPoint {
   /** Sum only. */
   readonly monotonic: boolean | undefined;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
+}
+
+/** One data point with what it belongs to; the numbers its kind has (a Sum's value, a Histogram's count…). */
+export interface MetricPoint extends MetricIdentity {
   readonly timeMs: number;
   /** Undefined: not set (0), as a Gauge's usually is. */
   readonly startMs: number | undefined;

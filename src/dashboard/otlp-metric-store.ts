@@ -1,24 +1,4 @@
-/**
- * The metrics apps export to the dashboard over OTLP (POST /v1/metrics,
- * MetricsService/Export), kept as series: one per service, metric name,
- * attribute set (and kind), each with its latest point and a short history for a chart.
- *
- * A point's numbers are the same for either temporality: a delta Sum, Histogram or
- * ExponentialHistogram is added up from the first point the dashboard received,
- * so its value, count and sum are totals, as a cumulative one's are. A Histogram's
- * p95 is over the interval the point covers (a cumulative one's bucket counts less
- * the point before's; all of them after a restart), the upper bound of the bucket
- * that holds it, as the RPC metrics' p95 (metrics-view.ts).
- *
- * Bounded whatever the apps send: points older than `maxAgeMs` go (and a series
- * left without one), each series keeps its last `maxPoints`, and at most
- * `maxSeries` are kept; a new series past that is not kept but counted (in
- * `seriesOverCap`, over the same window), so a flood of attribute values cannot
- * push out the series already shown. A point no newer than its series' latest (an
- * export retried) is not added again.
- */
-import type { AttributeValue } from './otlp-json.ts';
-import type { MetricPoint, OtlpMetricKind, Temporality } from './otlp-metric-points.ts';
+import type { MetricIdentity, MetricPoint } from './otlp-metric-points.ts';
 
 export interface OtlpMetricLimits {
   readonly maxAgeMs: number;
@@ -46,17 +26,9 @@ export interface SeriesPoint {
   readonly p95?: number;
 }
 
-export interface SeriesSummary {
+export interface SeriesSummary extends MetricIdentity {
   /** What GET /api/otlp-metrics/series?id= takes. */
   readonly id: number;
-  readonly service: string;
-  readonly name: string;
-  readonly unit: string;
-  readonly description: string;
-  readonly kind: OtlpMetricKind;
-  readonly temporality: Temporality | undefined;
-  readonly monotonic: boolean | undefined;
-  readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly latest: SeriesPoint;
 }
 

@@ -10,7 +10,7 @@ import { connect } from 'node:http2';
 import { after, before, test } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { Metadata } from '@grpc/grpc-js';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -19,12 +19,12 @@ import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-t
 import type { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import type { LogLine } from '../../src/dashboard/log-buffer.ts';
 import { ExportMetricsServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/metrics/v1/metrics_service_pb.js';
 import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { idleRuntime } from './support/idle-runtime.ts';
+import { exportSampleTrace } from './support/sample-trace.ts';
 
 const limitBytes = 64 * 1024;
 let viaGrpc: Dashboard;
@@ -96,44 +96,18 @@ function traceExport(traceId: Uint8Array, name: string): Uint8Array {
 }
 
 test('spans from the real gRPC exporter are kept as the HTTP protobuf exporter’s are', async () => {
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'aspire-minded' }),
-    spanProcessors: [
-      new SimpleSpanProcessor(
-        new GrpcExporter({ url: viaGrpc.url, metadata: metadataWith(viaGrpc.ingestToken) }),
-      ),
-      new SimpleSpanProcessor(
-        new ProtobufExporter({
-          url: `${viaHttp.url}/v1/traces`,
-          headers: { authorization: bearer(viaHttp.ingestToken) },
-        }),
-      ),
-    ],
-  });
-  const tracer = provider.getTracer('otlp-grpc-test');
-  const linked = tracer.startSpan('earlier');
-  linked.end();
-  const parent = tracer.startSpan('VesselService/FindAvailable', {
-    kind: SpanKind.SERVER,
-    attributes: { 'rpc.service': 'shippy.vessel.v1.VesselService', 'rpc.grpc.status_code': 13 },
-    links: [{ context: linked.spanContext() }],
-  });
-  const child = tracer.startSpan(
-    'SELECT vessels',
-    { kind: SpanKind.CLIENT, attributes: { 'db.rows': 2.5, 'db.cached': false, 'db.tags': ['a', 'b'] } },
-    trace.setSpan(context.active(), parent),
-  );
-  child.addEvent('retry', { attempt: 2 });
-  child.setStatus({ code: SpanStatusCode.ERROR, message: 'the disk is gone' });
-  child.end();
-  parent.end();
-  await provider.forceFlush();
-  await provider.shutdown();
+  const { parent } = await exportSampleTrace('aspire-minded', [
+    new GrpcExporter({ url: viaGrpc.url, metadata: metadataWith(viaGrpc.ingestToken) }),
+    new ProtobufExporter({
+      url: `${viaHttp.url}/v1/traces`,
+      headers: { authorization: bearer(viaHttp.ingestToken) },
+    }),
+  ]);
 
-  const kept = viaGrpc.spans.trace(parent.spanContext().traceId);
+  const kept = viaGrpc.spans.trace(parent.traceId);
   assert.ok(kept, 'the spans sent over gRPC are kept');
   assert.equal(kept.length, 2);
-  assert.deepEqual(kept, viaHttp.spans.trace(parent.spanContext().traceId));
+  assert.deepEqual(kept, viaHttp.spans.trace(parent.traceId));
   const client = kept.find((span) => span.name === 'SELECT vessels');
   assert.equal(client?.service, 'aspire-minded');
   assert.deepEqual([client?.status, client?.statusMessage], ['error', 'the disk is gone']);

@@ -7,15 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Dashboard } from '../../src/dashboard/dashboard-server.ts';
 import { ExportTraceServiceRequestSchema } from '../../src/gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js';
 import { idleRuntime } from './support/idle-runtime.ts';
 import { errorOf } from './support/otlp-status.ts';
+import { exportSampleTrace } from './support/sample-trace.ts';
 
 let viaProtobuf: Dashboard;
 let viaJson: Dashboard;
@@ -38,42 +36,12 @@ function post(body: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {
 }
 
 test('spans from the real protobuf exporter are kept as the JSON exporter’s are', async () => {
-  // One provider, both exporters: the very same spans go to each dashboard.
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'go-beside-berth' }),
-    spanProcessors: [
-      new SimpleSpanProcessor(
-        new ProtobufExporter({ url: `${viaProtobuf.url}/v1/traces`, headers: ingest(viaProtobuf) }),
-      ),
-      new SimpleSpanProcessor(
-        new JsonExporter({ url: `${viaJson.url}/v1/traces`, headers: ingest(viaJson) }),
-      ),
-    ],
-  });
-  const tracer = provider.getTracer('otlp-proto-test');
-  const linked = tracer.startSpan('earlier');
-  linked.end();
-  const parent = tracer.startSpan('VesselService/FindAvailable', {
-    kind: SpanKind.SERVER,
-    attributes: { 'rpc.service': 'shippy.vessel.v1.VesselService', 'rpc.grpc.status_code': 13 },
-    links: [{ context: linked.spanContext() }],
-  });
-  const child = tracer.startSpan(
-    'SELECT vessels',
-    {
-      kind: SpanKind.CLIENT,
-      attributes: { 'db.rows': 2.5, 'db.cached': false, 'db.tags': ['a', 'b'] },
-    },
-    trace.setSpan(context.active(), parent),
-  );
-  child.addEvent('retry', { attempt: 2 });
-  child.setStatus({ code: SpanStatusCode.ERROR, message: 'the disk is gone' });
-  child.end();
-  parent.end();
-  await provider.forceFlush();
-  await provider.shutdown();
+  const { parent, linked } = await exportSampleTrace('go-beside-berth', [
+    new ProtobufExporter({ url: `${viaProtobuf.url}/v1/traces`, headers: ingest(viaProtobuf) }),
+    new JsonExporter({ url: `${viaJson.url}/v1/traces`, headers: ingest(viaJson) }),
+  ]);
 
-  const { traceId } = parent.spanContext();
+  const { traceId } = parent;
   const kept = viaProtobuf.spans.trace(traceId);
   assert.ok(kept, 'the protobuf spans are kept');
   assert.deepEqual(kept, viaJson.spans.trace(traceId));
@@ -85,9 +53,9 @@ test('spans from the real protobuf exporter are kept as the JSON exporter’s ar
   assert.equal(server?.attributes['rpc.grpc.status_code'], 13);
   assert.deepEqual(
     server?.links,
-    [linked.spanContext()].map(({ traceId, spanId }) => ({ traceId, spanId })),
+    [linked].map(({ traceId, spanId }) => ({ traceId, spanId })),
   );
-  assert.equal(client?.parentSpanId, parent.spanContext().spanId);
+  assert.equal(client?.parentSpanId, parent.spanId);
   assert.deepEqual(client?.attributes, { 'db.rows': 2.5, 'db.cached': false, 'db.tags': ['a', 'b'] });
   assert.deepEqual(
     client?.events.map((event) => [event.name, event.attributes]),
