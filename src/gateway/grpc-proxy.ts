@@ -221,18 +221,19 @@ export function relayHttp2(
    */
   const endGrpcWithoutTrailers = () => {
     if (grpc && res.headersSent && !trailersSent) {
-      const [code, message] = unfinishedStreamStatus(
-        upstream.rstCode,
-        deadlineAt !== undefined && Date.now() >= deadlineAt,
-        address,
-      );
+      // Past the deadline, whatever the instance did, the call failed by it. Node's
+      // client gives no dependable reset code here (0 for a CANCEL), so no finer mapping.
+      const [code, message] =
+        deadlineAt !== undefined && Date.now() >= deadlineAt
+          ? [Code.DeadlineExceeded, `the deadline passed before instance ${address} answered in full`]
+          : [Code.Internal, `instance ${address} ended the stream without a gRPC status`];
       addTrailers({ 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) });
     }
     res.end();
   };
   upstream.on('end', () => {
     deadline.cancel();
-    // Without trailers, a gRPC stream waits for 'close' and its reset code to be given a status.
+    // Without trailers, a gRPC stream is given its status at 'close' (an end or a reset).
     if (res.writableEnded || (grpc && !trailersSent)) return;
     res.end();
     stopRelaying();
@@ -264,23 +265,4 @@ export function relayHttp2(
     deadline.cancel();
     if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
   });
-}
-
-/**
- * The status of an instance's gRPC stream that ended without one, as gRPC maps
- * HTTP/2 resets: past the call's deadline it is DEADLINE_EXCEEDED whatever the
- * instance did; a CANCEL is CANCELLED, REFUSED_STREAM UNAVAILABLE, the rest INTERNAL.
- */
-function unfinishedStreamStatus(
-  rstCode: number | undefined,
-  pastDeadline: boolean,
-  address: string,
-): [Code, string] {
-  if (pastDeadline)
-    return [Code.DeadlineExceeded, `the deadline passed before instance ${address} answered in full`];
-  if (rstCode === constants.NGHTTP2_CANCEL)
-    return [Code.Canceled, `instance ${address} cancelled the stream`];
-  if (rstCode === constants.NGHTTP2_REFUSED_STREAM)
-    return [Code.Unavailable, `instance ${address} refused the stream`];
-  return [Code.Internal, `instance ${address} ended the stream without a gRPC status`];
 }
