@@ -37,7 +37,7 @@ import { ApiExplorer, callRequestOf, streamRequestOf } from './api-explorer.ts';
 import { attributeFiltersOf } from './attribute-filter.ts';
 import { brokerResource, type DashboardBroker } from './broker-resource.ts';
 import { EventsView } from './events-view.ts';
-import { HttpError, readJson, send, sendJson, sendNdjson, servicesOf } from './http-io.ts';
+import { HttpError, mediaTypeOf, readJson, send, sendJson, sendNdjson, servicesOf } from './http-io.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { historyQueryOf } from './metrics-history.ts';
 import { MetricsScraper } from './metrics-scraper.ts';
@@ -355,7 +355,7 @@ export class Dashboard {
     if (!req.complete) closeAfterAnswer(req, res);
     const path = req.url ?? '';
     if (path.startsWith('/v1/')) {
-      const { contentType, body } = otlpStatusAnswer(req.headers['content-type'], status, message);
+      const { contentType, body } = otlpStatusAnswer(mediaTypeOf(req), status, message);
       send(res, status, contentType, body);
     } else if (path.startsWith('/api/')) sendJson(res, status, { error: message });
     else send(res, status, 'text/plain; charset=utf-8', `${message}\n`);

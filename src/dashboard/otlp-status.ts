@@ -23,13 +23,10 @@ export interface StatusAnswer {
   readonly body: Uint8Array | string;
 }
 
-export function otlpStatusAnswer(
-  requestType: string | undefined,
-  httpStatus: number,
-  message: string,
-): StatusAnswer {
+/** `mediaType`: the request's, as http-io.ts's mediaTypeOf reads it. */
+export function otlpStatusAnswer(mediaType: string, httpStatus: number, message: string): StatusAnswer {
   const code = codeOfStatus[httpStatus] ?? Code.Internal;
-  if (requestType?.split(';')[0]?.trim().toLowerCase() === 'application/x-protobuf') {
+  if (mediaType === 'application/x-protobuf') {
     // google.rpc.Status: 1 code (int32), 2 message (string); no details.
     const body = new BinaryWriter()
       .tag(1, WireType.Varint)
