@@ -13,6 +13,8 @@
  * count is the window's (as Prometheus's rate() treats a reset).
  */
 
+import { bucketQuantile } from './bucket-quantile.ts';
+
 /** Where a call was measured: by the gateway that forwarded it, or by the service that handled it. */
 export type MeasuredAt = 'gateway' | 'service';
 
@@ -174,11 +176,14 @@ function add(buckets: Map<number, number>, bound: number, n: number): void {
 }
 
 function p95(buckets: ReadonlyMap<number, number>, count: number): number | undefined {
-  if (count === 0) return undefined;
-  for (const [bound, cumulative] of [...buckets].sort((a, b) => a[0] - b[0])) {
-    if (cumulative >= count * 0.95) return Number.isFinite(bound) ? bound * 1000 : undefined;
-  }
-  return undefined;
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const seconds = bucketQuantile(
+    sorted.map(([bound]) => bound),
+    sorted.map(([, cumulative]) => cumulative),
+    count,
+    0.95,
+  );
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 /** An instance to scrape: `vessel-1` at `127.0.0.1:45803`. */

@@ -1,3 +1,23 @@
+/**
+ * The metrics apps export to the dashboard over OTLP (POST /v1/metrics,
+ * MetricsService/Export), kept as series: one per service, metric name,
+ * attribute set (and kind), each with its latest point and a short history for a chart.
+ *
+ * A point's numbers are the same for either temporality: a delta Sum, Histogram or
+ * ExponentialHistogram is added up from the first point the dashboard received,
+ * so its value, count and sum are totals, as a cumulative one's are. A Histogram's
+ * p95 is over the interval the point covers (a cumulative one's bucket counts less
+ * the point before's; all of them after a restart), the upper bound of the bucket
+ * that holds it, as the RPC metrics' p95 (metrics-view.ts).
+ *
+ * Bounded whatever the apps send: points older than `maxAgeMs` go (and a series
+ * left without one), each series keeps its last `maxPoints`, and at most
+ * `maxSeries` are kept; a new series past that is not kept but counted (in
+ * `seriesOverCap`, over the same window), so a flood of attribute values cannot
+ * push out the series already shown. A point no newer than its series' latest (an
+ * export retried) is not added again.
+ */
+import { bucketQuantile } from './bucket-quantile.ts';
 import type { MetricIdentity, MetricPoint } from './otlp-metric-points.ts';
 
 export interface OtlpMetricLimits {
@@ -212,11 +232,8 @@ function histogramP95(point: MetricPoint, before: MetricPoint | undefined): numb
     counts = counts.map((n, i) => n - (before.bucketCounts![i] ?? 0));
     count -= before.count ?? 0;
   }
-  if (count <= 0 || counts.length === 0) return undefined;
-  let cumulative = 0;
-  for (const [i, n] of counts.entries()) {
-    cumulative += n;
-    if (cumulative >= count * 0.95) return i < bounds.length ? bounds[i] : point.max;
-  }
-  return undefined;
+  let running = 0;
+  const cumulative = counts.map((n) => (running += n));
+  // Past the last explicit bound, the largest value measured, when the SDK sent it.
+  return bucketQuantile([...bounds, point.max ?? Number.POSITIVE_INFINITY], cumulative, count, 0.95);
 }
