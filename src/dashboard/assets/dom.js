@@ -114,6 +114,21 @@ export function table(caption, headers, rows) {
   );
 }
 
+/**
+ * Shows `rows` as a table in `container`, or `emptyText` without any. Polled: the new
+ * rows go into the table already shown, so its scrolling region keeps its focus and scroll.
+ */
+export function showTable(container, caption, headers, rows, emptyText) {
+  if (rows.length === 0) {
+    container.replaceChildren(h('p', { class: 'empty' }, emptyText));
+    return;
+  }
+  const fresh = table(caption, headers, rows);
+  const shown = container.querySelector('table');
+  if (shown) shown.tBodies[0].replaceWith(fresh.querySelector('tbody'));
+  else container.replaceChildren(fresh);
+}
+
 export function ms(value) {
   if (value === undefined || value === null) return '–';
   return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(value < 10 ? 2 : 1)} ms`;

@@ -6,7 +6,7 @@
 // the charts show at once what was measured before the page was opened).
 // Each poll redraws the charts and the table's rows only: the chooser and the
 // table's region are never replaced, so focus and the choice stay where they are.
-import { api, field, h, ms, poll, table } from './dom.js';
+import { api, field, h, ms, poll, showTable } from './dom.js';
 import { lineChart } from './line-chart.js';
 import { otlpMetricsSection } from './page-otlp-metrics.js';
 
@@ -165,15 +165,7 @@ export function metricsPage(main) {
       (scrapeError ? ` The last scrape failed (${scrapeError}): these are the one before.` : '');
     offer(methods);
     await drawHistory();
-    if (methods.length === 0) {
-      rows.replaceChildren(h('p', { class: 'empty' }, 'No calls measured yet.'));
-      return;
-    }
-    const fresh = table('Calls per service and method', headers, methods.map(row));
-    const shownTable = rows.querySelector('table');
-    // The new rows into the table already shown: its scrolling region keeps its focus and scroll.
-    if (shownTable) shownTable.tBodies[0].replaceWith(fresh.querySelector('tbody'));
-    else rows.replaceChildren(fresh);
+    showTable(rows, 'Calls per service and method', headers, methods.map(row), 'No calls measured yet.');
   };
   return poll(refresh, 5000);
 }

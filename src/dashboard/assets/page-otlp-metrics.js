@@ -3,7 +3,7 @@
 // table of the series kept (of one service, when one is chosen), with each one's
 // latest numbers, and a chart of the series chosen. As the section above, each
 // poll replaces the table's rows and the chart only: the choosers keep focus and value.
-import { api, field, h, table } from './dom.js';
+import { api, field, h, showTable } from './dom.js';
 import { lineChart } from './line-chart.js';
 
 const headers = ['Service', 'Metric', 'Attributes', 'Latest', 'Unit'];
@@ -138,14 +138,13 @@ export function otlpMetricsSection() {
       `Kept: the last ${answer.maxAgeMs / 60_000} min, at most ${answer.maxPoints} points a series.` +
       overCap;
     await drawChart();
-    if (shown.length === 0) {
-      rows.replaceChildren(h('p', { class: 'empty' }, 'No metrics exported to the dashboard yet.'));
-      return;
-    }
-    const fresh = table('Metrics exported over OTLP', headers, shown.map(row));
-    const shownTable = rows.querySelector('table');
-    if (shownTable) shownTable.tBodies[0].replaceWith(fresh.querySelector('tbody'));
-    else rows.replaceChildren(fresh);
+    showTable(
+      rows,
+      'Metrics exported over OTLP',
+      headers,
+      shown.map(row),
+      'No metrics exported to the dashboard yet.',
+    );
   };
   serviceChooser.addEventListener('change', () => {
     service = serviceChooser.value;
