@@ -244,6 +244,10 @@ test('close() stops the scrapes', async (t) => {
   await startDashboard(t, [serviceAt('vessel-1', running.address)], 20);
   await waitFor(() => closing.scrapes() >= 3, { what: '3 scrapes before close' });
   await closed.close();
+  // A scrape cancelled by close() may have sent its request already: one tick of the
+  // other dashboard lets it arrive before counting, so only scrapes begun later count.
+  const settled = running.scrapes() + 1;
+  await waitFor(() => running.scrapes() >= settled, { what: 'one scrape of the other dashboard' });
   const atClose = closing.scrapes();
   // Five ticks of a dashboard with the same interval: the closed one would have scraped meanwhile.
   const later = running.scrapes() + 5;
